@@ -1,0 +1,306 @@
+//! The resolved application model: a [`Task`] of groups, items and fields, with every name
+//! reference turned into an index and every rule of the project format already checked.
+//!
+//! Built only by `project::load` (or `Task::from_files`); immutable afterwards and shared as
+//! `Arc<Task>`. Code that holds a `Task` may rely on: names are valid identifiers, lookups
+//! point at existing items and fields (at most 3 levels), details have a link, calculated
+//! fields aggregate over an item that links back, indexes name stored columns.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::ident::Ident;
+use crate::types::{Agg, Align, FieldType, FilterOp, Value};
+
+/// Index of an item in `Task::items`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemId(pub u32);
+
+/// Index of a field in `Item::fields`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FieldId(pub u32);
+
+/// The application.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub name: Ident,
+    pub caption: String,
+    pub settings: Settings,
+    pub groups: Vec<Group>,
+    pub items: Vec<Item>,
+    pub lookup_lists: Vec<LookupList>,
+    /// The project folder.
+    pub dir: PathBuf,
+    /// `task.py`, if the project has one (server modules plug in here).
+    pub module: Option<PathBuf>,
+    pub(crate) item_index: HashMap<String, ItemId>,
+}
+
+/// Task-wide settings from `jamrs.toml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub language: String,
+    /// The largest `limit` an open may ask for; also the limit of an open that gives none.
+    pub max_limit: u64,
+    pub database: DatabaseSettings,
+    pub server: ServerSettings,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseSettings {
+    /// SQLite file, relative to the project folder.
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerSettings {
+    pub bind: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// A menu group (Jam.py's catalogs, journals, …).
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub name: Ident,
+    pub caption: String,
+    pub visible: bool,
+    pub items: Vec<ItemId>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookupList {
+    pub name: String,
+    pub values: Vec<(i64, String)>,
+}
+
+/// A dataset backed by a table.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub id: ItemId,
+    pub name: Ident,
+    pub caption: String,
+    pub table: Ident,
+    /// Jam.py-style numeric ID, stored in `master_id` columns of details that link that way.
+    pub number: Option<i64>,
+    pub group: usize,
+    pub visible: bool,
+    pub fields: Vec<Field>,
+    pub primary_key: FieldId,
+    /// The soft-delete flag, if the item has soft delete. Never exposed to clients.
+    pub deleted_flag: Option<FieldId>,
+    /// Set when this item is a detail: how its rows link to a master row.
+    pub master_link: Option<MasterLink>,
+    /// Items that list this item among their details.
+    pub masters: Vec<ItemId>,
+    pub details: Vec<ItemId>,
+    pub filters: Vec<Filter>,
+    pub default_order: Vec<Order>,
+    pub indexes: Vec<Index>,
+    /// Previous table name, so a migration can rename instead of drop-and-create.
+    pub rename_from: Option<Ident>,
+    /// The item's file, for error messages.
+    pub file: PathBuf,
+    /// The item's server module (`<name>.py` beside the item file), if present.
+    pub module: Option<PathBuf>,
+    pub(crate) field_index: HashMap<String, FieldId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MasterLink {
+    /// New style: one field of the detail holds the master's primary key.
+    MasterField(FieldId),
+    /// Old style: `master_id` holds the master item's number, `master_rec_id` its primary key.
+    MasterIdRecId {
+        master_id: FieldId,
+        master_rec_id: FieldId,
+    },
+}
+
+impl MasterLink {
+    /// The detail fields the link occupies.
+    pub fn fields(self) -> Vec<FieldId> {
+        match self {
+            MasterLink::MasterField(f) => vec![f],
+            MasterLink::MasterIdRecId {
+                master_id,
+                master_rec_id,
+            } => vec![master_id, master_rec_id],
+        }
+    }
+}
+
+/// Fields the system maintains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SystemField {
+    PrimaryKey,
+    Deleted,
+    MasterId,
+    MasterRecId,
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub id: FieldId,
+    pub name: Ident,
+    pub caption: String,
+    pub field_type: FieldType,
+    /// Maximum length for text fields.
+    pub size: Option<u32>,
+    /// The column holding this field's value; `None` for calculated fields and for fields with a
+    /// `master_field` (they show another column of their master field's lookup row).
+    pub column: Option<Ident>,
+    pub required: bool,
+    pub read_only: bool,
+    pub visible: bool,
+    pub default_value: Option<DefaultValue>,
+    pub alignment: Option<Align>,
+    pub help: Option<String>,
+    pub placeholder: Option<String>,
+    pub typeahead: bool,
+    pub lookup: Option<Lookup>,
+    /// Index into `Task::lookup_lists`.
+    pub lookup_values: Option<usize>,
+    pub master_field: Option<FieldId>,
+    pub calc: Option<Calc>,
+    pub system: Option<SystemField>,
+    /// Previous column name, so a migration renames instead of drop-and-add.
+    pub rename_from: Option<Ident>,
+}
+
+impl Field {
+    /// True when the field has a column of its own in the item's table.
+    pub fn is_stored(&self) -> bool {
+        self.column.is_some()
+    }
+}
+
+/// A lookup: the field stores a primary key of `steps[0].item`; the text shown comes from the
+/// last step (each further step follows a lookup field of the previous item).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    pub steps: Vec<LookupStep>,
+}
+
+impl Lookup {
+    pub fn item(&self) -> ItemId {
+        self.steps[0].item
+    }
+
+    pub fn text_step(&self) -> LookupStep {
+        self.steps[self.steps.len() - 1]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LookupStep {
+    pub item: ItemId,
+    pub field: FieldId,
+}
+
+/// A calculated field: `op(item.field)` over the rows of `item` whose `link` is this row's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Calc {
+    pub item: ItemId,
+    pub field: FieldId,
+    pub link: FieldId,
+    pub op: Agg,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefaultValue {
+    Value(Value),
+    /// The current date (date fields) — Jam.py's "current date".
+    Today,
+    /// The current date and time (datetime fields).
+    Now,
+}
+
+/// A named filter shown in the filter form.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub name: Ident,
+    pub caption: String,
+    pub field: FieldId,
+    pub op: FilterOp,
+    pub on_lookup: bool,
+    pub visible: bool,
+    pub multi_select_all: bool,
+    pub help: Option<String>,
+    pub placeholder: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Order {
+    pub field: FieldId,
+    pub desc: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    pub name: Ident,
+    pub fields: Vec<Order>,
+    pub unique: bool,
+}
+
+impl Task {
+    pub fn item(&self, id: ItemId) -> &Item {
+        &self.items[id.0 as usize]
+    }
+
+    pub fn item_by_name(&self, name: &str) -> Option<&Item> {
+        self.item_index.get(name).map(|id| self.item(*id))
+    }
+
+    /// The text of a lookup's last step.
+    pub fn lookup_text_field(&self, lookup: &Lookup) -> &Field {
+        let step = lookup.text_step();
+        self.item(step.item).field(step.field)
+    }
+}
+
+impl Item {
+    pub fn field(&self, id: FieldId) -> &Field {
+        &self.fields[id.0 as usize]
+    }
+
+    pub fn field_by_name(&self, name: &str) -> Option<&Field> {
+        self.field_index.get(name).map(|id| self.field(*id))
+    }
+
+    pub fn pk(&self) -> &Field {
+        self.field(self.primary_key)
+    }
+
+    pub fn is_detail(&self) -> bool {
+        self.master_link.is_some()
+    }
+
+    /// Fields a client may see and name: everything but the soft-delete flag.
+    pub fn public_fields(&self) -> impl Iterator<Item = &Field> {
+        self.fields
+            .iter()
+            .filter(|f| f.system != Some(SystemField::Deleted))
+    }
+
+    /// The column that holds a field's value: its own, or its master field's.
+    pub fn value_column<'a>(&'a self, field: &'a Field) -> Option<&'a Ident> {
+        match field.master_field {
+            Some(m) => self.field(m).column.as_ref(),
+            None => field.column.as_ref(),
+        }
+    }
+
+    /// Fields stored in the table, in field order.
+    pub fn stored_fields(&self) -> impl Iterator<Item = &Field> {
+        self.fields.iter().filter(|f| f.is_stored())
+    }
+
+    /// True when `field` is set by the server alone (primary key, deleted flag, master link).
+    pub fn is_server_set(&self, field: FieldId) -> bool {
+        self.field(field).system.is_some()
+            || self
+                .master_link
+                .is_some_and(|link| link.fields().contains(&field))
+    }
+}

@@ -1,0 +1,230 @@
+//! The project files as written on disk: plain serde structs, no resolution.
+//!
+//! `Option` fields are left out when saving, so a file keeps only what its author wrote and
+//! load → save gives the same text for files in canonical form (see `toml_out`).
+
+use serde::{Deserialize, Serialize};
+
+/// `jamrs.toml`: task settings, groups and lookup lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskFile {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerFile>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupFile>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lookup_lists: Vec<LookupListFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupFile {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible: Option<bool>,
+    #[serde(default)]
+    pub items: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupListFile {
+    pub name: String,
+    pub values: Vec<(i64, String)>,
+}
+
+/// `items/<name>.toml`: one item. The item's name is the file's stem.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    /// Jam.py-style numeric ID; needed when a detail links with `master_id`/`master_rec_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rename_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soft_delete: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_flag: Option<String>,
+    /// Detail link, new style: the field holding the master's primary key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_field: Option<String>,
+    /// Detail link, old style: the field holding the master item's `id` …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_id: Option<String>,
+    /// … and the field holding the master row's primary key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_rec_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+    /// Field names, `-name` for descending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_order: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldFile>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<FilterFile>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<IndexFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldFile {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub field_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rename_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<toml::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alignment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typeahead: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup: Option<LookupFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup_values: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calc: Option<CalcFile>,
+}
+
+impl FieldFile {
+    pub fn new(name: &str, field_type: &str) -> Self {
+        FieldFile {
+            name: name.into(),
+            field_type: field_type.into(),
+            size: None,
+            caption: None,
+            db_field: None,
+            rename_from: None,
+            required: None,
+            read_only: None,
+            visible: None,
+            default_value: None,
+            alignment: None,
+            help: None,
+            placeholder: None,
+            typeahead: None,
+            lookup: None,
+            lookup_values: None,
+            master_field: None,
+            calc: None,
+        }
+    }
+}
+
+/// `lookup = { item = "albums", field = "artist", field1 = "name" }`: up to three levels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupFile {
+    pub item: String,
+    pub field: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field2: Option<String>,
+}
+
+/// `calc = { item = "invoice_lines", field = "quantity", link = "track", op = "sum" }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalcFile {
+    pub item: String,
+    pub field: String,
+    pub link: String,
+    pub op: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterFile {
+    pub name: String,
+    pub field: String,
+    /// A `FILTER_*` name (`"ge"`, `"contains_l"`) or Jam.py number (5, 27).
+    #[serde(rename = "type")]
+    pub filter_type: FilterTypeFile,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_select_all: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FilterTypeFile {
+    Number(i64),
+    Name(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Field names, `-name` for descending.
+    pub fields: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique: Option<bool>,
+}

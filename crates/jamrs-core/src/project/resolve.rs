@@ -1,0 +1,921 @@
+//! From parsed files to a checked [`Task`]. Every rule of the project format lives here, and
+//! every violation is reported with the file it is in.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use super::file::*;
+use super::{ITEMS_DIR, ProjectError, ProjectFiles, TASK_FILE, TASK_MODULE};
+use crate::ident::Ident;
+use crate::model::*;
+use crate::types::{Agg, Align, FieldType, FilterOp, Value};
+use crate::values;
+
+const DEFAULT_MAX_LIMIT: u64 = 1000;
+const DEFAULT_BIND: &str = "127.0.0.1:8080";
+const DEFAULT_MAX_BODY: usize = 1 << 20;
+
+struct Errors(Vec<String>);
+
+impl Errors {
+    fn push(&mut self, file: &str, msg: impl AsRef<str>) {
+        self.0.push(format!("{file}: {}", msg.as_ref()));
+    }
+}
+
+/// `user_id` → `User id`.
+pub(crate) fn default_caption(name: &str) -> String {
+    let spaced = name.replace('_', " ");
+    let mut chars = spaced.trim().chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectError> {
+    let mut errs = Errors(Vec::new());
+    let tf = &files.task;
+
+    let task_name = Ident::parse(&tf.name).unwrap_or_else(|e| {
+        errs.push(TASK_FILE, format!("name: {e}"));
+        Ident::parse("invalid").expect("a valid literal")
+    });
+    let settings = resolve_settings(tf, &mut errs);
+    let lookup_lists = resolve_lookup_lists(tf, &mut errs);
+
+    // Pass 1: names, tables and field skeletons, so references can be resolved in pass 2.
+    let mut item_index: HashMap<String, ItemId> = HashMap::new();
+    let mut items: Vec<Item> = Vec::new();
+    for (name, file) in &files.items {
+        let path = format!("{ITEMS_DIR}/{name}.toml");
+        let item_name = match Ident::parse(name) {
+            Ok(n) => n,
+            Err(e) => {
+                errs.push(&path, format!("the file name is the item's name: {e}"));
+                continue;
+            }
+        };
+        let id = ItemId(items.len() as u32);
+        item_index.insert(name.clone(), id);
+        items.push(item_skeleton(id, item_name, file, &path, dir, &mut errs));
+    }
+
+    let mut tables: HashMap<String, String> = HashMap::new();
+    for item in &items {
+        if let Some(other) = tables.insert(item.table.to_string(), item.name.to_string()) {
+            errs.push(
+                &item_path(item),
+                format!(
+                    "table \"{}\" is already used by item \"{other}\"; each item needs its own table",
+                    item.table
+                ),
+            );
+        }
+    }
+
+    let groups = resolve_groups(tf, &item_index, &mut items, &mut errs);
+
+    // Pass 2: everything that refers to other fields or items.
+    let ctx = Ctx {
+        files,
+        item_index: &item_index,
+        skeletons: &items,
+        lookup_lists: &lookup_lists,
+    };
+    let mut resolved: Vec<Item> = Vec::with_capacity(items.len());
+    for item in &items {
+        resolved.push(ctx.resolve_item(item.clone(), ctx.item_file(item.id), &mut errs));
+    }
+    link_details(&ctx, &mut resolved, &mut errs);
+    check_numbers(&resolved, &mut errs);
+    check_index_names(&resolved, &mut errs);
+
+    let module = dir.join(TASK_MODULE);
+    if !errs.0.is_empty() {
+        return Err(ProjectError { errors: errs.0 });
+    }
+    Ok(Task {
+        name: task_name,
+        caption: tf
+            .caption
+            .clone()
+            .unwrap_or_else(|| default_caption(&tf.name)),
+        settings,
+        groups,
+        items: resolved,
+        lookup_lists,
+        dir: dir.to_path_buf(),
+        module: module.is_file().then_some(module),
+        item_index,
+    })
+}
+
+fn item_path(item: &Item) -> String {
+    format!("{ITEMS_DIR}/{}.toml", item.name)
+}
+
+fn resolve_settings(tf: &TaskFile, errs: &mut Errors) -> Settings {
+    let max_limit = tf.max_limit.unwrap_or(DEFAULT_MAX_LIMIT);
+    if max_limit == 0 {
+        errs.push(TASK_FILE, "max_limit must be at least 1");
+    }
+    let db_path = tf
+        .database
+        .as_ref()
+        .and_then(|d| d.path.clone())
+        .unwrap_or_else(|| format!("data/{}.sqlite", tf.name));
+    let server = tf.server.as_ref();
+    let bind = server
+        .and_then(|s| s.bind.clone())
+        .unwrap_or_else(|| DEFAULT_BIND.to_string());
+    if bind.parse::<std::net::SocketAddr>().is_err() {
+        errs.push(
+            TASK_FILE,
+            format!("server.bind: \"{bind}\" is not an address such as 127.0.0.1:8080"),
+        );
+    }
+    let max_body_bytes = server
+        .and_then(|s| s.max_body_bytes)
+        .unwrap_or(DEFAULT_MAX_BODY);
+    if max_body_bytes < 1024 {
+        errs.push(TASK_FILE, "server.max_body_bytes must be at least 1024");
+    }
+    Settings {
+        language: tf.language.clone().unwrap_or_else(|| "en".into()),
+        max_limit,
+        database: DatabaseSettings { path: db_path },
+        server: ServerSettings {
+            bind,
+            max_body_bytes,
+        },
+    }
+}
+
+fn resolve_lookup_lists(tf: &TaskFile, errs: &mut Errors) -> Vec<LookupList> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for list in &tf.lookup_lists {
+        if !seen.insert(list.name.clone()) {
+            errs.push(
+                TASK_FILE,
+                format!("lookup list \"{}\" is defined twice", list.name),
+            );
+        }
+        if list.values.is_empty() {
+            errs.push(
+                TASK_FILE,
+                format!("lookup list \"{}\" has no values", list.name),
+            );
+        }
+        let mut values = HashSet::new();
+        for (v, _) in &list.values {
+            if !values.insert(*v) {
+                errs.push(
+                    TASK_FILE,
+                    format!("lookup list \"{}\": value {v} appears twice", list.name),
+                );
+            }
+        }
+        out.push(LookupList {
+            name: list.name.clone(),
+            values: list.values.clone(),
+        });
+    }
+    out
+}
+
+fn resolve_groups(
+    tf: &TaskFile,
+    item_index: &HashMap<String, ItemId>,
+    items: &mut [Item],
+    errs: &mut Errors,
+) -> Vec<Group> {
+    let mut groups = Vec::new();
+    let mut placed: HashMap<ItemId, String> = HashMap::new();
+    let mut names = HashSet::new();
+    for (gi, g) in tf.groups.iter().enumerate() {
+        let name = match Ident::parse(&g.name) {
+            Ok(n) => n,
+            Err(e) => {
+                errs.push(TASK_FILE, format!("group name: {e}"));
+                continue;
+            }
+        };
+        if !names.insert(g.name.clone()) {
+            errs.push(TASK_FILE, format!("group \"{}\" is defined twice", g.name));
+        }
+        let mut members = Vec::new();
+        for item_name in &g.items {
+            match item_index.get(item_name) {
+                Some(id) => {
+                    if let Some(other) = placed.insert(*id, g.name.clone()) {
+                        errs.push(
+                            TASK_FILE,
+                            format!("item \"{item_name}\" is in groups \"{other}\" and \"{}\"; an item belongs to one group", g.name),
+                        );
+                    }
+                    items[id.0 as usize].group = gi;
+                    members.push(*id);
+                }
+                None => errs.push(
+                    TASK_FILE,
+                    format!(
+                        "group \"{}\" lists item \"{item_name}\", but there is no {ITEMS_DIR}/{item_name}.toml",
+                        g.name
+                    ),
+                ),
+            }
+        }
+        groups.push(Group {
+            name,
+            caption: g.caption.clone().unwrap_or_else(|| default_caption(&g.name)),
+            visible: g.visible.unwrap_or(true),
+            items: members,
+        });
+    }
+    for item in items.iter() {
+        if !placed.contains_key(&item.id) {
+            errs.push(
+                TASK_FILE,
+                format!(
+                    "item \"{}\" is in no group: add it to the items of a [[groups]] entry",
+                    item.name
+                ),
+            );
+        }
+    }
+    groups
+}
+
+fn blank_field(id: FieldId, name: Ident, field_type: FieldType) -> Field {
+    Field {
+        id,
+        caption: default_caption(name.as_str()),
+        column: Some(name.clone()),
+        name,
+        field_type,
+        size: None,
+        required: false,
+        read_only: false,
+        visible: true,
+        default_value: None,
+        alignment: None,
+        help: None,
+        placeholder: None,
+        typeahead: false,
+        lookup: None,
+        lookup_values: None,
+        master_field: None,
+        calc: None,
+        system: None,
+        rename_from: None,
+    }
+}
+
+/// Pass 1 for one item: names, table, field list (with the implicit system fields).
+fn item_skeleton(
+    id: ItemId,
+    name: Ident,
+    file: &ItemFile,
+    path: &str,
+    dir: &Path,
+    errs: &mut Errors,
+) -> Item {
+    let table = match &file.table {
+        Some(t) => Ident::parse(t).unwrap_or_else(|e| {
+            errs.push(path, format!("table: {e}"));
+            name.clone()
+        }),
+        None => name.clone(),
+    };
+    let mut fields: Vec<Field> = Vec::new();
+    let mut field_index: HashMap<String, FieldId> = HashMap::new();
+    let mut columns: HashMap<String, String> = HashMap::new();
+
+    let pk_name = file.primary_key.clone().unwrap_or_else(|| "id".into());
+    let declared = |n: &str| file.fields.iter().any(|f| f.name == n);
+    let mut add = |fields: &mut Vec<Field>, field: Field, errs: &mut Errors| {
+        let fname = field.name.to_string();
+        if field_index.contains_key(&fname) {
+            errs.push(path, format!("field \"{fname}\" is defined twice"));
+            return;
+        }
+        if let Some(col) = &field.column
+            && let Some(other) = columns.insert(col.to_string(), fname.clone())
+        {
+            errs.push(
+                path,
+                format!("field \"{fname}\": column \"{col}\" is already used by field \"{other}\""),
+            );
+        }
+        field_index.insert(fname, field.id);
+        fields.push(field);
+    };
+    let next_id = |fields: &Vec<Field>| FieldId(fields.len() as u32);
+
+    if !declared(&pk_name) {
+        match Ident::parse(&pk_name) {
+            Ok(n) => {
+                let mut f = blank_field(next_id(&fields), n, FieldType::Integer);
+                f.caption = "ID".into();
+                f.visible = false;
+                add(&mut fields, f, errs);
+            }
+            Err(e) => errs.push(path, format!("primary_key: {e}")),
+        }
+    }
+    for ff in &file.fields {
+        let fname = match Ident::parse(&ff.name) {
+            Ok(n) => n,
+            Err(e) => {
+                errs.push(path, format!("field name: {e}"));
+                continue;
+            }
+        };
+        let ferr = |errs: &mut Errors, msg: String| errs.push(path, format!("field \"{}\": {msg}", ff.name));
+        let Some(field_type) = FieldType::from_name(&ff.field_type) else {
+            let names: Vec<&str> = FieldType::ALL.iter().map(|t| t.name()).collect();
+            ferr(
+                errs,
+                format!("unknown type \"{}\" (one of: {})", ff.field_type, names.join(", ")),
+            );
+            continue;
+        };
+        let mut f = blank_field(next_id(&fields), fname, field_type);
+        if let Some(c) = &ff.caption {
+            f.caption = c.clone();
+        }
+        if ff.master_field.is_some() || ff.calc.is_some() {
+            if ff.db_field.is_some() {
+                ferr(
+                    errs,
+                    "db_field cannot be set on a field with master_field or calc: it has no column of its own".into(),
+                );
+            }
+            f.column = None;
+        } else if let Some(col) = &ff.db_field {
+            match Ident::parse(col) {
+                Ok(c) => f.column = Some(c),
+                Err(e) => ferr(errs, format!("db_field: {e}")),
+            }
+        }
+        if let Some(r) = &ff.rename_from {
+            match Ident::parse(r) {
+                Ok(c) => f.rename_from = Some(c),
+                Err(e) => ferr(errs, format!("rename_from: {e}")),
+            }
+        }
+        add(&mut fields, f, errs);
+    }
+    let mut system_field = |fields: &mut Vec<Field>, fname: &str, t: FieldType, role: &str, errs: &mut Errors| {
+        if declared(fname) {
+            return;
+        }
+        match Ident::parse(fname) {
+            Ok(n) => {
+                let mut f = blank_field(next_id(fields), n, t);
+                f.visible = false;
+                add(fields, f, errs);
+            }
+            Err(e) => errs.push(path, format!("{role}: {e}")),
+        }
+    };
+    let soft_delete = file.soft_delete.unwrap_or(false);
+    let deleted_name = file.deleted_flag.clone().unwrap_or_else(|| "deleted".into());
+    if file.deleted_flag.is_some() && !soft_delete {
+        errs.push(path, "deleted_flag is set but soft_delete is not true");
+    }
+    if let Some(mid) = &file.master_id {
+        system_field(&mut fields, mid, FieldType::Integer, "master_id", errs);
+    }
+    if let Some(mrid) = &file.master_rec_id {
+        system_field(&mut fields, mrid, FieldType::Integer, "master_rec_id", errs);
+    }
+    if soft_delete {
+        system_field(&mut fields, &deleted_name, FieldType::Boolean, "deleted_flag", errs);
+    }
+
+    let pk = field_index.get(&pk_name).copied().unwrap_or(FieldId(0));
+    let deleted_flag = if soft_delete {
+        field_index.get(&deleted_name).copied()
+    } else {
+        None
+    };
+    let module = dir.join(ITEMS_DIR).join(format!("{name}.py"));
+    let name_str = name.to_string();
+    let rename_from = file.rename_from.as_ref().and_then(|r| match Ident::parse(r) {
+        Ok(i) => Some(i),
+        Err(e) => {
+            errs.push(path, format!("rename_from: {e}"));
+            None
+        }
+    });
+    Item {
+        id,
+        caption: file
+            .caption
+            .clone()
+            .unwrap_or_else(|| default_caption(name.as_str())),
+        name,
+        table,
+        number: file.id,
+        group: 0,
+        visible: file.visible.unwrap_or(true),
+        fields,
+        primary_key: pk,
+        deleted_flag,
+        master_link: None,
+        masters: Vec::new(),
+        details: Vec::new(),
+        filters: Vec::new(),
+        default_order: Vec::new(),
+        indexes: Vec::new(),
+        rename_from,
+        file: Path::new(ITEMS_DIR).join(format!("{}.toml", name_str)),
+        module: module.is_file().then_some(module),
+        field_index,
+    }
+}
+
+struct Ctx<'a> {
+    files: &'a ProjectFiles,
+    item_index: &'a HashMap<String, ItemId>,
+    skeletons: &'a [Item],
+    lookup_lists: &'a [LookupList],
+}
+
+impl Ctx<'_> {
+    fn item_file(&self, id: ItemId) -> &ItemFile {
+        let name = self.skeletons[id.0 as usize].name.as_str();
+        &self
+            .files
+            .items
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("every skeleton comes from a file")
+            .1
+    }
+
+    fn field_file<'f>(&self, item: ItemId, field: &str) -> Option<&FieldFile> {
+        self.item_file(item).fields.iter().find(|f| f.name == field)
+    }
+
+    fn skeleton(&self, id: ItemId) -> &Item {
+        &self.skeletons[id.0 as usize]
+    }
+
+    /// Resolves one level of a lookup: `field` in `item`.
+    fn step(&self, item: ItemId, field: &str) -> Result<LookupStep, String> {
+        let target = self.skeleton(item);
+        match target.field_index.get(field) {
+            Some(f) if target.field(*f).system == Some(SystemField::Deleted) => Err(format!(
+                "field \"{field}\" of item \"{}\" is its soft-delete flag and cannot be shown",
+                target.name
+            )),
+            Some(f) if target.field(*f).column.is_none() => Err(format!(
+                "field \"{field}\" of item \"{}\" has no column of its own (calculated or master_field), so a lookup cannot show it",
+                target.name
+            )),
+            Some(f) => Ok(LookupStep { item, field: *f }),
+            None => Err(format!(
+                "item \"{}\" has no field \"{field}\"",
+                target.name
+            )),
+        }
+    }
+
+    /// Where the lookup field `field` of `item` points (from its file), for multi-level chains.
+    fn lookup_target(&self, item: ItemId, field: &str) -> Result<ItemId, String> {
+        let ff = self.field_file(item, field).ok_or_else(|| {
+            format!(
+                "field \"{field}\" of item \"{}\" is not a lookup field",
+                self.skeleton(item).name
+            )
+        })?;
+        let lk = ff.lookup.as_ref().ok_or_else(|| {
+            format!(
+                "field \"{field}\" of item \"{}\" is not a lookup field, so the chain cannot continue",
+                self.skeleton(item).name
+            )
+        })?;
+        self.item_index
+            .get(&lk.item)
+            .copied()
+            .ok_or_else(|| format!("item \"{}\" does not exist", lk.item))
+    }
+
+    fn resolve_lookup(&self, lk: &LookupFile) -> Result<Lookup, String> {
+        let first = *self
+            .item_index
+            .get(&lk.item)
+            .ok_or_else(|| format!("lookup item \"{}\" does not exist", lk.item))?;
+        let mut steps = vec![self.step(first, &lk.field)?];
+        let mut prev = (first, lk.field.as_str());
+        for next in [&lk.field1, &lk.field2].into_iter().flatten() {
+            let target = self.lookup_target(prev.0, prev.1)?;
+            steps.push(self.step(target, next)?);
+            prev = (target, next.as_str());
+        }
+        if lk.field1.is_none() && lk.field2.is_some() {
+            return Err("field2 needs field1".into());
+        }
+        Ok(Lookup { steps })
+    }
+
+    fn resolve_item(&self, mut item: Item, file: &ItemFile, errs: &mut Errors) -> Item {
+        let path = item_path(&item);
+
+        // Primary key and soft delete flag.
+        let pk = item.primary_key;
+        if item.field(pk).field_type != FieldType::Integer {
+            errs.push(&path, format!("primary key \"{}\" must be an integer field", item.field(pk).name));
+        }
+        if item.field(pk).column.is_none() {
+            errs.push(&path, "the primary key needs a column of its own");
+        }
+        item.fields[pk.0 as usize].system = Some(SystemField::PrimaryKey);
+        item.fields[pk.0 as usize].read_only = true;
+        if let Some(d) = item.deleted_flag {
+            if !matches!(item.field(d).field_type, FieldType::Boolean | FieldType::Integer) {
+                errs.push(&path, format!("deleted flag \"{}\" must be a boolean field", item.field(d).name));
+            }
+            item.fields[d.0 as usize].system = Some(SystemField::Deleted);
+        }
+
+        // Field attributes.
+        let declared: Vec<(FieldId, &FieldFile)> = file
+            .fields
+            .iter()
+            .filter_map(|ff| item.field_index.get(&ff.name).map(|id| (*id, ff)))
+            .collect();
+        for (fid, ff) in &declared {
+            let ferr = |errs: &mut Errors, msg: String| errs.push(&path, format!("field \"{}\": {msg}", ff.name));
+            let mut f = item.field(*fid).clone();
+            f.required = ff.required.unwrap_or(false);
+            f.read_only = f.read_only || ff.read_only.unwrap_or(false);
+            f.visible = ff.visible.unwrap_or(f.visible);
+            f.typeahead = ff.typeahead.unwrap_or(false);
+            f.help = ff.help.clone();
+            f.placeholder = ff.placeholder.clone();
+            match (f.field_type, ff.size) {
+                (FieldType::Text, Some(0)) => ferr(errs, "size must be at least 1".into()),
+                (FieldType::Text, Some(s)) => f.size = Some(s),
+                (FieldType::Text, None) => ferr(errs, "text fields need a size (the maximum number of characters)".into()),
+                (_, Some(_)) => ferr(errs, "size applies only to text fields".into()),
+                (_, None) => {}
+            }
+            if let Some(a) = &ff.alignment {
+                match Align::from_name(a) {
+                    Some(al) => f.alignment = Some(al),
+                    None => ferr(errs, format!("alignment \"{a}\" is not left, center or right")),
+                }
+            }
+            if let Some(lk) = &ff.lookup {
+                match self.resolve_lookup(lk) {
+                    Ok(l) => f.lookup = Some(l),
+                    Err(e) => ferr(errs, format!("lookup: {e}")),
+                }
+                if !matches!(f.field_type, FieldType::Integer | FieldType::Keys) {
+                    ferr(errs, "a lookup field stores primary keys, so its type must be integer (or keys for a list of them)".into());
+                }
+            }
+            if let Some(list) = &ff.lookup_values {
+                match self.lookup_lists.iter().position(|l| &l.name == list) {
+                    Some(i) => f.lookup_values = Some(i),
+                    None => ferr(errs, format!("lookup list \"{list}\" is not defined in {TASK_FILE}")),
+                }
+                if f.field_type != FieldType::Integer {
+                    ferr(errs, "a field with lookup_values must be an integer field".into());
+                }
+                if ff.lookup.is_some() {
+                    ferr(errs, "a field cannot have both lookup and lookup_values".into());
+                }
+            }
+            if let Some(calc) = &ff.calc {
+                match self.resolve_calc(item.id, calc) {
+                    Ok(c) => {
+                        if matches!(c.op, Agg::Sum | Agg::Avg) && !f.field_type.is_numeric() {
+                            ferr(errs, format!("calc: {} needs a numeric field type", c.op.name()));
+                        }
+                        f.calc = Some(c);
+                        f.read_only = true;
+                    }
+                    Err(e) => ferr(errs, format!("calc: {e}")),
+                }
+                if ff.lookup.is_some() || ff.master_field.is_some() {
+                    ferr(errs, "a calculated field cannot also be a lookup".into());
+                }
+            }
+            if let Some(m) = &ff.master_field {
+                match item.field_index.get(m).copied() {
+                    Some(mid) if mid == *fid => ferr(errs, "master_field cannot name the field itself".into()),
+                    Some(mid) => {
+                        let mf = item.field(mid);
+                        let master_file = file.fields.iter().find(|x| &x.name == m);
+                        let master_lookup = master_file.and_then(|x| x.lookup.as_ref());
+                        match (master_lookup, &ff.lookup) {
+                            (None, _) => ferr(errs, format!("master_field \"{m}\" is not a lookup field")),
+                            (_, None) => ferr(errs, "a field with master_field also needs a lookup (the column of the master's lookup item to show)".into()),
+                            (Some(ml), Some(l)) if ml.item != l.item => ferr(errs, format!("lookup item \"{}\" differs from master field \"{m}\"'s lookup item \"{}\"", l.item, ml.item)),
+                            _ => {}
+                        }
+                        if master_file.is_some_and(|x| x.master_field.is_some()) {
+                            ferr(errs, format!("master_field \"{m}\" has a master_field itself"));
+                        }
+                        if mf.field_type != f.field_type {
+                            ferr(errs, format!("type must match master field \"{m}\" ({})", mf.field_type));
+                        }
+                        f.master_field = Some(mid);
+                        f.read_only = true;
+                    }
+                    None => ferr(errs, format!("master_field \"{m}\" is not a field of this item")),
+                }
+            }
+            if (f.calc.is_some() || ff.master_field.is_some()) && f.required {
+                ferr(errs, "a calculated or master_field field cannot be required".into());
+            }
+            if let Some(dv) = &ff.default_value {
+                match default_value(f.field_type, f.size, dv) {
+                    Ok(v) => f.default_value = Some(v),
+                    Err(e) => ferr(errs, format!("default_value: {e}")),
+                }
+            }
+            if f.system.is_some() && (f.required || f.default_value.is_some()) {
+                ferr(errs, "a system field cannot be required or have a default value".into());
+            }
+            item.fields[fid.0 as usize] = f;
+        }
+
+        // Filters.
+        let mut filter_names = HashSet::new();
+        for ff in &file.filters {
+            let fail = |errs: &mut Errors, msg: String| errs.push(&path, format!("filter \"{}\": {msg}", ff.name));
+            let Ok(name) = Ident::parse(&ff.name).map_err(|e| fail(errs, e)) else { continue };
+            if !filter_names.insert(ff.name.clone()) {
+                fail(errs, "defined twice".into());
+            }
+            let Some(field) = item.field_by_name(&ff.field).filter(|f| f.system != Some(SystemField::Deleted)) else {
+                fail(errs, format!("field \"{}\" is not a field of this item", ff.field));
+                continue;
+            };
+            let parsed = match &ff.filter_type {
+                FilterTypeFile::Number(n) => FilterOp::from_number(*n),
+                FilterTypeFile::Name(s) => FilterOp::from_name(s),
+            };
+            let Some((op, on_lookup)) = parsed else {
+                fail(errs, format!("type {:?} is not a filter type (a FILTER_* name such as \"ge\" or a number 1–30)", ff.filter_type));
+                continue;
+            };
+            if on_lookup && field.lookup.is_none() {
+                fail(errs, format!("type {}_l applies to lookup fields; \"{}\" is not one", op.name(), ff.field));
+            }
+            item.filters.push(Filter {
+                name,
+                caption: ff.caption.clone().unwrap_or_else(|| default_caption(&ff.name)),
+                field: field.id,
+                op,
+                on_lookup,
+                visible: ff.visible.unwrap_or(true),
+                multi_select_all: ff.multi_select_all.unwrap_or(false),
+                help: ff.help.clone(),
+                placeholder: ff.placeholder.clone(),
+            });
+        }
+
+        // Default order and indexes.
+        for spec in &file.default_order {
+            match order_spec(&item, spec, false) {
+                Ok(o) => item.default_order.push(o),
+                Err(e) => errs.push(&path, format!("default_order: {e}")),
+            }
+        }
+        for (i, ix) in file.indexes.iter().enumerate() {
+            let mut fields = Vec::new();
+            for spec in &ix.fields {
+                match order_spec(&item, spec, true) {
+                    Ok(o) => fields.push(o),
+                    Err(e) => errs.push(&path, format!("index {}: {e}", i + 1)),
+                }
+            }
+            if ix.fields.is_empty() {
+                errs.push(&path, format!("index {}: needs at least one field", i + 1));
+            }
+            let name = match &ix.name {
+                Some(n) => Ident::parse(n).map_err(|e| errs.push(&path, format!("index {}: name: {e}", i + 1))).ok(),
+                None => {
+                    let cols: Vec<String> = fields.iter().map(|o| item.field(o.field).name.to_string()).collect();
+                    let generated = format!("{}_{}_idx", item.table, cols.join("_"));
+                    Ident::parse(&generated).map_err(|e| errs.push(&path, format!("index {}: the generated name {e}; give the index a name", i + 1))).ok()
+                }
+            };
+            if let Some(name) = name {
+                item.indexes.push(Index { name, fields, unique: ix.unique.unwrap_or(false) });
+            }
+        }
+        item
+    }
+
+    fn resolve_calc(&self, owner: ItemId, calc: &CalcFile) -> Result<Calc, String> {
+        let item = *self
+            .item_index
+            .get(&calc.item)
+            .ok_or_else(|| format!("item \"{}\" does not exist", calc.item))?;
+        let target = self.skeleton(item);
+        let field = *target
+            .field_index
+            .get(&calc.field)
+            .ok_or_else(|| format!("item \"{}\" has no field \"{}\"", calc.item, calc.field))?;
+        let link = *target
+            .field_index
+            .get(&calc.link)
+            .ok_or_else(|| format!("item \"{}\" has no field \"{}\"", calc.item, calc.link))?;
+        if target.field(field).column.is_none() {
+            return Err(format!("field \"{}\" of \"{}\" has no column to aggregate", calc.field, calc.item));
+        }
+        let link_field = target.field(link);
+        if link_field.column.is_none() || link_field.field_type != FieldType::Integer {
+            return Err(format!(
+                "link \"{}\" of \"{}\" must be a stored integer field holding \"{}\" keys",
+                calc.link,
+                calc.item,
+                self.skeleton(owner).name
+            ));
+        }
+        let op = Agg::from_name(&calc.op).ok_or_else(|| {
+            format!("op \"{}\" is not one of count, sum, min, max, avg", calc.op)
+        })?;
+        Ok(Calc { item, field, link, op })
+    }
+}
+
+/// `"name"` or `"-name"` (descending); index fields must be stored.
+fn order_spec(item: &Item, spec: &str, stored: bool) -> Result<Order, String> {
+    let (name, desc) = match spec.strip_prefix('-') {
+        Some(n) => (n, true),
+        None => (spec.strip_suffix(" desc").unwrap_or(spec), spec.ends_with(" desc")),
+    };
+    let field = item
+        .field_by_name(name)
+        .filter(|f| f.system != Some(SystemField::Deleted) || stored)
+        .ok_or_else(|| format!("\"{name}\" is not a field of this item"))?;
+    if stored && field.column.is_none() {
+        return Err(format!("\"{name}\" has no column of its own, so it cannot be indexed"));
+    }
+    Ok(Order { field: field.id, desc })
+}
+
+fn default_value(t: FieldType, size: Option<u32>, v: &toml::Value) -> Result<DefaultValue, String> {
+    if let toml::Value::String(s) = v {
+        match (t, s.as_str()) {
+            (FieldType::Date, "today") => return Ok(DefaultValue::Today),
+            (FieldType::DateTime, "now") => return Ok(DefaultValue::Now),
+            _ => {}
+        }
+    }
+    let json = serde_json::to_value(v).map_err(|e| e.to_string())?;
+    let value = values::from_json(t, &json)?;
+    if let (Some(max), Value::Text(s)) = (size, &value)
+        && s.chars().count() > max as usize
+    {
+        return Err(format!("longer than the field's size {max}"));
+    }
+    Ok(DefaultValue::Value(value))
+}
+
+/// Links masters and details, checking both link styles.
+fn link_details(ctx: &Ctx, items: &mut [Item], errs: &mut Errors) {
+    // The link each item declares for itself.
+    for i in 0..items.len() {
+        let file = ctx.item_file(items[i].id);
+        let path = item_path(&items[i]);
+        let link = match (&file.master_field, &file.master_id, &file.master_rec_id) {
+            (None, None, None) => None,
+            (Some(mf), None, None) => match items[i].field_index.get(mf) {
+                Some(f) => {
+                    let field = items[i].field(*f);
+                    if field.field_type != FieldType::Integer || field.column.is_none() || field.system.is_some() {
+                        errs.push(&path, format!("master_field \"{mf}\" must be a stored integer field"));
+                    }
+                    Some(MasterLink::MasterField(*f))
+                }
+                None => {
+                    errs.push(&path, format!("master_field \"{mf}\" is not a field of this item"));
+                    None
+                }
+            },
+            (None, Some(mid), Some(mrid)) => {
+                let a = items[i].field_index.get(mid).copied();
+                let b = items[i].field_index.get(mrid).copied();
+                match (a, b) {
+                    (Some(a), Some(b)) if a != b => {
+                        for f in [a, b] {
+                            if items[i].field(f).field_type != FieldType::Integer || items[i].field(f).column.is_none() {
+                                errs.push(&path, format!("link field \"{}\" must be a stored integer field", items[i].field(f).name));
+                            }
+                        }
+                        items[i].fields[a.0 as usize].system = Some(SystemField::MasterId);
+                        items[i].fields[b.0 as usize].system = Some(SystemField::MasterRecId);
+                        Some(MasterLink::MasterIdRecId { master_id: a, master_rec_id: b })
+                    }
+                    _ => {
+                        errs.push(&path, "master_id and master_rec_id must name two different fields");
+                        None
+                    }
+                }
+            }
+            _ => {
+                errs.push(&path, "a detail links either by master_field, or by both master_id and master_rec_id");
+                None
+            }
+        };
+        if let Some(link) = link {
+            for f in link.fields() {
+                items[i].fields[f.0 as usize].read_only = true;
+            }
+        }
+        items[i].master_link = link;
+    }
+    // Masters list their details.
+    for i in 0..items.len() {
+        let file = ctx.item_file(items[i].id);
+        let path = item_path(&items[i]);
+        let mut seen = HashSet::new();
+        for d in &file.details {
+            if !seen.insert(d.clone()) {
+                errs.push(&path, format!("detail \"{d}\" is listed twice"));
+                continue;
+            }
+            let Some(did) = ctx.item_index.get(d).copied() else {
+                errs.push(&path, format!("detail \"{d}\" does not exist (no {ITEMS_DIR}/{d}.toml)"));
+                continue;
+            };
+            if did == items[i].id {
+                errs.push(&path, "an item cannot be its own detail");
+                continue;
+            }
+            if items[i].field_index.contains_key(d) {
+                errs.push(&path, format!("detail \"{d}\" has the name of a field of this item; rename one (server modules reach both as d.{d})"));
+            }
+            match items[did.0 as usize].master_link {
+                None => errs.push(&path, format!("detail \"{d}\" has no master link: set master_field (or master_id and master_rec_id) in {ITEMS_DIR}/{d}.toml")),
+                Some(MasterLink::MasterIdRecId { .. }) if items[i].number.is_none() => errs.push(&path, format!("detail \"{d}\" links by master_id, so this item needs a numeric id (id = …)")),
+                Some(MasterLink::MasterField(f)) => {
+                    let link_field = items[did.0 as usize].field(f);
+                    if let Some(l) = &link_field.lookup
+                        && l.item() != items[i].id
+                    {
+                        errs.push(&path, format!("detail \"{d}\": its master field \"{}\" looks up another item", link_field.name));
+                    }
+                }
+                _ => {}
+            }
+            items[i].details.push(did);
+            items[did.0 as usize].masters.push(items[i].id);
+        }
+    }
+    for item in items.iter() {
+        let path = item_path(item);
+        match (item.master_link, item.masters.len()) {
+            (Some(_), 0) => errs.push(&path, "this item links to a master, but no item lists it in details"),
+            (Some(MasterLink::MasterField(_)), n) if n > 1 => errs.push(&path, "a detail linked by master_field belongs to one master; use master_id and master_rec_id to share it"),
+            _ => {}
+        }
+    }
+    // No cycles: a detail cannot be (indirectly) its own master.
+    for item in items.iter() {
+        let mut stack = item.details.clone();
+        let mut seen = HashSet::new();
+        while let Some(d) = stack.pop() {
+            if d == item.id {
+                errs.push(&item_path(item), "details form a cycle back to this item");
+                break;
+            }
+            if seen.insert(d) {
+                stack.extend(items[d.0 as usize].details.iter().copied());
+            }
+        }
+    }
+}
+
+fn check_numbers(items: &[Item], errs: &mut Errors) {
+    let mut seen: HashMap<i64, &str> = HashMap::new();
+    for item in items {
+        if let Some(n) = item.number
+            && let Some(other) = seen.insert(n, item.name.as_str())
+        {
+            errs.push(&item_path(item), format!("id {n} is also the id of item \"{other}\""));
+        }
+    }
+}
+
+fn check_index_names(items: &[Item], errs: &mut Errors) {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for item in items {
+        for ix in &item.indexes {
+            if let Some(other) = seen.insert(ix.name.as_str(), item.name.as_str()) {
+                errs.push(&item_path(item), format!("index name \"{}\" is also used in item \"{other}\"", ix.name));
+            }
+        }
+    }
+}

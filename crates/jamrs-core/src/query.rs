@@ -1,0 +1,492 @@
+//! Open requests: the Jam.py open params as they arrive ([`OpenParams`]) and the checked,
+//! typed query the engine runs ([`OpenQuery`]).
+//!
+//! [`OpenQuery::resolve`] is where every name in a request is looked up in the metadata and every
+//! value is typed for its field. Nothing unchecked gets past it: unknown fields, unknown filter
+//! types, aggregate names outside count/sum/min/max/avg, limits over the maximum and detail
+//! opens without their master link are all errors here.
+
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+
+use crate::error::{Error, Result};
+use crate::model::{Field, FieldId, Item, ItemId, SystemField, Task};
+use crate::types::{Agg, FieldType, FilterOp, Value};
+use crate::values;
+
+/// Open params on the wire (`__fields`, `__filters`, … without the underscores).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenParams {
+    /// Field names; empty or absent means every field.
+    #[serde(default)]
+    pub fields: Option<Vec<String>>,
+    /// `[field, op, value]` triples (op as a Jam.py number or name), or OR groups.
+    #[serde(default)]
+    pub filters: Vec<Json>,
+    /// `[[field, desc]]`, or `"field"` / `"-field"`.
+    #[serde(default)]
+    pub order: Vec<Json>,
+    #[serde(default)]
+    pub limit: Option<u64>,
+    #[serde(default)]
+    pub offset: Option<u64>,
+    /// Join lookup texts and compute calculated fields.
+    #[serde(default)]
+    pub expanded: bool,
+    /// `{field: "count" | "sum" | "min" | "max" | "avg"}`.
+    #[serde(default)]
+    pub funcs: Option<Map<String, Json>>,
+    /// The first column becomes `COUNT(*)` (Jam.py's pager and totals row).
+    #[serde(default)]
+    pub summary: bool,
+    #[serde(default)]
+    pub group_by: Vec<String>,
+    /// For details: `{"item": master_item, "id": master_key}`, or the key alone.
+    #[serde(default)]
+    pub master: Option<Json>,
+    /// `{"field": name, "text": words}` or `[name, words]`.
+    #[serde(default)]
+    pub search: Option<Json>,
+    /// User params, passed to server module handlers.
+    #[serde(default)]
+    pub params: Map<String, Json>,
+}
+
+/// A checked open request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenQuery {
+    pub item: ItemId,
+    /// Requested fields, in request order.
+    pub fields: Vec<FieldId>,
+    pub expanded: bool,
+    /// AND-ed.
+    pub filters: Vec<Filter>,
+    pub order: Vec<OrderBy>,
+    pub limit: u64,
+    pub offset: u64,
+    pub funcs: Vec<(FieldId, Agg)>,
+    pub summary: bool,
+    pub group_by: Vec<FieldId>,
+    pub master: Option<MasterRef>,
+    pub params: Map<String, Json>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    Cond(Cond),
+    /// Members are OR-ed; the filters inside each member are AND-ed.
+    Or(Vec<Vec<Filter>>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cond {
+    pub field: FieldId,
+    pub op: FilterOp,
+    /// Compare the lookup text instead of the stored key (filter types 16–30, and LIKE filters
+    /// on lookup fields).
+    pub on_lookup: bool,
+    pub value: FilterValue,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FilterValue {
+    One(Value),
+    List(Vec<Value>),
+    Range(Value, Value),
+    IsNull(bool),
+    /// CONTAINS_ALL: every word must appear.
+    Words(Vec<String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderBy {
+    pub field: FieldId,
+    pub desc: bool,
+}
+
+/// The master row a detail open is restricted to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MasterRef {
+    pub item: ItemId,
+    pub id: i64,
+}
+
+/// Limits that keep one request from costing too much.
+pub const MAX_FILTERS: usize = 200;
+pub const MAX_FILTER_DEPTH: usize = 4;
+pub const MAX_IN_VALUES: usize = 5000;
+
+impl OpenQuery {
+    /// Checks `params` against `item`'s metadata.
+    pub fn resolve(task: &Task, item: &Item, params: &OpenParams) -> Result<OpenQuery> {
+        let mut fields = Vec::new();
+        match &params.fields {
+            Some(names) if !names.is_empty() => {
+                for (i, name) in names.iter().enumerate() {
+                    let f = public_field(item, name, &format!("fields[{i}]"))?;
+                    if !fields.contains(&f.id) {
+                        fields.push(f.id);
+                    }
+                }
+            }
+            _ => fields.extend(item.public_fields().map(|f| f.id)),
+        }
+
+        let mut budget = MAX_FILTERS;
+        let mut filters = Vec::new();
+        for (i, f) in params.filters.iter().enumerate() {
+            filters.push(parse_filter(task, item, f, &format!("filters[{i}]"), 0, &mut budget)?);
+        }
+        if let Some(search) = &params.search {
+            if let Some(f) = parse_search(task, item, search)? {
+                filters.push(f);
+            }
+        }
+
+        let mut order = Vec::new();
+        for (i, o) in params.order.iter().enumerate() {
+            order.push(parse_order(item, o, &format!("order[{i}]"))?);
+        }
+        if params.order.is_empty() {
+            order.extend(item.default_order.iter().map(|o| OrderBy {
+                field: o.field,
+                desc: o.desc,
+            }));
+        }
+
+        let max = task.settings.max_limit;
+        let limit = match params.limit {
+            Some(l) if l > max => {
+                return Err(Error::bad_field(
+                    "limit",
+                    format!("limit {l} is over the maximum of {max}"),
+                ));
+            }
+            Some(0) | None => max,
+            Some(l) => l,
+        };
+
+        let mut funcs = Vec::new();
+        if let Some(map) = &params.funcs {
+            for (name, func) in map {
+                let at = format!("funcs.{name}");
+                let f = public_field(item, name, &at)?;
+                let agg = func
+                    .as_str()
+                    .and_then(Agg::from_name)
+                    .ok_or_else(|| Error::bad_field(&at, format!("{func} is not one of count, sum, min, max, avg")))?;
+                if matches!(agg, Agg::Sum | Agg::Avg) && !f.field_type.is_numeric() {
+                    return Err(Error::bad_field(
+                        &at,
+                        format!("{} needs a numeric field; \"{name}\" is {}", agg.name(), f.field_type),
+                    ));
+                }
+                if f.master_field.is_some() {
+                    return Err(Error::bad_field(&at, format!("\"{name}\" shows a lookup text and cannot be aggregated")));
+                }
+                funcs.push((f.id, agg));
+            }
+        }
+
+        let mut group_by = Vec::new();
+        for (i, name) in params.group_by.iter().enumerate() {
+            let f = public_field(item, name, &format!("group_by[{i}]"))?;
+            if f.calc.is_some() {
+                return Err(Error::bad_field(format!("group_by[{i}]"), "cannot group by a calculated field"));
+            }
+            group_by.push(f.id);
+        }
+        if !funcs.is_empty() || !group_by.is_empty() || params.summary {
+            // Every other selected column must be aggregated or grouped, so the result is defined
+            // on every database.
+            for (pos, fid) in fields.iter().enumerate() {
+                let skip = params.summary && pos == 0;
+                if !skip && !funcs.iter().any(|(f, _)| f == fid) && !group_by.contains(fid) {
+                    return Err(Error::bad_field(
+                        "fields",
+                        format!(
+                            "\"{}\" is neither aggregated in funcs nor listed in group_by",
+                            item.field(*fid).name
+                        ),
+                    ));
+                }
+            }
+            if !order.is_empty() && group_by.is_empty() {
+                order.clear();
+            }
+            for o in &order {
+                if !group_by.contains(&o.field) && !funcs.iter().any(|(f, _)| *f == o.field) {
+                    return Err(Error::bad_field(
+                        "order",
+                        format!("\"{}\" is not grouped or aggregated", item.field(o.field).name),
+                    ));
+                }
+            }
+        }
+
+        let master = parse_master(task, item, params.master.as_ref())?;
+
+        Ok(OpenQuery {
+            item: item.id,
+            fields,
+            expanded: params.expanded,
+            filters,
+            order,
+            limit,
+            offset: params.offset.unwrap_or(0),
+            funcs,
+            summary: params.summary,
+            group_by,
+            master,
+            params: params.params.clone(),
+        })
+    }
+
+    /// A plain query for every field of `item`, as a server-side dataset starts.
+    pub fn all(task: &Task, item: &Item) -> OpenQuery {
+        OpenQuery {
+            item: item.id,
+            fields: item.public_fields().map(|f| f.id).collect(),
+            expanded: false,
+            filters: Vec::new(),
+            order: Vec::new(),
+            limit: task.settings.max_limit,
+            offset: 0,
+            funcs: Vec::new(),
+            summary: false,
+            group_by: Vec::new(),
+            master: None,
+            params: Map::new(),
+        }
+    }
+}
+
+/// Looks a field up by a client-supplied name; the soft-delete flag does not exist for clients.
+pub fn public_field<'a>(item: &'a Item, name: &str, at: &str) -> Result<&'a Field> {
+    item.field_by_name(name)
+        .filter(|f| f.system != Some(SystemField::Deleted))
+        .ok_or_else(|| Error::bad_field(at, format!("item \"{}\" has no field \"{name}\"", item.name)))
+}
+
+fn parse_filter(
+    task: &Task,
+    item: &Item,
+    raw: &Json,
+    at: &str,
+    depth: usize,
+    budget: &mut usize,
+) -> Result<Filter> {
+    if *budget == 0 {
+        return Err(Error::bad_field(at, format!("more than {MAX_FILTERS} filter conditions")));
+    }
+    *budget -= 1;
+    let Json::Array(parts) = raw else {
+        return Err(Error::bad_field(at, "a filter is a list [field, type, value]"));
+    };
+    if parts.first().is_some_and(Json::is_array) {
+        // OR group: [[filters…], [filters…], …]
+        if depth >= MAX_FILTER_DEPTH {
+            return Err(Error::bad_field(at, format!("OR groups nest deeper than {MAX_FILTER_DEPTH}")));
+        }
+        let mut members = Vec::with_capacity(parts.len());
+        for (i, member) in parts.iter().enumerate() {
+            let Json::Array(list) = member else {
+                return Err(Error::bad_field(format!("{at}[{i}]"), "an OR group member is a list of filters"));
+            };
+            let mut and = Vec::with_capacity(list.len());
+            for (j, f) in list.iter().enumerate() {
+                and.push(parse_filter(task, item, f, &format!("{at}[{i}][{j}]"), depth + 1, budget)?);
+            }
+            members.push(and);
+        }
+        return Ok(Filter::Or(members));
+    }
+    // The Jam.py client may add a 4th marker element; it means nothing to the server.
+    if !(3..=4).contains(&parts.len()) {
+        return Err(Error::bad_field(at, "a filter is a list [field, type, value]"));
+    }
+    let name = parts[0]
+        .as_str()
+        .ok_or_else(|| Error::bad_field(at, "the first element of a filter is a field name"))?;
+    let field = public_field(item, name, at)?;
+    let (op, on_lookup) = match &parts[1] {
+        Json::Number(n) => n.as_i64().and_then(FilterOp::from_number),
+        Json::String(s) => FilterOp::from_name(s),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        Error::bad_field(at, format!("{} is not a filter type (a number 1–30 or a name such as \"eq\", \"in\", \"contains\")", parts[1]))
+    })?;
+    condition(task, item, field, op, on_lookup, &parts[2], at)
+}
+
+/// Builds one condition, typing the value for the column it is compared with.
+pub fn condition(
+    task: &Task,
+    item: &Item,
+    field: &Field,
+    op: FilterOp,
+    on_lookup: bool,
+    value: &Json,
+    at: &str,
+) -> Result<Filter> {
+    let explicit_lookup = on_lookup;
+    // LIKE filters on a lookup field search its text (Jam.py does the same).
+    let on_lookup = on_lookup || (op.is_like() && field.lookup.is_some() && field.field_type != FieldType::Keys);
+    if on_lookup && field.lookup.is_none() {
+        return Err(Error::bad_field(at, format!("\"{}\" is not a lookup field, so a lookup filter type does not apply", field.name)));
+    }
+    if let Some(master) = field.master_field
+        && !on_lookup
+    {
+        // The value column of a master-field field is its master's: compare there.
+        return condition(task, item, item.field(master), op, explicit_lookup, value, at);
+    }
+    // The type the compared column holds.
+    let column_type = if on_lookup {
+        field.lookup.as_ref().map_or(field.field_type, |l| task.lookup_text_field(l).field_type)
+    } else {
+        field.field_type
+    };
+    let typed = |v: &Json| -> Result<Value> {
+        if v.is_null() {
+            return Err(Error::bad_field(at, "null is not a filter value; use isnull"));
+        }
+        values::from_json(column_type, v).map_err(|e| Error::bad_field(at, e))
+    };
+    let text = |v: &Json| -> Result<String> {
+        match v {
+            Json::String(s) => Ok(s.clone()),
+            Json::Number(n) => Ok(n.to_string()),
+            _ => Err(Error::bad_field(at, "expected text to search for")),
+        }
+    };
+    let value = match op {
+        FilterOp::In | FilterOp::NotIn => {
+            let Json::Array(list) = value else {
+                return Err(Error::bad_field(at, "in and not_in take a list of values"));
+            };
+            if list.len() > MAX_IN_VALUES {
+                return Err(Error::bad_field(at, format!("more than {MAX_IN_VALUES} values in one list")));
+            }
+            FilterValue::List(list.iter().map(typed).collect::<Result<_>>()?)
+        }
+        FilterOp::Range => match value {
+            Json::Array(pair) if pair.len() == 2 => FilterValue::Range(typed(&pair[0])?, typed(&pair[1])?),
+            _ => return Err(Error::bad_field(at, "range takes a list of two values [from, to]")),
+        },
+        FilterOp::IsNull => FilterValue::IsNull(match value {
+            Json::Bool(b) => *b,
+            Json::Number(n) => n.as_f64() != Some(0.0),
+            Json::Null => false,
+            Json::String(s) => !s.is_empty(),
+            _ => return Err(Error::bad_field(at, "isnull takes true (IS NULL) or false (IS NOT NULL)")),
+        }),
+        FilterOp::ContainsAll => {
+            FilterValue::Words(text(value)?.split_whitespace().map(str::to_string).collect())
+        }
+        FilterOp::Contains | FilterOp::StartWith | FilterOp::EndWith => FilterValue::One(Value::Text(text(value)?)),
+        _ => FilterValue::One(typed(value)?),
+    };
+    // A lookup list shows texts for integer values: LIKE filters match those texts.
+    if let (Some(list), true, false) = (field.lookup_values, op.is_like(), on_lookup) {
+        let words: Vec<String> = match &value {
+            FilterValue::Words(w) => w.iter().map(|w| w.to_lowercase()).collect(),
+            FilterValue::One(Value::Text(t)) => vec![t.to_lowercase()],
+            _ => Vec::new(),
+        };
+        let matches = task.lookup_lists[list]
+            .values
+            .iter()
+            .filter(|(_, text)| {
+                let t = text.to_lowercase();
+                words.iter().all(|w| match op {
+                    FilterOp::StartWith => t.starts_with(w.as_str()),
+                    FilterOp::EndWith => t.ends_with(w.as_str()),
+                    _ => t.contains(w.as_str()),
+                })
+            })
+            .map(|(v, _)| Value::Int(*v))
+            .collect();
+        return Ok(Filter::Cond(Cond { field: field.id, op: FilterOp::In, on_lookup: false, value: FilterValue::List(matches) }));
+    }
+    Ok(Filter::Cond(Cond { field: field.id, op, on_lookup, value }))
+}
+
+fn parse_search(task: &Task, item: &Item, raw: &Json) -> Result<Option<Filter>> {
+    let (name, text) = match raw {
+        Json::Object(o) => (o.get("field"), o.get("text")),
+        Json::Array(a) if a.len() >= 2 => (a.first(), a.get(1)),
+        _ => (None, None),
+    };
+    let (Some(Json::String(name)), Some(text)) = (name, text) else {
+        return Err(Error::bad_field("search", "search is {\"field\": name, \"text\": words}"));
+    };
+    let field = public_field(item, name, "search")?;
+    let words = match text {
+        Json::String(s) => s.clone(),
+        Json::Number(n) => n.to_string(),
+        _ => return Err(Error::bad_field("search", "the search text must be a string")),
+    };
+    if words.trim().is_empty() {
+        return Ok(None);
+    }
+    condition(task, item, field, FilterOp::ContainsAll, false, &Json::String(words), "search").map(Some)
+}
+
+fn parse_order(item: &Item, raw: &Json, at: &str) -> Result<OrderBy> {
+    let (name, desc) = match raw {
+        Json::String(s) => match s.strip_prefix('-') {
+            Some(n) => (n, true),
+            None => (s.as_str(), false),
+        },
+        Json::Array(pair) if !pair.is_empty() && pair.len() <= 2 => {
+            let name = pair[0].as_str().ok_or_else(|| Error::bad_field(at, "order is [field, desc]"))?;
+            let desc = match pair.get(1) {
+                None => false,
+                Some(Json::Bool(b)) => *b,
+                Some(Json::Number(n)) => n.as_i64() == Some(1),
+                Some(_) => return Err(Error::bad_field(at, "order is [field, desc] with desc true or false")),
+            };
+            (name, desc)
+        }
+        _ => return Err(Error::bad_field(at, "order is [field, desc] or \"field\" / \"-field\"")),
+    };
+    let f = public_field(item, name, at)?;
+    Ok(OrderBy { field: f.id, desc })
+}
+
+fn parse_master(task: &Task, item: &Item, raw: Option<&Json>) -> Result<Option<MasterRef>> {
+    let Some(raw) = raw.filter(|r| !r.is_null()) else {
+        if item.is_detail() {
+            let masters: Vec<&str> = item.masters.iter().map(|m| task.item(*m).name.as_str()).collect();
+            return Err(Error::bad_field(
+                "master",
+                format!("\"{}\" is a detail: open it with its master, {{\"item\": \"{}\", \"id\": …}}", item.name, masters.join("\" or \"")),
+            ));
+        }
+        return Ok(None);
+    };
+    if !item.is_detail() {
+        return Err(Error::bad_field("master", format!("\"{}\" is not a detail", item.name)));
+    }
+    let (master_name, id) = match raw {
+        Json::Object(o) => (o.get("item").and_then(Json::as_str), o.get("id")),
+        other => (None, Some(other)),
+    };
+    let master_item = match master_name {
+        Some(name) => item
+            .masters
+            .iter()
+            .map(|m| task.item(*m))
+            .find(|m| m.name.as_str() == name)
+            .ok_or_else(|| Error::bad_field("master.item", format!("\"{name}\" is not a master of \"{}\"", item.name)))?,
+        None if item.masters.len() == 1 => task.item(item.masters[0]),
+        None => return Err(Error::bad_field("master.item", "this detail has several masters: name one")),
+    };
+    let id = id
+        .and_then(|v| if v.is_i64() { v.as_i64() } else { None })
+        .ok_or_else(|| Error::bad_field("master.id", "the master's key must be an integer"))?;
+    Ok(Some(MasterRef { item: master_item.id, id }))
+}

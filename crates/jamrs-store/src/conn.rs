@@ -1,0 +1,26 @@
+//! The connection seam: what the engine needs from a database connection. Backends implement
+//! [`Conn`]; the engine and server modules use nothing else.
+
+use jamrs_core::{FieldType, Result, Value};
+
+use crate::dialect::Dialect;
+use crate::sql::Sql;
+
+pub trait Conn {
+    fn dialect(&self) -> &dyn Dialect;
+
+    /// Runs a query and decodes each column with the matching entry of `types` (so a boolean
+    /// column comes back as `Value::Bool` whatever the database stores).
+    fn query(&mut self, sql: &Sql, types: &[FieldType]) -> Result<Vec<Vec<Value>>>;
+
+    /// Runs a statement and returns the number of rows it changed.
+    fn execute(&mut self, sql: &Sql) -> Result<u64>;
+
+    /// Runs an INSERT and returns the new row's key.
+    fn insert(&mut self, sql: &Sql) -> Result<i64>;
+
+    /// Starts a write transaction.
+    fn begin(&mut self) -> Result<()>;
+    fn commit(&mut self) -> Result<()>;
+    fn rollback(&mut self) -> Result<()>;
+}

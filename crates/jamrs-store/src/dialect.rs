@@ -1,0 +1,66 @@
+//! The dialect seam: everything that differs between SQLite, PostgreSQL and MariaDB when the
+//! builder writes SQL. A backend crate implements [`Dialect`]; the builder never names a
+//! database.
+
+use jamrs_core::FieldType;
+
+pub trait Dialect: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+
+    /// Appends a quoted identifier. Identifiers are checked `Ident`s, so quoting cannot be
+    /// escaped; it only protects against reserved words.
+    fn push_ident(&self, out: &mut String, ident: &str) {
+        out.push('"');
+        out.push_str(ident);
+        out.push('"');
+    }
+
+    /// Appends the placeholder for the `n`-th bound value (1-based): `?` or `$n`.
+    fn push_placeholder(&self, out: &mut String, n: usize);
+
+    /// Appends a case-insensitive `LIKE` of the expression `expr` against the placeholder
+    /// `param` (whose value [`Dialect::like_value`] prepared), with `\` as the escape character.
+    fn push_ilike(&self, out: &mut String, expr: &str, param: &str);
+
+    /// Prepares a LIKE pattern's text for [`Dialect::push_ilike`] (e.g. case-folds it).
+    fn like_value(&self, pattern: &str) -> String {
+        pattern.to_string()
+    }
+
+    /// Appends a null-safe "is different from" comparison (Jam.py's FILTER_NE).
+    fn push_distinct(&self, out: &mut String, expr: &str, param: &str);
+
+    /// The column type for a field type.
+    fn column_type(&self, t: FieldType) -> &'static str;
+
+    /// The full column definition of an integer primary key that the database numbers itself.
+    fn primary_key_type(&self) -> &'static str;
+
+    /// Text appended to an INSERT so it returns the new key (`RETURNING "id"`), if the backend
+    /// needs that instead of a last-insert-id call.
+    fn insert_returning(&self, _pk: &str) -> Option<String> {
+        None
+    }
+}
+
+/// Escapes LIKE wildcards so user text matches literally (escape character `\`).
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
+    }
+}

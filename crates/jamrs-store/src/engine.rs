@@ -1,0 +1,629 @@
+//! open and apply with Jam.py's semantics, over any [`Conn`].
+//!
+//! Open: hooks → check params ([`OpenQuery::resolve`]) → master row must be live → one SELECT.
+//! Apply: type the delta → read the stored row of every update and delete (a missing or
+//! soft-deleted row fails the apply) → `on_apply` → per record, in order: defaults, detail
+//! link, required/size/lookup checks, the statement (which carries key, soft-delete flag and
+//! detail link in its WHERE), then its details; a delete cascades to its details. The caller
+//! runs apply inside one transaction, so any error leaves the database as it was.
+
+use std::collections::HashMap;
+
+use jamrs_core::delta::{Change, DetailChanges};
+use jamrs_core::model::{DefaultValue, FieldId, Item, ItemId, MasterLink, SystemField};
+use jamrs_core::query::{Cond, Filter, FilterValue, MasterRef, OpenParams, OpenQuery};
+use jamrs_core::{Error, FieldError, FieldType, FilterOp, Result, Task, Value, values};
+
+use crate::builder::{self, Column, Link};
+use crate::conn::Conn;
+use crate::hooks::Hooks;
+
+/// Rows of an open, with their column layout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenResult {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Insert,
+    Update,
+    Delete,
+}
+
+impl Op {
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Insert => "insert",
+            Op::Update => "update",
+            Op::Delete => "delete",
+        }
+    }
+}
+
+/// One record of a delta, as handlers see and change it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub op: Op,
+    /// The key: given for updates and deletes, set after an insert.
+    pub id: Option<i64>,
+    /// New values (client's, then handlers').
+    pub values: Vec<(FieldId, Value)>,
+    /// The stored row before the change, one entry per field of the item (`Null` for fields
+    /// without a column). Read inside the apply transaction; `None` for inserts.
+    pub old: Option<Vec<Value>>,
+    pub details: Vec<DetailRecords>,
+    /// Where the record sits in the request, for error messages (`changes[0].lines[1]`).
+    pub path: String,
+    /// Set when `before_apply_record` skipped it.
+    pub skipped: bool,
+}
+
+impl Record {
+    /// The new value of a field if the record sets it.
+    pub fn value(&self, field: FieldId) -> Option<&Value> {
+        self.values
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, v)| v)
+    }
+
+    /// Sets a field's new value.
+    pub fn set(&mut self, field: FieldId, value: Value) {
+        match self.values.iter_mut().find(|(f, _)| *f == field) {
+            Some(slot) => slot.1 = value,
+            None => self.values.push((field, value)),
+        }
+    }
+
+    /// The stored value before the change (`None` for inserts).
+    pub fn old_value(&self, field: FieldId) -> Option<&Value> {
+        self.old.as_ref().map(|row| &row[field.0 as usize])
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetailRecords {
+    pub item: ItemId,
+    pub records: Vec<Record>,
+}
+
+/// The records of one apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delta {
+    pub item: ItemId,
+    pub records: Vec<Record>,
+}
+
+/// The outcome of one change, 1:1 with the request's changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeResult {
+    pub op: Op,
+    /// `None` only for an insert a handler skipped.
+    pub id: Option<i64>,
+    /// The final row by column name (empty for deletes and skipped records).
+    pub row: Vec<(String, Value)>,
+    pub details: Vec<(ItemId, Vec<ChangeResult>)>,
+}
+
+pub type ApplyResult = Vec<ChangeResult>;
+
+/// The engine for one request.
+pub struct Engine<'a> {
+    pub task: &'a Task,
+    pub hooks: &'a dyn Hooks,
+}
+
+impl Engine<'_> {
+    /// An open as a client sends it.
+    pub fn open(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        mut params: OpenParams,
+    ) -> Result<OpenResult> {
+        if let Some(answer) = self.hooks.on_open(conn, item, &mut params)? {
+            return Ok(answer);
+        }
+        let q = OpenQuery::resolve(self.task, item, &params)?;
+        self.open_query(conn, &q)
+    }
+
+    /// A checked open.
+    pub fn open_query(&self, conn: &mut dyn Conn, q: &OpenQuery) -> Result<OpenResult> {
+        if let Some(m) = q.master {
+            self.require_live(conn, self.task.item(m.item), m.id)?;
+        }
+        let select = builder::select(conn.dialect(), self.task, q);
+        let types: Vec<FieldType> = select.columns.iter().map(|c| c.value_type).collect();
+        let rows = conn.query(&select.sql, &types)?;
+        Ok(OpenResult {
+            columns: select.columns,
+            rows,
+        })
+    }
+
+    fn require_live(&self, conn: &mut dyn Conn, item: &Item, id: i64) -> Result<()> {
+        let sql = builder::lookup_exists(conn.dialect(), item, id);
+        if conn.query(&sql, &[FieldType::Integer])?.is_empty() {
+            return Err(Error::not_found(format!(
+                "{} {id} does not exist",
+                item.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// Applies typed changes to `item`. Run it inside a transaction.
+    pub fn apply(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        changes: Vec<Change>,
+        expanded: bool,
+    ) -> Result<ApplyResult> {
+        let mut delta = Delta {
+            item: item.id,
+            records: records_from(changes, "changes"),
+        };
+        self.load_old(conn, item, &mut delta.records, None)?;
+        if let Some(answer) = self.hooks.on_apply(conn, item, &mut delta)? {
+            return Ok(answer);
+        }
+        self.apply_delta(conn, &mut delta, expanded)
+    }
+
+    /// The default processing of a delta (Jam.py's `apply_delta`).
+    pub fn apply_delta(
+        &self,
+        conn: &mut dyn Conn,
+        delta: &mut Delta,
+        expanded: bool,
+    ) -> Result<ApplyResult> {
+        let item = self.task.item(delta.item);
+        let mut results = self.process(conn, item, &mut delta.records, None)?;
+        if expanded {
+            self.expand(conn, item, &mut results, None)?;
+        }
+        Ok(results)
+    }
+
+    /// Reads the stored row of every update and delete, at every level.
+    fn load_old(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        records: &mut [Record],
+        link: Option<Link>,
+    ) -> Result<()> {
+        for rec in records {
+            let Some(id) = rec.id else {
+                // A new master has no stored details: its details can only be inserts.
+                for d in &mut rec.details {
+                    if let Some(bad) = d.records.iter().find(|r| r.op != Op::Insert) {
+                        return Err(Error::bad_field(
+                            &bad.path,
+                            "a new record has no stored details to update or delete",
+                        ));
+                    }
+                }
+                continue;
+            };
+            let sql = builder::select_row(conn.dialect(), item, id, link);
+            let types: Vec<FieldType> = item.stored_fields().map(|f| f.field_type).collect();
+            let mut rows = conn.query(&sql, &types)?;
+            let Some(stored) = rows.pop() else {
+                return Err(Error::not_found(match link {
+                    Some(l) => format!(
+                        "{} {id} does not exist under this master ({})",
+                        item.name, l.master_id
+                    ),
+                    None => format!("{} {id} does not exist", item.name),
+                })
+                .with_field(&rec.path));
+            };
+            let mut full = vec![Value::Null; item.fields.len()];
+            for (f, v) in item.stored_fields().zip(stored) {
+                full[f.id.0 as usize] = v;
+            }
+            rec.old = Some(full);
+            let master = Some(Link {
+                master_number: item.number,
+                master_id: id,
+            });
+            for d in &mut rec.details {
+                let detail = self.task.item(d.item);
+                self.load_old(conn, detail, &mut d.records, master)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn process(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        records: &mut [Record],
+        master: Option<(&Item, i64)>,
+    ) -> Result<Vec<ChangeResult>> {
+        let link = master.map(|(m, id)| Link {
+            master_number: m.number,
+            master_id: id,
+        });
+        let mut results = Vec::with_capacity(records.len());
+        for rec in records.iter_mut() {
+            if !self.hooks.before_apply_record(conn, item, rec)? {
+                rec.skipped = true;
+                results.push(ChangeResult {
+                    op: rec.op,
+                    id: rec.id,
+                    row: Vec::new(),
+                    details: Vec::new(),
+                });
+                continue;
+            }
+            let result = match rec.op {
+                Op::Insert => self.insert(conn, item, rec, link)?,
+                Op::Update => self.update(conn, item, rec, link)?,
+                Op::Delete => self.delete(conn, item, rec, link)?,
+            };
+            self.hooks.after_apply_record(conn, item, rec)?;
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    fn insert(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        rec: &mut Record,
+        link: Option<Link>,
+    ) -> Result<ChangeResult> {
+        let mut row = vec![Value::Null; item.fields.len()];
+        for (f, v) in &rec.values {
+            row[f.0 as usize] = v.clone();
+        }
+        for f in item.stored_fields() {
+            let slot = &mut row[f.id.0 as usize];
+            if slot.is_null()
+                && let Some(d) = &f.default_value
+            {
+                *slot = match d {
+                    DefaultValue::Value(v) => v.clone(),
+                    DefaultValue::Today => Value::Text(values::today()),
+                    DefaultValue::Now => Value::Text(values::now()),
+                };
+            }
+        }
+        set_link(item, &mut row, link);
+        if let Some(flag) = item.deleted_flag {
+            row[flag.0 as usize] = Value::Bool(false);
+        }
+        let checked: Vec<FieldId> = item
+            .stored_fields()
+            .filter(|f| f.system.is_none() && !item.is_server_set(f.id))
+            .map(|f| f.id)
+            .collect();
+        self.validate(conn, item, &row, &checked, &rec.path)?;
+
+        let values: Vec<(FieldId, Value)> = item
+            .stored_fields()
+            .filter(|f| f.id != item.primary_key)
+            .map(|f| (f.id, row[f.id.0 as usize].clone()))
+            .collect();
+        let sql = builder::insert(conn.dialect(), item, &values);
+        let id = conn.insert(&sql)?;
+        row[item.primary_key.0 as usize] = Value::Int(id);
+        rec.id = Some(id);
+        let details = self.process_details(conn, item, rec, id)?;
+        Ok(ChangeResult {
+            op: Op::Insert,
+            id: Some(id),
+            row: public_row(item, &row),
+            details,
+        })
+    }
+
+    fn update(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        rec: &mut Record,
+        link: Option<Link>,
+    ) -> Result<ChangeResult> {
+        let id = rec.id.ok_or_else(|| Error::internal("update without a key"))?;
+        let mut row = rec
+            .old
+            .clone()
+            .ok_or_else(|| Error::internal("update without its stored row"))?;
+        // The server owns the key, the flag and the link; handlers cannot move a row with them.
+        let values: Vec<(FieldId, Value)> = rec
+            .values
+            .iter()
+            .filter(|(f, _)| !item.is_server_set(*f) && item.field(*f).is_stored())
+            .cloned()
+            .collect();
+        for (f, v) in &values {
+            row[f.0 as usize] = v.clone();
+        }
+        let changed: Vec<FieldId> = values.iter().map(|(f, _)| *f).collect();
+        self.validate(conn, item, &row, &changed, &rec.path)?;
+        if !values.is_empty() {
+            let sql = builder::update(conn.dialect(), item, id, &values, link);
+            if conn.execute(&sql)? != 1 {
+                return Err(Error::conflict(format!(
+                    "{} {id} changed while it was being saved",
+                    item.name
+                )));
+            }
+        }
+        let details = self.process_details(conn, item, rec, id)?;
+        Ok(ChangeResult {
+            op: Op::Update,
+            id: Some(id),
+            row: public_row(item, &row),
+            details,
+        })
+    }
+
+    fn delete(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        rec: &mut Record,
+        link: Option<Link>,
+    ) -> Result<ChangeResult> {
+        let id = rec.id.ok_or_else(|| Error::internal("delete without a key"))?;
+        self.delete_details(conn, item, id)?;
+        let sql = if item.deleted_flag.is_some() {
+            builder::soft_delete_rows(conn.dialect(), item, Some(id), link)
+        } else {
+            builder::delete_rows(conn.dialect(), item, Some(id), link)
+        };
+        if conn.execute(&sql)? != 1 {
+            return Err(Error::conflict(format!(
+                "{} {id} changed while it was being deleted",
+                item.name
+            )));
+        }
+        Ok(ChangeResult {
+            op: Op::Delete,
+            id: Some(id),
+            row: Vec::new(),
+            details: Vec::new(),
+        })
+    }
+
+    /// Deletes the detail rows of a deleted master, depth first. A soft-deleted master
+    /// soft-deletes details that have the flag; otherwise detail rows are removed.
+    fn delete_details(&self, conn: &mut dyn Conn, item: &Item, id: i64) -> Result<()> {
+        let link = Link {
+            master_number: item.number,
+            master_id: id,
+        };
+        for did in &item.details {
+            let detail = self.task.item(*did);
+            if !detail.details.is_empty() {
+                let keys = conn.query(
+                    &builder::select_keys(conn.dialect(), detail, link),
+                    &[FieldType::Integer],
+                )?;
+                for key in keys.iter().filter_map(|r| r.first().and_then(Value::as_i64)) {
+                    self.delete_details(conn, detail, key)?;
+                }
+            }
+            let sql = if item.deleted_flag.is_some() && detail.deleted_flag.is_some() {
+                builder::soft_delete_rows(conn.dialect(), detail, None, Some(link))
+            } else {
+                builder::delete_rows(conn.dialect(), detail, None, Some(link))
+            };
+            conn.execute(&sql)?;
+        }
+        Ok(())
+    }
+
+    fn process_details(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        rec: &mut Record,
+        id: i64,
+    ) -> Result<Vec<(ItemId, Vec<ChangeResult>)>> {
+        let mut out = Vec::with_capacity(rec.details.len());
+        for d in &mut rec.details {
+            let detail = self.task.item(d.item);
+            let results = self.process(conn, detail, &mut d.records, Some((item, id)))?;
+            out.push((d.item, results));
+        }
+        Ok(out)
+    }
+
+    /// Required fields, text sizes, lookup-list values and lookup targets of `fields`.
+    fn validate(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        row: &[Value],
+        fields: &[FieldId],
+        path: &str,
+    ) -> Result<()> {
+        let mut errors = Vec::new();
+        for fid in fields {
+            let f = item.field(*fid);
+            let v = &row[fid.0 as usize];
+            let at = format!("{path}.{}", f.name);
+            let empty = match v {
+                Value::Null => true,
+                Value::Text(s) => s.is_empty(),
+                _ => false,
+            };
+            if f.required && empty {
+                errors.push(FieldError {
+                    field: at,
+                    message: "is required".into(),
+                });
+                continue;
+            }
+            if let (Some(max), Value::Text(s)) = (f.size, v)
+                && s.chars().count() > max as usize
+            {
+                errors.push(FieldError {
+                    field: at,
+                    message: format!("is longer than {max} characters"),
+                });
+                continue;
+            }
+            if let (Some(list), Value::Int(i)) = (f.lookup_values, v)
+                && !self.task.lookup_lists[list]
+                    .values
+                    .iter()
+                    .any(|(k, _)| k == i)
+            {
+                errors.push(FieldError {
+                    field: at,
+                    message: format!("{i} is not one of the values of list \"{}\"", self.task.lookup_lists[list].name),
+                });
+                continue;
+            }
+            if let (Some(lookup), Value::Int(key), FieldType::Integer) = (&f.lookup, v, f.field_type) {
+                let target = self.task.item(lookup.item());
+                let sql = builder::lookup_exists(conn.dialect(), target, *key);
+                if conn.query(&sql, &[FieldType::Integer])?.is_empty() {
+                    errors.push(FieldError {
+                        field: at,
+                        message: format!("{} {key} does not exist", target.name),
+                    });
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::validation(errors))
+        }
+    }
+
+    /// Replaces each result's row with the expanded one (lookup texts, calculated fields).
+    fn expand(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        results: &mut [ChangeResult],
+        master: Option<MasterRef>,
+    ) -> Result<()> {
+        let ids: Vec<Value> = results
+            .iter()
+            .filter(|r| r.op != Op::Delete && !r.row.is_empty())
+            .filter_map(|r| r.id.map(Value::Int))
+            .collect();
+        if !ids.is_empty() {
+            let mut q = OpenQuery::all(self.task, item);
+            q.expanded = true;
+            q.master = master;
+            q.limit = ids.len() as u64;
+            q.filters.push(Filter::Cond(Cond {
+                field: item.primary_key,
+                op: FilterOp::In,
+                on_lookup: false,
+                value: FilterValue::List(ids),
+            }));
+            let found = self.open_query(conn, &q)?;
+            let pk_pos = found
+                .columns
+                .iter()
+                .position(|c| c.field == item.primary_key);
+            let mut by_id: HashMap<i64, Vec<(String, Value)>> = HashMap::new();
+            for row in found.rows {
+                let Some(id) = pk_pos.and_then(|p| row[p].as_i64()) else {
+                    continue;
+                };
+                let named = found
+                    .columns
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .zip(row)
+                    .collect();
+                by_id.insert(id, named);
+            }
+            for r in results.iter_mut() {
+                if let Some(row) = r.id.and_then(|id| by_id.remove(&id)) {
+                    r.row = row;
+                }
+            }
+        }
+        for r in results.iter_mut() {
+            let Some(id) = r.id.filter(|_| r.op != Op::Delete) else {
+                continue;
+            };
+            for (did, detail_results) in &mut r.details {
+                let detail = self.task.item(*did);
+                let m = Some(MasterRef { item: item.id, id });
+                self.expand(conn, detail, detail_results, m)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn records_from(changes: Vec<Change>, at: &str) -> Vec<Record> {
+    changes
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let path = format!("{at}[{i}]");
+            let details = |ds: Vec<DetailChanges>, path: &str| -> Vec<DetailRecords> {
+                ds.into_iter()
+                    .map(|d| DetailRecords {
+                        item: d.item,
+                        records: records_from(d.changes, path),
+                    })
+                    .collect()
+            };
+            let (op, id, values, dets) = match c {
+                Change::Insert { values, details } => (Op::Insert, None, values, details),
+                Change::Update {
+                    id,
+                    values,
+                    details,
+                } => (Op::Update, Some(id), values, details),
+                Change::Delete { id } => (Op::Delete, Some(id), Vec::new(), Vec::new()),
+            };
+            Record {
+                op,
+                id,
+                values,
+                old: None,
+                details: details(dets, &path),
+                path,
+                skipped: false,
+            }
+        })
+        .collect()
+}
+
+/// Writes the master link into a detail row.
+fn set_link(item: &Item, row: &mut [Value], link: Option<Link>) {
+    let (Some(link), Some(master_link)) = (link, item.master_link) else {
+        return;
+    };
+    match master_link {
+        MasterLink::MasterField(f) => row[f.0 as usize] = Value::Int(link.master_id),
+        MasterLink::MasterIdRecId {
+            master_id,
+            master_rec_id,
+        } => {
+            row[master_id.0 as usize] = link.master_number.map_or(Value::Null, Value::Int);
+            row[master_rec_id.0 as usize] = Value::Int(link.master_id);
+        }
+    }
+}
+
+/// The stored fields a client may see, by name.
+fn public_row(item: &Item, row: &[Value]) -> Vec<(String, Value)> {
+    item.stored_fields()
+        .filter(|f| f.system != Some(SystemField::Deleted))
+        .map(|f| (f.name.to_string(), row[f.id.0 as usize].clone()))
+        .collect()
+}
