@@ -13,6 +13,7 @@ pub mod conn;
 pub mod dialect;
 pub mod engine;
 pub mod hooks;
+pub mod schema;
 pub mod sql;
 pub mod store;
 

@@ -12,6 +12,9 @@ mod scope;
 mod select;
 mod write;
 
+#[cfg(test)]
+mod tests;
+
 pub use scope::{Link, RowScope};
 pub use select::{Column, ColumnKind, Select, select};
 pub use write::{

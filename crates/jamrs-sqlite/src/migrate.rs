@@ -1,0 +1,1 @@
+//! Schema introspection and migration on SQLite.
