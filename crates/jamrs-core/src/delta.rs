@@ -113,9 +113,17 @@ fn resolve_list(
 
 fn key(raw: &Option<Json>, at: &str) -> Result<i64> {
     match raw {
-        Some(v) if v.is_i64() => v.as_i64().ok_or_else(|| Error::bad_field(format!("{at}.id"), "the key must be an integer")),
-        Some(v) => Err(Error::bad_field(format!("{at}.id"), format!("the key must be an integer, got {v}"))),
-        None => Err(Error::bad_field(format!("{at}.id"), "an update or delete needs the record's id")),
+        Some(v) if v.is_i64() => v
+            .as_i64()
+            .ok_or_else(|| Error::bad_field(format!("{at}.id"), "the key must be an integer")),
+        Some(v) => Err(Error::bad_field(
+            format!("{at}.id"),
+            format!("the key must be an integer, got {v}"),
+        )),
+        None => Err(Error::bad_field(
+            format!("{at}.id"),
+            "an update or delete needs the record's id",
+        )),
     }
 }
 
@@ -142,11 +150,17 @@ fn resolve_one(
         "delete" => {
             let id = key(&c.id, at)?;
             if !c.values.is_empty() || !c.details.is_empty() {
-                return Err(Error::bad_field(at, "a delete takes only an id: deleting a record deletes its details"));
+                return Err(Error::bad_field(
+                    at,
+                    "a delete takes only an id: deleting a record deletes its details",
+                ));
             }
             Ok(Change::Delete { id })
         }
-        other => Err(Error::bad_field(format!("{at}.op"), format!("\"{other}\" is not insert, update or delete"))),
+        other => Err(Error::bad_field(
+            format!("{at}.op"),
+            format!("\"{other}\" is not insert, update or delete"),
+        )),
     }
 }
 
@@ -165,7 +179,10 @@ fn resolve_values(
             // A client key on insert is ignored; on update it must agree with `id`.
             match update_id {
                 Some(id) if v.as_i64() != Some(id) && !v.is_null() => {
-                    errors.push(FieldError { field: path, message: "the primary key cannot be changed".into() });
+                    errors.push(FieldError {
+                        field: path,
+                        message: "the primary key cannot be changed".into(),
+                    });
                 }
                 _ => {}
             }
@@ -176,12 +193,18 @@ fn resolve_values(
             continue;
         }
         if field.read_only {
-            errors.push(FieldError { field: path, message: "is read-only".into() });
+            errors.push(FieldError {
+                field: path,
+                message: "is read-only".into(),
+            });
             continue;
         }
         match values::from_json(field.field_type, v) {
             Ok(value) => out.push((field.id, value)),
-            Err(message) => errors.push(FieldError { field: path, message }),
+            Err(message) => errors.push(FieldError {
+                field: path,
+                message,
+            }),
         }
     }
     Ok(out)
@@ -196,11 +219,23 @@ fn resolve_details(
 ) -> Result<Vec<DetailChanges>> {
     let mut out = Vec::with_capacity(raw.len());
     for (name, list) in raw {
-        let Some(detail) = item.details.iter().map(|d| task.item(*d)).find(|d| d.name.as_str() == name) else {
-            return Err(Error::bad_field(format!("{at}.details"), format!("\"{name}\" is not a detail of \"{}\"", item.name)));
+        let Some(detail) = item
+            .details
+            .iter()
+            .map(|d| task.item(*d))
+            .find(|d| d.name.as_str() == name)
+        else {
+            return Err(Error::bad_field(
+                format!("{at}.details"),
+                format!("\"{name}\" is not a detail of \"{}\"", item.name),
+            ));
         };
-        let changes: Vec<ChangeParams> = serde_json::from_value(list.clone())
-            .map_err(|e| Error::bad_field(format!("{at}.{name}"), format!("a list of changes was expected: {e}")))?;
+        let changes: Vec<ChangeParams> = serde_json::from_value(list.clone()).map_err(|e| {
+            Error::bad_field(
+                format!("{at}.{name}"),
+                format!("a list of changes was expected: {e}"),
+            )
+        })?;
         out.push(DetailChanges {
             item: detail.id,
             changes: resolve_list(task, detail, &changes, &format!("{at}.{name}"), errors)?,

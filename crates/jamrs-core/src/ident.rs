@@ -67,7 +67,16 @@ mod tests {
     #[test]
     fn rejects_anything_that_could_escape_quoting() {
         for bad in [
-            "", "Notes", "1a", "a-b", "a b", "a\"b", "a;b", "été", "jamrs_users", "sqlite_master",
+            "",
+            "Notes",
+            "1a",
+            "a-b",
+            "a b",
+            "a\"b",
+            "a;b",
+            "été",
+            "jamrs_users",
+            "sqlite_master",
         ] {
             assert!(Ident::parse(bad).is_err(), "{bad}");
         }

@@ -136,12 +136,19 @@ impl OpenQuery {
         let mut budget = MAX_FILTERS;
         let mut filters = Vec::new();
         for (i, f) in params.filters.iter().enumerate() {
-            filters.push(parse_filter(task, item, f, &format!("filters[{i}]"), 0, &mut budget)?);
+            filters.push(parse_filter(
+                task,
+                item,
+                f,
+                &format!("filters[{i}]"),
+                0,
+                &mut budget,
+            )?);
         }
-        if let Some(search) = &params.search {
-            if let Some(f) = parse_search(task, item, search)? {
-                filters.push(f);
-            }
+        if let Some(search) = &params.search
+            && let Some(f) = parse_search(task, item, search)?
+        {
+            filters.push(f);
         }
 
         let mut order = Vec::new();
@@ -172,18 +179,27 @@ impl OpenQuery {
             for (name, func) in map {
                 let at = format!("funcs.{name}");
                 let f = public_field(item, name, &at)?;
-                let agg = func
-                    .as_str()
-                    .and_then(Agg::from_name)
-                    .ok_or_else(|| Error::bad_field(&at, format!("{func} is not one of count, sum, min, max, avg")))?;
+                let agg = func.as_str().and_then(Agg::from_name).ok_or_else(|| {
+                    Error::bad_field(
+                        &at,
+                        format!("{func} is not one of count, sum, min, max, avg"),
+                    )
+                })?;
                 if matches!(agg, Agg::Sum | Agg::Avg) && !f.field_type.is_numeric() {
                     return Err(Error::bad_field(
                         &at,
-                        format!("{} needs a numeric field; \"{name}\" is {}", agg.name(), f.field_type),
+                        format!(
+                            "{} needs a numeric field; \"{name}\" is {}",
+                            agg.name(),
+                            f.field_type
+                        ),
                     ));
                 }
                 if f.master_field.is_some() {
-                    return Err(Error::bad_field(&at, format!("\"{name}\" shows a lookup text and cannot be aggregated")));
+                    return Err(Error::bad_field(
+                        &at,
+                        format!("\"{name}\" shows a lookup text and cannot be aggregated"),
+                    ));
                 }
                 funcs.push((f.id, agg));
             }
@@ -193,11 +209,23 @@ impl OpenQuery {
         for (i, name) in params.group_by.iter().enumerate() {
             let f = public_field(item, name, &format!("group_by[{i}]"))?;
             if f.calc.is_some() {
-                return Err(Error::bad_field(format!("group_by[{i}]"), "cannot group by a calculated field"));
+                return Err(Error::bad_field(
+                    format!("group_by[{i}]"),
+                    "cannot group by a calculated field",
+                ));
             }
             group_by.push(f.id);
         }
-        if !funcs.is_empty() || !group_by.is_empty() || params.summary {
+        let aggregate = !funcs.is_empty() || !group_by.is_empty() || params.summary;
+        if !aggregate && !params.expanded && !fields.iter().any(|f| item.field(*f).is_stored()) {
+            // Calculated and master-field fields are only computed when expanded: there would
+            // be nothing to SELECT.
+            return Err(Error::bad_field(
+                "fields",
+                "none of these fields has a column of its own; calculated fields and lookup texts need expanded",
+            ));
+        }
+        if aggregate {
             // Every other selected column must be aggregated or grouped, so the result is defined
             // on every database.
             for (pos, fid) in fields.iter().enumerate() {
@@ -215,11 +243,21 @@ impl OpenQuery {
             if !order.is_empty() && group_by.is_empty() {
                 order.clear();
             }
+            if params.order.is_empty() {
+                // The item's default order is a preference, not a request: keep only what the
+                // grouping allows.
+                order.retain(|o| {
+                    group_by.contains(&o.field) || funcs.iter().any(|(f, _)| *f == o.field)
+                });
+            }
             for o in &order {
                 if !group_by.contains(&o.field) && !funcs.iter().any(|(f, _)| *f == o.field) {
                     return Err(Error::bad_field(
                         "order",
-                        format!("\"{}\" is not grouped or aggregated", item.field(o.field).name),
+                        format!(
+                            "\"{}\" is not grouped or aggregated",
+                            item.field(o.field).name
+                        ),
                     ));
                 }
             }
@@ -266,7 +304,12 @@ impl OpenQuery {
 pub fn public_field<'a>(item: &'a Item, name: &str, at: &str) -> Result<&'a Field> {
     item.field_by_name(name)
         .filter(|f| f.system != Some(SystemField::Deleted))
-        .ok_or_else(|| Error::bad_field(at, format!("item \"{}\" has no field \"{name}\"", item.name)))
+        .ok_or_else(|| {
+            Error::bad_field(
+                at,
+                format!("item \"{}\" has no field \"{name}\"", item.name),
+            )
+        })
 }
 
 fn parse_filter(
@@ -278,25 +321,44 @@ fn parse_filter(
     budget: &mut usize,
 ) -> Result<Filter> {
     if *budget == 0 {
-        return Err(Error::bad_field(at, format!("more than {MAX_FILTERS} filter conditions")));
+        return Err(Error::bad_field(
+            at,
+            format!("more than {MAX_FILTERS} filter conditions"),
+        ));
     }
     *budget -= 1;
     let Json::Array(parts) = raw else {
-        return Err(Error::bad_field(at, "a filter is a list [field, type, value]"));
+        return Err(Error::bad_field(
+            at,
+            "a filter is a list [field, type, value]",
+        ));
     };
     if parts.first().is_some_and(Json::is_array) {
         // OR group: [[filters…], [filters…], …]
         if depth >= MAX_FILTER_DEPTH {
-            return Err(Error::bad_field(at, format!("OR groups nest deeper than {MAX_FILTER_DEPTH}")));
+            return Err(Error::bad_field(
+                at,
+                format!("OR groups nest deeper than {MAX_FILTER_DEPTH}"),
+            ));
         }
         let mut members = Vec::with_capacity(parts.len());
         for (i, member) in parts.iter().enumerate() {
             let Json::Array(list) = member else {
-                return Err(Error::bad_field(format!("{at}[{i}]"), "an OR group member is a list of filters"));
+                return Err(Error::bad_field(
+                    format!("{at}[{i}]"),
+                    "an OR group member is a list of filters",
+                ));
             };
             let mut and = Vec::with_capacity(list.len());
             for (j, f) in list.iter().enumerate() {
-                and.push(parse_filter(task, item, f, &format!("{at}[{i}][{j}]"), depth + 1, budget)?);
+                and.push(parse_filter(
+                    task,
+                    item,
+                    f,
+                    &format!("{at}[{i}][{j}]"),
+                    depth + 1,
+                    budget,
+                )?);
             }
             members.push(and);
         }
@@ -304,7 +366,10 @@ fn parse_filter(
     }
     // The Jam.py client may add a 4th marker element; it means nothing to the server.
     if !(3..=4).contains(&parts.len()) {
-        return Err(Error::bad_field(at, "a filter is a list [field, type, value]"));
+        return Err(Error::bad_field(
+            at,
+            "a filter is a list [field, type, value]",
+        ));
     }
     let name = parts[0]
         .as_str()
@@ -333,25 +398,46 @@ pub fn condition(
 ) -> Result<Filter> {
     let explicit_lookup = on_lookup;
     // LIKE filters on a lookup field search its text (Jam.py does the same).
-    let on_lookup = on_lookup || (op.is_like() && field.lookup.is_some() && field.field_type != FieldType::Keys);
-    if on_lookup && field.lookup.is_none() {
-        return Err(Error::bad_field(at, format!("\"{}\" is not a lookup field, so a lookup filter type does not apply", field.name)));
+    let on_lookup = on_lookup
+        || (op.is_like() && field.lookup.is_some() && field.field_type != FieldType::Keys);
+    if on_lookup && (field.lookup.is_none() || field.field_type == FieldType::Keys) {
+        return Err(Error::bad_field(
+            at,
+            format!(
+                "\"{}\" has no lookup text (it is not a lookup field, or it is a keys list), so a lookup filter type does not apply",
+                field.name
+            ),
+        ));
     }
     if let Some(master) = field.master_field
         && !on_lookup
     {
         // The value column of a master-field field is its master's: compare there.
-        return condition(task, item, item.field(master), op, explicit_lookup, value, at);
+        return condition(
+            task,
+            item,
+            item.field(master),
+            op,
+            explicit_lookup,
+            value,
+            at,
+        );
     }
     // The type the compared column holds.
     let column_type = if on_lookup {
-        field.lookup.as_ref().map_or(field.field_type, |l| task.lookup_text_field(l).field_type)
+        field
+            .lookup
+            .as_ref()
+            .map_or(field.field_type, |l| task.lookup_text_field(l).field_type)
     } else {
         field.field_type
     };
     let typed = |v: &Json| -> Result<Value> {
         if v.is_null() {
-            return Err(Error::bad_field(at, "null is not a filter value; use isnull"));
+            return Err(Error::bad_field(
+                at,
+                "null is not a filter value; use isnull",
+            ));
         }
         values::from_json(column_type, v).map_err(|e| Error::bad_field(at, e))
     };
@@ -368,25 +454,45 @@ pub fn condition(
                 return Err(Error::bad_field(at, "in and not_in take a list of values"));
             };
             if list.len() > MAX_IN_VALUES {
-                return Err(Error::bad_field(at, format!("more than {MAX_IN_VALUES} values in one list")));
+                return Err(Error::bad_field(
+                    at,
+                    format!("more than {MAX_IN_VALUES} values in one list"),
+                ));
             }
             FilterValue::List(list.iter().map(typed).collect::<Result<_>>()?)
         }
         FilterOp::Range => match value {
-            Json::Array(pair) if pair.len() == 2 => FilterValue::Range(typed(&pair[0])?, typed(&pair[1])?),
-            _ => return Err(Error::bad_field(at, "range takes a list of two values [from, to]")),
+            Json::Array(pair) if pair.len() == 2 => {
+                FilterValue::Range(typed(&pair[0])?, typed(&pair[1])?)
+            }
+            _ => {
+                return Err(Error::bad_field(
+                    at,
+                    "range takes a list of two values [from, to]",
+                ));
+            }
         },
         FilterOp::IsNull => FilterValue::IsNull(match value {
             Json::Bool(b) => *b,
             Json::Number(n) => n.as_f64() != Some(0.0),
             Json::Null => false,
             Json::String(s) => !s.is_empty(),
-            _ => return Err(Error::bad_field(at, "isnull takes true (IS NULL) or false (IS NOT NULL)")),
+            _ => {
+                return Err(Error::bad_field(
+                    at,
+                    "isnull takes true (IS NULL) or false (IS NOT NULL)",
+                ));
+            }
         }),
-        FilterOp::ContainsAll => {
-            FilterValue::Words(text(value)?.split_whitespace().map(str::to_string).collect())
+        FilterOp::ContainsAll => FilterValue::Words(
+            text(value)?
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+        ),
+        FilterOp::Contains | FilterOp::StartWith | FilterOp::EndWith => {
+            FilterValue::One(Value::Text(text(value)?))
         }
-        FilterOp::Contains | FilterOp::StartWith | FilterOp::EndWith => FilterValue::One(Value::Text(text(value)?)),
         _ => FilterValue::One(typed(value)?),
     };
     // A lookup list shows texts for integer values: LIKE filters match those texts.
@@ -409,9 +515,19 @@ pub fn condition(
             })
             .map(|(v, _)| Value::Int(*v))
             .collect();
-        return Ok(Filter::Cond(Cond { field: field.id, op: FilterOp::In, on_lookup: false, value: FilterValue::List(matches) }));
+        return Ok(Filter::Cond(Cond {
+            field: field.id,
+            op: FilterOp::In,
+            on_lookup: false,
+            value: FilterValue::List(matches),
+        }));
     }
-    Ok(Filter::Cond(Cond { field: field.id, op, on_lookup, value }))
+    Ok(Filter::Cond(Cond {
+        field: field.id,
+        op,
+        on_lookup,
+        value,
+    }))
 }
 
 fn parse_search(task: &Task, item: &Item, raw: &Json) -> Result<Option<Filter>> {
@@ -421,18 +537,35 @@ fn parse_search(task: &Task, item: &Item, raw: &Json) -> Result<Option<Filter>> 
         _ => (None, None),
     };
     let (Some(Json::String(name)), Some(text)) = (name, text) else {
-        return Err(Error::bad_field("search", "search is {\"field\": name, \"text\": words}"));
+        return Err(Error::bad_field(
+            "search",
+            "search is {\"field\": name, \"text\": words}",
+        ));
     };
     let field = public_field(item, name, "search")?;
     let words = match text {
         Json::String(s) => s.clone(),
         Json::Number(n) => n.to_string(),
-        _ => return Err(Error::bad_field("search", "the search text must be a string")),
+        _ => {
+            return Err(Error::bad_field(
+                "search",
+                "the search text must be a string",
+            ));
+        }
     };
     if words.trim().is_empty() {
         return Ok(None);
     }
-    condition(task, item, field, FilterOp::ContainsAll, false, &Json::String(words), "search").map(Some)
+    condition(
+        task,
+        item,
+        field,
+        FilterOp::ContainsAll,
+        false,
+        &Json::String(words),
+        "search",
+    )
+    .map(Some)
 }
 
 fn parse_order(item: &Item, raw: &Json, at: &str) -> Result<OrderBy> {
@@ -442,16 +575,28 @@ fn parse_order(item: &Item, raw: &Json, at: &str) -> Result<OrderBy> {
             None => (s.as_str(), false),
         },
         Json::Array(pair) if !pair.is_empty() && pair.len() <= 2 => {
-            let name = pair[0].as_str().ok_or_else(|| Error::bad_field(at, "order is [field, desc]"))?;
+            let name = pair[0]
+                .as_str()
+                .ok_or_else(|| Error::bad_field(at, "order is [field, desc]"))?;
             let desc = match pair.get(1) {
                 None => false,
                 Some(Json::Bool(b)) => *b,
                 Some(Json::Number(n)) => n.as_i64() == Some(1),
-                Some(_) => return Err(Error::bad_field(at, "order is [field, desc] with desc true or false")),
+                Some(_) => {
+                    return Err(Error::bad_field(
+                        at,
+                        "order is [field, desc] with desc true or false",
+                    ));
+                }
             };
             (name, desc)
         }
-        _ => return Err(Error::bad_field(at, "order is [field, desc] or \"field\" / \"-field\"")),
+        _ => {
+            return Err(Error::bad_field(
+                at,
+                "order is [field, desc] or \"field\" / \"-field\"",
+            ));
+        }
     };
     let f = public_field(item, name, at)?;
     Ok(OrderBy { field: f.id, desc })
@@ -460,16 +605,27 @@ fn parse_order(item: &Item, raw: &Json, at: &str) -> Result<OrderBy> {
 fn parse_master(task: &Task, item: &Item, raw: Option<&Json>) -> Result<Option<MasterRef>> {
     let Some(raw) = raw.filter(|r| !r.is_null()) else {
         if item.is_detail() {
-            let masters: Vec<&str> = item.masters.iter().map(|m| task.item(*m).name.as_str()).collect();
+            let masters: Vec<&str> = item
+                .masters
+                .iter()
+                .map(|m| task.item(*m).name.as_str())
+                .collect();
             return Err(Error::bad_field(
                 "master",
-                format!("\"{}\" is a detail: open it with its master, {{\"item\": \"{}\", \"id\": …}}", item.name, masters.join("\" or \"")),
+                format!(
+                    "\"{}\" is a detail: open it with its master, {{\"item\": \"{}\", \"id\": …}}",
+                    item.name,
+                    masters.join("\" or \"")
+                ),
             ));
         }
         return Ok(None);
     };
     if !item.is_detail() {
-        return Err(Error::bad_field("master", format!("\"{}\" is not a detail", item.name)));
+        return Err(Error::bad_field(
+            "master",
+            format!("\"{}\" is not a detail", item.name),
+        ));
     }
     let (master_name, id) = match raw {
         Json::Object(o) => (o.get("item").and_then(Json::as_str), o.get("id")),
@@ -481,12 +637,25 @@ fn parse_master(task: &Task, item: &Item, raw: Option<&Json>) -> Result<Option<M
             .iter()
             .map(|m| task.item(*m))
             .find(|m| m.name.as_str() == name)
-            .ok_or_else(|| Error::bad_field("master.item", format!("\"{name}\" is not a master of \"{}\"", item.name)))?,
+            .ok_or_else(|| {
+                Error::bad_field(
+                    "master.item",
+                    format!("\"{name}\" is not a master of \"{}\"", item.name),
+                )
+            })?,
         None if item.masters.len() == 1 => task.item(item.masters[0]),
-        None => return Err(Error::bad_field("master.item", "this detail has several masters: name one")),
+        None => {
+            return Err(Error::bad_field(
+                "master.item",
+                "this detail has several masters: name one",
+            ));
+        }
     };
     let id = id
         .and_then(|v| if v.is_i64() { v.as_i64() } else { None })
         .ok_or_else(|| Error::bad_field("master.id", "the master's key must be an integer"))?;
-    Ok(Some(MasterRef { item: master_item.id, id }))
+    Ok(Some(MasterRef {
+        item: master_item.id,
+        id,
+    }))
 }

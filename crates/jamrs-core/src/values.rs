@@ -25,13 +25,18 @@ pub fn from_json(t: FieldType, v: &serde_json::Value) -> Result<Value, String> {
                 for x in a {
                     ids.push(
                         x.as_i64()
-                            .ok_or_else(|| format!("expected a list of integer keys, found {}", kind(x)))?
+                            .ok_or_else(|| {
+                                format!("expected a list of integer keys, found {}", kind(x))
+                            })?
                             .to_string(),
                     );
                 }
                 Ok(Value::Text(ids.join(";")))
             }
-            _ => Err(format!("expected keys as \"1;5;9\" or [1, 5, 9], got {}", kind(v))),
+            _ => Err(format!(
+                "expected keys as \"1;5;9\" or [1, 5, 9], got {}",
+                kind(v)
+            )),
         },
         FieldType::Integer => match v.as_i64() {
             Some(i) if v.is_i64() || v.is_u64() => Ok(Value::Int(i)),
@@ -51,12 +56,18 @@ pub fn from_json(t: FieldType, v: &serde_json::Value) -> Result<Value, String> {
             J::String(s) => parse_date(s)
                 .map(Value::Text)
                 .ok_or_else(|| format!("\"{}\" is not a date (YYYY-MM-DD)", shorten(s))),
-            _ => Err(format!("expected a date string YYYY-MM-DD, got {}", kind(v))),
+            _ => Err(format!(
+                "expected a date string YYYY-MM-DD, got {}",
+                kind(v)
+            )),
         },
         FieldType::DateTime => match v {
-            J::String(s) => parse_datetime(s)
-                .map(Value::Text)
-                .ok_or_else(|| format!("\"{}\" is not a date and time (YYYY-MM-DD HH:MM:SS)", shorten(s))),
+            J::String(s) => parse_datetime(s).map(Value::Text).ok_or_else(|| {
+                format!(
+                    "\"{}\" is not a date and time (YYYY-MM-DD HH:MM:SS)",
+                    shorten(s)
+                )
+            }),
             _ => Err(format!("expected a date and time string, got {}", kind(v))),
         },
     }
@@ -108,7 +119,9 @@ fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         _ => 28,
     }
 }
@@ -181,7 +194,12 @@ pub fn now() -> String {
     let secs = now_secs();
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let t = secs.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
 }
 
 #[cfg(test)]
@@ -209,17 +227,32 @@ mod tests {
             parse_datetime("2024-05-06T07:08:09.123Z").as_deref(),
             Some("2024-05-06 07:08:09")
         );
-        assert_eq!(parse_datetime("2024-05-06 07:08").as_deref(), Some("2024-05-06 07:08:00"));
-        assert_eq!(parse_datetime("2024-05-06").as_deref(), Some("2024-05-06 00:00:00"));
+        assert_eq!(
+            parse_datetime("2024-05-06 07:08").as_deref(),
+            Some("2024-05-06 07:08:00")
+        );
+        assert_eq!(
+            parse_datetime("2024-05-06").as_deref(),
+            Some("2024-05-06 00:00:00")
+        );
         assert_eq!(parse_datetime("2024-05-06 25:00"), None);
     }
 
     #[test]
     fn keys_and_booleans() {
-        assert_eq!(from_json(FieldType::Keys, &json!([1, 5])), Ok(Value::Text("1;5".into())));
-        assert_eq!(from_json(FieldType::Keys, &json!("1; 5")), Ok(Value::Text("1;5".into())));
+        assert_eq!(
+            from_json(FieldType::Keys, &json!([1, 5])),
+            Ok(Value::Text("1;5".into()))
+        );
+        assert_eq!(
+            from_json(FieldType::Keys, &json!("1; 5")),
+            Ok(Value::Text("1;5".into()))
+        );
         assert!(from_json(FieldType::Keys, &json!("1;x")).is_err());
-        assert_eq!(from_json(FieldType::Boolean, &json!(1)), Ok(Value::Bool(true)));
+        assert_eq!(
+            from_json(FieldType::Boolean, &json!(1)),
+            Ok(Value::Bool(true))
+        );
         assert!(from_json(FieldType::Boolean, &json!(2)).is_err());
     }
 

@@ -25,9 +25,8 @@ pub fn open(path: &Path, read_only: bool) -> Result<Connection> {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
-        Error::internal(format!("cannot open database {}: {e}", path.display()))
-    })?;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| Error::internal(format!("cannot open database {}: {e}", path.display())))?;
     configure(&conn, read_only).map_err(map_err)?;
     Ok(conn)
 }
@@ -67,7 +66,8 @@ fn configure(conn: &Connection, read_only: bool) -> rusqlite::Result<()> {
             Ok(match ctx.get_raw(0) {
                 ValueRef::Text(t) => Some(String::from_utf8_lossy(t).to_lowercase()),
                 ValueRef::Integer(i) => Some(i.to_string()),
-                ValueRef::Real(r) => Some(r.to_string()),
+                // `{:?}` keeps the decimal point (1.0, not 1), as SQLite's own text form does.
+                ValueRef::Real(r) => Some(format!("{r:?}")),
                 ValueRef::Null | ValueRef::Blob(_) => None,
             })
         },
@@ -122,7 +122,9 @@ fn decode(v: ValueRef<'_>, t: FieldType) -> Value {
             _ => Value::Int(i),
         },
         ValueRef::Real(f) => Value::Float(f),
-        ValueRef::Text(s) | ValueRef::Blob(s) => Value::Text(String::from_utf8_lossy(s).into_owned()),
+        ValueRef::Text(s) | ValueRef::Blob(s) => {
+            Value::Text(String::from_utf8_lossy(s).into_owned())
+        }
     }
 }
 
@@ -174,9 +176,7 @@ impl Conn for SqliteConn {
     fn begin(&mut self) -> Result<()> {
         // IMMEDIATE takes the write lock now, so a transaction never fails half-way on a lock
         // another process took after our first read.
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(map_err)
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)
     }
 
     fn commit(&mut self) -> Result<()> {

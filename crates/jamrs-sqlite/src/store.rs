@@ -27,13 +27,16 @@ impl SqliteStore {
     /// Opens the writer (creating the file, switching it to WAL) and `readers` reader threads.
     pub fn open(path: &Path, readers: usize) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                Error::internal(format!("cannot create {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
         }
         let writer_conn = open(path, false)?;
         let (writer, writer_rx) = unbounded::<Job>();
-        spawn_worker("jamrs-sqlite-writer".into(), SqliteConn::new(writer_conn), writer_rx)?;
+        spawn_worker(
+            "jamrs-sqlite-writer".into(),
+            SqliteConn::new(writer_conn),
+            writer_rx,
+        )?;
         let (reader_tx, reader_rx) = unbounded::<Job>();
         for i in 0..readers.max(1) {
             let conn = open(path, true)?;

@@ -1,9 +1,10 @@
 //! open and apply with Jam.py's semantics, over any [`Conn`].
 //!
 //! Open: hooks → check params ([`OpenQuery::resolve`]) → master row must be live → one SELECT.
-//! Apply: type the delta → read the stored row of every update and delete (a missing or
-//! soft-deleted row fails the apply) → `on_apply` → per record, in order: defaults, detail
-//! link, required/size/lookup checks, the statement (which carries key, soft-delete flag and
+//! Apply (to a top-level item; a detail's rows change through its master): type the delta →
+//! read the stored row of every update and delete (a missing or soft-deleted row fails the
+//! apply) → `on_apply` → per record, in order: defaults, detail link, required/size/lookup
+//! checks of the values that change, the statement (which carries key, soft-delete flag and
 //! detail link in its WHERE), then its details; a delete cascades to its details. The caller
 //! runs apply inside one transaction, so any error leaves the database as it was.
 
@@ -163,9 +164,10 @@ impl Engine<'_> {
         changes: Vec<Change>,
         expanded: bool,
     ) -> Result<ApplyResult> {
+        top_level(self.task, item)?;
         let mut delta = Delta {
             item: item.id,
-            records: records_from(changes, "changes"),
+            records: records_from(self.task, changes, "changes"),
         };
         self.load_old(conn, item, &mut delta.records, None)?;
         if let Some(answer) = self.hooks.on_apply(conn, item, &mut delta)? {
@@ -182,6 +184,7 @@ impl Engine<'_> {
         expanded: bool,
     ) -> Result<ApplyResult> {
         let item = self.task.item(delta.item);
+        top_level(self.task, item)?;
         let mut results = self.process(conn, item, &mut delta.records, None)?;
         if expanded {
             self.expand(conn, item, &mut results, None)?;
@@ -199,14 +202,13 @@ impl Engine<'_> {
     ) -> Result<()> {
         for rec in records {
             let Some(id) = rec.id else {
-                // A new master has no stored details: its details can only be inserts.
-                for d in &mut rec.details {
-                    if let Some(bad) = d.records.iter().find(|r| r.op != Op::Insert) {
-                        return Err(Error::bad_field(
-                            &bad.path,
-                            "a new record has no stored details to update or delete",
-                        ));
-                    }
+                // A new master has no stored details: its details, and theirs, can only be
+                // inserts.
+                if let Some(bad) = stored_change_under(&rec.details) {
+                    return Err(Error::bad_field(
+                        &bad.path,
+                        "a new record has no stored details to update or delete",
+                    ));
                 }
                 continue;
             };
@@ -333,11 +335,14 @@ impl Engine<'_> {
         rec: &mut Record,
         link: Option<Link>,
     ) -> Result<ChangeResult> {
-        let id = rec.id.ok_or_else(|| Error::internal("update without a key"))?;
-        let mut row = rec
+        let id = rec
+            .id
+            .ok_or_else(|| Error::internal("update without a key"))?;
+        let old = rec
             .old
-            .clone()
+            .as_ref()
             .ok_or_else(|| Error::internal("update without its stored row"))?;
+        let mut row = old.clone();
         // The server owns the key, the flag and the link; handlers cannot move a row with them.
         let values: Vec<(FieldId, Value)> = rec
             .values
@@ -345,10 +350,17 @@ impl Engine<'_> {
             .filter(|(f, _)| !item.is_server_set(*f) && item.field(*f).is_stored())
             .cloned()
             .collect();
+        // Only what changes is checked: a client that sends the whole record (Jam.py's does)
+        // must not fail on a stored value it did not touch, such as a lookup to a row deleted
+        // since.
+        let changed: Vec<FieldId> = values
+            .iter()
+            .filter(|(f, v)| old[f.0 as usize] != *v)
+            .map(|(f, _)| *f)
+            .collect();
         for (f, v) in &values {
             row[f.0 as usize] = v.clone();
         }
-        let changed: Vec<FieldId> = values.iter().map(|(f, _)| *f).collect();
         self.validate(conn, item, &row, &changed, &rec.path)?;
         if !values.is_empty() {
             let sql = builder::update(conn.dialect(), item, id, &values, link);
@@ -375,7 +387,9 @@ impl Engine<'_> {
         rec: &mut Record,
         link: Option<Link>,
     ) -> Result<ChangeResult> {
-        let id = rec.id.ok_or_else(|| Error::internal("delete without a key"))?;
+        let id = rec
+            .id
+            .ok_or_else(|| Error::internal("delete without a key"))?;
         self.delete_details(conn, item, id)?;
         let sql = if item.deleted_flag.is_some() {
             builder::soft_delete_rows(conn.dialect(), item, Some(id), link)
@@ -410,7 +424,10 @@ impl Engine<'_> {
                     &builder::select_keys(conn.dialect(), detail, link),
                     &[FieldType::Integer],
                 )?;
-                for key in keys.iter().filter_map(|r| r.first().and_then(Value::as_i64)) {
+                for key in keys
+                    .iter()
+                    .filter_map(|r| r.first().and_then(Value::as_i64))
+                {
                     self.delete_details(conn, detail, key)?;
                 }
             }
@@ -483,11 +500,16 @@ impl Engine<'_> {
             {
                 errors.push(FieldError {
                     field: at,
-                    message: format!("{i} is not one of the values of list \"{}\"", self.task.lookup_lists[list].name),
+                    message: format!(
+                        "{i} is not one of the values of list \"{}\"",
+                        self.task.lookup_lists[list].name
+                    ),
                 });
                 continue;
             }
-            if let (Some(lookup), Value::Int(key), FieldType::Integer) = (&f.lookup, v, f.field_type) {
+            if let (Some(lookup), Value::Int(key), FieldType::Integer) =
+                (&f.lookup, v, f.field_type)
+            {
                 let target = self.task.item(lookup.item());
                 let sql = builder::lookup_exists(conn.dialect(), target, *key);
                 if conn.query(&sql, &[FieldType::Integer])?.is_empty() {
@@ -548,8 +570,9 @@ impl Engine<'_> {
                 by_id.insert(id, named);
             }
             for r in results.iter_mut() {
-                if let Some(row) = r.id.and_then(|id| by_id.remove(&id)) {
-                    r.row = row;
+                // `get`, not `remove`: one row can be the result of several changes.
+                if let Some(row) = r.id.and_then(|id| by_id.get(&id)) {
+                    r.row = row.clone();
                 }
             }
         }
@@ -567,7 +590,37 @@ impl Engine<'_> {
     }
 }
 
-fn records_from(changes: Vec<Change>, at: &str) -> Vec<Record> {
+/// Refuses a detail as the item of an apply: without a master there is no link to set or to
+/// check, so its rows would be reachable across masters.
+fn top_level(task: &Task, item: &Item) -> Result<()> {
+    if !item.is_detail() {
+        return Ok(());
+    }
+    let masters: Vec<&str> = item
+        .masters
+        .iter()
+        .map(|m| task.item(*m).name.as_str())
+        .collect();
+    Err(Error::bad_request(format!(
+        "\"{}\" is a detail: change its rows through its master ({})",
+        item.name,
+        masters.join(", ")
+    )))
+}
+
+/// The first update or delete anywhere under a new record's details.
+fn stored_change_under(details: &[DetailRecords]) -> Option<&Record> {
+    details.iter().flat_map(|d| &d.records).find_map(|r| {
+        if r.op == Op::Insert {
+            stored_change_under(&r.details)
+        } else {
+            Some(r)
+        }
+    })
+}
+
+/// Records with their paths in the request (`changes[0].lines[1]`).
+fn records_from(task: &Task, changes: Vec<Change>, at: &str) -> Vec<Record> {
     changes
         .into_iter()
         .enumerate()
@@ -577,7 +630,11 @@ fn records_from(changes: Vec<Change>, at: &str) -> Vec<Record> {
                 ds.into_iter()
                     .map(|d| DetailRecords {
                         item: d.item,
-                        records: records_from(d.changes, path),
+                        records: records_from(
+                            task,
+                            d.changes,
+                            &format!("{path}.{}", task.item(d.item).name),
+                        ),
                     })
                     .collect()
             };

@@ -14,6 +14,8 @@ use crate::values;
 const DEFAULT_MAX_LIMIT: u64 = 1000;
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 const DEFAULT_MAX_BODY: usize = 1 << 20;
+/// Stands for a primary key whose declaration failed (an error is already reported).
+const NO_FIELD: FieldId = FieldId(u32::MAX);
 
 struct Errors(Vec<String>);
 
@@ -229,7 +231,10 @@ fn resolve_groups(
         }
         groups.push(Group {
             name,
-            caption: g.caption.clone().unwrap_or_else(|| default_caption(&g.name)),
+            caption: g
+                .caption
+                .clone()
+                .unwrap_or_else(|| default_caption(&g.name)),
             visible: g.visible.unwrap_or(true),
             items: members,
         });
@@ -333,12 +338,18 @@ fn item_skeleton(
                 continue;
             }
         };
-        let ferr = |errs: &mut Errors, msg: String| errs.push(path, format!("field \"{}\": {msg}", ff.name));
+        let ferr = |errs: &mut Errors, msg: String| {
+            errs.push(path, format!("field \"{}\": {msg}", ff.name))
+        };
         let Some(field_type) = FieldType::from_name(&ff.field_type) else {
             let names: Vec<&str> = FieldType::ALL.iter().map(|t| t.name()).collect();
             ferr(
                 errs,
-                format!("unknown type \"{}\" (one of: {})", ff.field_type, names.join(", ")),
+                format!(
+                    "unknown type \"{}\" (one of: {})",
+                    ff.field_type,
+                    names.join(", ")
+                ),
             );
             continue;
         };
@@ -368,21 +379,25 @@ fn item_skeleton(
         }
         add(&mut fields, f, errs);
     }
-    let mut system_field = |fields: &mut Vec<Field>, fname: &str, t: FieldType, role: &str, errs: &mut Errors| {
-        if declared(fname) {
-            return;
-        }
-        match Ident::parse(fname) {
-            Ok(n) => {
-                let mut f = blank_field(next_id(fields), n, t);
-                f.visible = false;
-                add(fields, f, errs);
+    let mut system_field =
+        |fields: &mut Vec<Field>, fname: &str, t: FieldType, role: &str, errs: &mut Errors| {
+            if declared(fname) || fields.iter().any(|f| f.name.as_str() == fname) {
+                return;
             }
-            Err(e) => errs.push(path, format!("{role}: {e}")),
-        }
-    };
+            match Ident::parse(fname) {
+                Ok(n) => {
+                    let mut f = blank_field(next_id(fields), n, t);
+                    f.visible = false;
+                    add(fields, f, errs);
+                }
+                Err(e) => errs.push(path, format!("{role}: {e}")),
+            }
+        };
     let soft_delete = file.soft_delete.unwrap_or(false);
-    let deleted_name = file.deleted_flag.clone().unwrap_or_else(|| "deleted".into());
+    let deleted_name = file
+        .deleted_flag
+        .clone()
+        .unwrap_or_else(|| "deleted".into());
     if file.deleted_flag.is_some() && !soft_delete {
         errs.push(path, "deleted_flag is set but soft_delete is not true");
     }
@@ -393,10 +408,18 @@ fn item_skeleton(
         system_field(&mut fields, mrid, FieldType::Integer, "master_rec_id", errs);
     }
     if soft_delete {
-        system_field(&mut fields, &deleted_name, FieldType::Boolean, "deleted_flag", errs);
+        system_field(
+            &mut fields,
+            &deleted_name,
+            FieldType::Boolean,
+            "deleted_flag",
+            errs,
+        );
     }
 
-    let pk = field_index.get(&pk_name).copied().unwrap_or(FieldId(0));
+    // Missing only when its declaration failed, which is already reported; `resolve_item`
+    // skips the key's checks then.
+    let pk = field_index.get(&pk_name).copied().unwrap_or(NO_FIELD);
     let deleted_flag = if soft_delete {
         field_index.get(&deleted_name).copied()
     } else {
@@ -404,13 +427,16 @@ fn item_skeleton(
     };
     let module = dir.join(ITEMS_DIR).join(format!("{name}.py"));
     let name_str = name.to_string();
-    let rename_from = file.rename_from.as_ref().and_then(|r| match Ident::parse(r) {
-        Ok(i) => Some(i),
-        Err(e) => {
-            errs.push(path, format!("rename_from: {e}"));
-            None
-        }
-    });
+    let rename_from = file
+        .rename_from
+        .as_ref()
+        .and_then(|r| match Ident::parse(r) {
+            Ok(i) => Some(i),
+            Err(e) => {
+                errs.push(path, format!("rename_from: {e}"));
+                None
+            }
+        });
     Item {
         id,
         caption: file
@@ -457,7 +483,7 @@ impl Ctx<'_> {
             .1
     }
 
-    fn field_file<'f>(&self, item: ItemId, field: &str) -> Option<&FieldFile> {
+    fn field_file(&self, item: ItemId, field: &str) -> Option<&FieldFile> {
         self.item_file(item).fields.iter().find(|f| f.name == field)
     }
 
@@ -469,7 +495,8 @@ impl Ctx<'_> {
     fn step(&self, item: ItemId, field: &str) -> Result<LookupStep, String> {
         let target = self.skeleton(item);
         match target.field_index.get(field) {
-            Some(f) if target.field(*f).system == Some(SystemField::Deleted) => Err(format!(
+            // Skeletons carry no `system` marks yet; the deleted flag is known by its id.
+            Some(f) if target.deleted_flag == Some(*f) => Err(format!(
                 "field \"{field}\" of item \"{}\" is its soft-delete flag and cannot be shown",
                 target.name
             )),
@@ -478,10 +505,7 @@ impl Ctx<'_> {
                 target.name
             )),
             Some(f) => Ok(LookupStep { item, field: *f }),
-            None => Err(format!(
-                "item \"{}\" has no field \"{field}\"",
-                target.name
-            )),
+            None => Err(format!("item \"{}\" has no field \"{field}\"", target.name)),
         }
     }
 
@@ -510,15 +534,15 @@ impl Ctx<'_> {
             .item_index
             .get(&lk.item)
             .ok_or_else(|| format!("lookup item \"{}\" does not exist", lk.item))?;
+        if lk.field1.is_none() && lk.field2.is_some() {
+            return Err("field2 needs field1".into());
+        }
         let mut steps = vec![self.step(first, &lk.field)?];
         let mut prev = (first, lk.field.as_str());
         for next in [&lk.field1, &lk.field2].into_iter().flatten() {
             let target = self.lookup_target(prev.0, prev.1)?;
             steps.push(self.step(target, next)?);
             prev = (target, next.as_str());
-        }
-        if lk.field1.is_none() && lk.field2.is_some() {
-            return Err("field2 needs field1".into());
         }
         Ok(Lookup { steps })
     }
@@ -528,17 +552,34 @@ impl Ctx<'_> {
 
         // Primary key and soft delete flag.
         let pk = item.primary_key;
-        if item.field(pk).field_type != FieldType::Integer {
-            errs.push(&path, format!("primary key \"{}\" must be an integer field", item.field(pk).name));
+        if pk != NO_FIELD {
+            if item.field(pk).field_type != FieldType::Integer {
+                errs.push(
+                    &path,
+                    format!(
+                        "primary key \"{}\" must be an integer field",
+                        item.field(pk).name
+                    ),
+                );
+            }
+            if item.field(pk).column.is_none() {
+                errs.push(&path, "the primary key needs a column of its own");
+            }
+            item.fields[pk.0 as usize].system = Some(SystemField::PrimaryKey);
+            item.fields[pk.0 as usize].read_only = true;
         }
-        if item.field(pk).column.is_none() {
-            errs.push(&path, "the primary key needs a column of its own");
-        }
-        item.fields[pk.0 as usize].system = Some(SystemField::PrimaryKey);
-        item.fields[pk.0 as usize].read_only = true;
         if let Some(d) = item.deleted_flag {
-            if !matches!(item.field(d).field_type, FieldType::Boolean | FieldType::Integer) {
-                errs.push(&path, format!("deleted flag \"{}\" must be a boolean field", item.field(d).name));
+            if !matches!(
+                item.field(d).field_type,
+                FieldType::Boolean | FieldType::Integer
+            ) {
+                errs.push(
+                    &path,
+                    format!(
+                        "deleted flag \"{}\" must be a boolean field",
+                        item.field(d).name
+                    ),
+                );
             }
             item.fields[d.0 as usize].system = Some(SystemField::Deleted);
         }
@@ -550,7 +591,9 @@ impl Ctx<'_> {
             .filter_map(|ff| item.field_index.get(&ff.name).map(|id| (*id, ff)))
             .collect();
         for (fid, ff) in &declared {
-            let ferr = |errs: &mut Errors, msg: String| errs.push(&path, format!("field \"{}\": {msg}", ff.name));
+            let ferr = |errs: &mut Errors, msg: String| {
+                errs.push(&path, format!("field \"{}\": {msg}", ff.name))
+            };
             let mut f = item.field(*fid).clone();
             f.required = ff.required.unwrap_or(false);
             f.read_only = f.read_only || ff.read_only.unwrap_or(false);
@@ -561,14 +604,20 @@ impl Ctx<'_> {
             match (f.field_type, ff.size) {
                 (FieldType::Text, Some(0)) => ferr(errs, "size must be at least 1".into()),
                 (FieldType::Text, Some(s)) => f.size = Some(s),
-                (FieldType::Text, None) => ferr(errs, "text fields need a size (the maximum number of characters)".into()),
+                (FieldType::Text, None) => ferr(
+                    errs,
+                    "text fields need a size (the maximum number of characters)".into(),
+                ),
                 (_, Some(_)) => ferr(errs, "size applies only to text fields".into()),
                 (_, None) => {}
             }
             if let Some(a) = &ff.alignment {
                 match Align::from_name(a) {
                     Some(al) => f.alignment = Some(al),
-                    None => ferr(errs, format!("alignment \"{a}\" is not left, center or right")),
+                    None => ferr(
+                        errs,
+                        format!("alignment \"{a}\" is not left, center or right"),
+                    ),
                 }
             }
             if let Some(lk) = &ff.lookup {
@@ -583,20 +632,32 @@ impl Ctx<'_> {
             if let Some(list) = &ff.lookup_values {
                 match self.lookup_lists.iter().position(|l| &l.name == list) {
                     Some(i) => f.lookup_values = Some(i),
-                    None => ferr(errs, format!("lookup list \"{list}\" is not defined in {TASK_FILE}")),
+                    None => ferr(
+                        errs,
+                        format!("lookup list \"{list}\" is not defined in {TASK_FILE}"),
+                    ),
                 }
                 if f.field_type != FieldType::Integer {
-                    ferr(errs, "a field with lookup_values must be an integer field".into());
+                    ferr(
+                        errs,
+                        "a field with lookup_values must be an integer field".into(),
+                    );
                 }
                 if ff.lookup.is_some() {
-                    ferr(errs, "a field cannot have both lookup and lookup_values".into());
+                    ferr(
+                        errs,
+                        "a field cannot have both lookup and lookup_values".into(),
+                    );
                 }
             }
             if let Some(calc) = &ff.calc {
                 match self.resolve_calc(item.id, calc) {
                     Ok(c) => {
                         if matches!(c.op, Agg::Sum | Agg::Avg) && !f.field_type.is_numeric() {
-                            ferr(errs, format!("calc: {} needs a numeric field type", c.op.name()));
+                            ferr(
+                                errs,
+                                format!("calc: {} needs a numeric field type", c.op.name()),
+                            );
                         }
                         f.calc = Some(c);
                         f.read_only = true;
@@ -609,7 +670,9 @@ impl Ctx<'_> {
             }
             if let Some(m) = &ff.master_field {
                 match item.field_index.get(m).copied() {
-                    Some(mid) if mid == *fid => ferr(errs, "master_field cannot name the field itself".into()),
+                    Some(mid) if mid == *fid => {
+                        ferr(errs, "master_field cannot name the field itself".into())
+                    }
                     Some(mid) => {
                         let mf = item.field(mid);
                         let master_file = file.fields.iter().find(|x| &x.name == m);
@@ -621,19 +684,31 @@ impl Ctx<'_> {
                             _ => {}
                         }
                         if master_file.is_some_and(|x| x.master_field.is_some()) {
-                            ferr(errs, format!("master_field \"{m}\" has a master_field itself"));
+                            ferr(
+                                errs,
+                                format!("master_field \"{m}\" has a master_field itself"),
+                            );
                         }
                         if mf.field_type != f.field_type {
-                            ferr(errs, format!("type must match master field \"{m}\" ({})", mf.field_type));
+                            ferr(
+                                errs,
+                                format!("type must match master field \"{m}\" ({})", mf.field_type),
+                            );
                         }
                         f.master_field = Some(mid);
                         f.read_only = true;
                     }
-                    None => ferr(errs, format!("master_field \"{m}\" is not a field of this item")),
+                    None => ferr(
+                        errs,
+                        format!("master_field \"{m}\" is not a field of this item"),
+                    ),
                 }
             }
             if (f.calc.is_some() || ff.master_field.is_some()) && f.required {
-                ferr(errs, "a calculated or master_field field cannot be required".into());
+                ferr(
+                    errs,
+                    "a calculated or master_field field cannot be required".into(),
+                );
             }
             if let Some(dv) = &ff.default_value {
                 match default_value(f.field_type, f.size, dv) {
@@ -642,7 +717,10 @@ impl Ctx<'_> {
                 }
             }
             if f.system.is_some() && (f.required || f.default_value.is_some()) {
-                ferr(errs, "a system field cannot be required or have a default value".into());
+                ferr(
+                    errs,
+                    "a system field cannot be required or have a default value".into(),
+                );
             }
             item.fields[fid.0 as usize] = f;
         }
@@ -650,13 +728,23 @@ impl Ctx<'_> {
         // Filters.
         let mut filter_names = HashSet::new();
         for ff in &file.filters {
-            let fail = |errs: &mut Errors, msg: String| errs.push(&path, format!("filter \"{}\": {msg}", ff.name));
-            let Ok(name) = Ident::parse(&ff.name).map_err(|e| fail(errs, e)) else { continue };
+            let fail = |errs: &mut Errors, msg: String| {
+                errs.push(&path, format!("filter \"{}\": {msg}", ff.name))
+            };
+            let Ok(name) = Ident::parse(&ff.name).map_err(|e| fail(errs, e)) else {
+                continue;
+            };
             if !filter_names.insert(ff.name.clone()) {
                 fail(errs, "defined twice".into());
             }
-            let Some(field) = item.field_by_name(&ff.field).filter(|f| f.system != Some(SystemField::Deleted)) else {
-                fail(errs, format!("field \"{}\" is not a field of this item", ff.field));
+            let Some(field) = item
+                .field_by_name(&ff.field)
+                .filter(|f| f.system != Some(SystemField::Deleted))
+            else {
+                fail(
+                    errs,
+                    format!("field \"{}\" is not a field of this item", ff.field),
+                );
                 continue;
             };
             let parsed = match &ff.filter_type {
@@ -664,15 +752,34 @@ impl Ctx<'_> {
                 FilterTypeFile::Name(s) => FilterOp::from_name(s),
             };
             let Some((op, on_lookup)) = parsed else {
-                fail(errs, format!("type {:?} is not a filter type (a FILTER_* name such as \"ge\" or a number 1–30)", ff.filter_type));
+                let written = match &ff.filter_type {
+                    FilterTypeFile::Number(n) => n.to_string(),
+                    FilterTypeFile::Name(s) => format!("\"{s}\""),
+                };
+                fail(
+                    errs,
+                    format!(
+                        "type {written} is not a filter type (a FILTER_* name such as \"ge\" or a number 1–30)"
+                    ),
+                );
                 continue;
             };
             if on_lookup && field.lookup.is_none() {
-                fail(errs, format!("type {}_l applies to lookup fields; \"{}\" is not one", op.name(), ff.field));
+                fail(
+                    errs,
+                    format!(
+                        "type {}_l applies to lookup fields; \"{}\" is not one",
+                        op.name(),
+                        ff.field
+                    ),
+                );
             }
             item.filters.push(Filter {
                 name,
-                caption: ff.caption.clone().unwrap_or_else(|| default_caption(&ff.name)),
+                caption: ff
+                    .caption
+                    .clone()
+                    .unwrap_or_else(|| default_caption(&ff.name)),
                 field: field.id,
                 op,
                 on_lookup,
@@ -702,15 +809,34 @@ impl Ctx<'_> {
                 errs.push(&path, format!("index {}: needs at least one field", i + 1));
             }
             let name = match &ix.name {
-                Some(n) => Ident::parse(n).map_err(|e| errs.push(&path, format!("index {}: name: {e}", i + 1))).ok(),
+                Some(n) => Ident::parse(n)
+                    .map_err(|e| errs.push(&path, format!("index {}: name: {e}", i + 1)))
+                    .ok(),
                 None => {
-                    let cols: Vec<String> = fields.iter().map(|o| item.field(o.field).name.to_string()).collect();
+                    let cols: Vec<String> = fields
+                        .iter()
+                        .map(|o| item.field(o.field).name.to_string())
+                        .collect();
                     let generated = format!("{}_{}_idx", item.table, cols.join("_"));
-                    Ident::parse(&generated).map_err(|e| errs.push(&path, format!("index {}: the generated name {e}; give the index a name", i + 1))).ok()
+                    Ident::parse(&generated)
+                        .map_err(|e| {
+                            errs.push(
+                                &path,
+                                format!(
+                                    "index {}: the generated name {e}; give the index a name",
+                                    i + 1
+                                ),
+                            )
+                        })
+                        .ok()
                 }
             };
             if let Some(name) = name {
-                item.indexes.push(Index { name, fields, unique: ix.unique.unwrap_or(false) });
+                item.indexes.push(Index {
+                    name,
+                    fields,
+                    unique: ix.unique.unwrap_or(false),
+                });
             }
         }
         item
@@ -731,7 +857,10 @@ impl Ctx<'_> {
             .get(&calc.link)
             .ok_or_else(|| format!("item \"{}\" has no field \"{}\"", calc.item, calc.link))?;
         if target.field(field).column.is_none() {
-            return Err(format!("field \"{}\" of \"{}\" has no column to aggregate", calc.field, calc.item));
+            return Err(format!(
+                "field \"{}\" of \"{}\" has no column to aggregate",
+                calc.field, calc.item
+            ));
         }
         let link_field = target.field(link);
         if link_field.column.is_none() || link_field.field_type != FieldType::Integer {
@@ -742,10 +871,34 @@ impl Ctx<'_> {
                 self.skeleton(owner).name
             ));
         }
-        let op = Agg::from_name(&calc.op).ok_or_else(|| {
-            format!("op \"{}\" is not one of count, sum, min, max, avg", calc.op)
-        })?;
-        Ok(Calc { item, field, link, op })
+        let owner_name = self.skeleton(owner).name.as_str();
+        if let Some(lk) = self
+            .field_file(item, &calc.link)
+            .and_then(|f| f.lookup.as_ref())
+            && lk.item != owner_name
+        {
+            return Err(format!(
+                "link \"{}\" of \"{}\" looks up \"{}\", not \"{owner_name}\"",
+                calc.link, calc.item, lk.item
+            ));
+        }
+        let op = Agg::from_name(&calc.op)
+            .ok_or_else(|| format!("op \"{}\" is not one of count, sum, min, max, avg", calc.op))?;
+        let aggregated = target.field(field).field_type;
+        if matches!(op, Agg::Sum | Agg::Avg) && !aggregated.is_numeric() {
+            return Err(format!(
+                "{} needs a numeric field to aggregate; \"{}\" of \"{}\" is {aggregated}",
+                op.name(),
+                calc.field,
+                calc.item
+            ));
+        }
+        Ok(Calc {
+            item,
+            field,
+            link,
+            op,
+        })
     }
 }
 
@@ -753,16 +906,24 @@ impl Ctx<'_> {
 fn order_spec(item: &Item, spec: &str, stored: bool) -> Result<Order, String> {
     let (name, desc) = match spec.strip_prefix('-') {
         Some(n) => (n, true),
-        None => (spec.strip_suffix(" desc").unwrap_or(spec), spec.ends_with(" desc")),
+        None => (
+            spec.strip_suffix(" desc").unwrap_or(spec),
+            spec.ends_with(" desc"),
+        ),
     };
     let field = item
         .field_by_name(name)
         .filter(|f| f.system != Some(SystemField::Deleted) || stored)
         .ok_or_else(|| format!("\"{name}\" is not a field of this item"))?;
     if stored && field.column.is_none() {
-        return Err(format!("\"{name}\" has no column of its own, so it cannot be indexed"));
+        return Err(format!(
+            "\"{name}\" has no column of its own, so it cannot be indexed"
+        ));
     }
-    Ok(Order { field: field.id, desc })
+    Ok(Order {
+        field: field.id,
+        desc,
+    })
 }
 
 fn default_value(t: FieldType, size: Option<u32>, v: &toml::Value) -> Result<DefaultValue, String> {
@@ -773,7 +934,11 @@ fn default_value(t: FieldType, size: Option<u32>, v: &toml::Value) -> Result<Def
             _ => {}
         }
     }
-    let json = serde_json::to_value(v).map_err(|e| e.to_string())?;
+    // A TOML date or time literal (`default_value = 2024-01-31`) is read as its text.
+    let json = match v {
+        toml::Value::Datetime(d) => serde_json::Value::String(d.to_string()),
+        _ => serde_json::to_value(v).map_err(|e| e.to_string())?,
+    };
     let value = values::from_json(t, &json)?;
     if let (Some(max), Value::Text(s)) = (size, &value)
         && s.chars().count() > max as usize
@@ -786,55 +951,90 @@ fn default_value(t: FieldType, size: Option<u32>, v: &toml::Value) -> Result<Def
 /// Links masters and details, checking both link styles.
 fn link_details(ctx: &Ctx, items: &mut [Item], errs: &mut Errors) {
     // The link each item declares for itself.
-    for i in 0..items.len() {
-        let file = ctx.item_file(items[i].id);
-        let path = item_path(&items[i]);
+    for item in items.iter_mut() {
+        let file = ctx.item_file(item.id);
+        let path = item_path(item);
         let link = match (&file.master_field, &file.master_id, &file.master_rec_id) {
             (None, None, None) => None,
-            (Some(mf), None, None) => match items[i].field_index.get(mf) {
+            (Some(mf), None, None) => match item.field_index.get(mf) {
                 Some(f) => {
-                    let field = items[i].field(*f);
-                    if field.field_type != FieldType::Integer || field.column.is_none() || field.system.is_some() {
-                        errs.push(&path, format!("master_field \"{mf}\" must be a stored integer field"));
+                    let field = item.field(*f);
+                    if field.field_type != FieldType::Integer
+                        || field.column.is_none()
+                        || field.system.is_some()
+                    {
+                        errs.push(
+                            &path,
+                            format!("master_field \"{mf}\" must be a stored integer field"),
+                        );
                     }
                     Some(MasterLink::MasterField(*f))
                 }
                 None => {
-                    errs.push(&path, format!("master_field \"{mf}\" is not a field of this item"));
+                    errs.push(
+                        &path,
+                        format!("master_field \"{mf}\" is not a field of this item"),
+                    );
                     None
                 }
             },
             (None, Some(mid), Some(mrid)) => {
-                let a = items[i].field_index.get(mid).copied();
-                let b = items[i].field_index.get(mrid).copied();
+                let a = item.field_index.get(mid).copied();
+                let b = item.field_index.get(mrid).copied();
                 match (a, b) {
                     (Some(a), Some(b)) if a != b => {
                         for f in [a, b] {
-                            if items[i].field(f).field_type != FieldType::Integer || items[i].field(f).column.is_none() {
-                                errs.push(&path, format!("link field \"{}\" must be a stored integer field", items[i].field(f).name));
+                            let field = item.field(f);
+                            if field.system.is_some() {
+                                errs.push(
+                                    &path,
+                                    format!(
+                                        "link field \"{}\" cannot be the primary key or the soft-delete flag",
+                                        field.name
+                                    ),
+                                );
+                            } else if field.field_type != FieldType::Integer
+                                || field.column.is_none()
+                            {
+                                errs.push(
+                                    &path,
+                                    format!(
+                                        "link field \"{}\" must be a stored integer field",
+                                        field.name
+                                    ),
+                                );
                             }
                         }
-                        items[i].fields[a.0 as usize].system = Some(SystemField::MasterId);
-                        items[i].fields[b.0 as usize].system = Some(SystemField::MasterRecId);
-                        Some(MasterLink::MasterIdRecId { master_id: a, master_rec_id: b })
+                        item.fields[a.0 as usize].system = Some(SystemField::MasterId);
+                        item.fields[b.0 as usize].system = Some(SystemField::MasterRecId);
+                        Some(MasterLink::MasterIdRecId {
+                            master_id: a,
+                            master_rec_id: b,
+                        })
                     }
                     _ => {
-                        errs.push(&path, "master_id and master_rec_id must name two different fields");
+                        errs.push(
+                            &path,
+                            "master_id and master_rec_id must name two different fields",
+                        );
                         None
                     }
                 }
             }
             _ => {
-                errs.push(&path, "a detail links either by master_field, or by both master_id and master_rec_id");
+                errs.push(
+                    &path,
+                    "a detail links either by master_field, or by both master_id and master_rec_id",
+                );
                 None
             }
         };
         if let Some(link) = link {
             for f in link.fields() {
-                items[i].fields[f.0 as usize].read_only = true;
+                item.fields[f.0 as usize].read_only = true;
             }
         }
-        items[i].master_link = link;
+        item.master_link = link;
     }
     // Masters list their details.
     for i in 0..items.len() {
@@ -847,7 +1047,10 @@ fn link_details(ctx: &Ctx, items: &mut [Item], errs: &mut Errors) {
                 continue;
             }
             let Some(did) = ctx.item_index.get(d).copied() else {
-                errs.push(&path, format!("detail \"{d}\" does not exist (no {ITEMS_DIR}/{d}.toml)"));
+                errs.push(
+                    &path,
+                    format!("detail \"{d}\" does not exist (no {ITEMS_DIR}/{d}.toml)"),
+                );
                 continue;
             };
             if did == items[i].id {
@@ -904,7 +1107,10 @@ fn check_numbers(items: &[Item], errs: &mut Errors) {
         if let Some(n) = item.number
             && let Some(other) = seen.insert(n, item.name.as_str())
         {
-            errs.push(&item_path(item), format!("id {n} is also the id of item \"{other}\""));
+            errs.push(
+                &item_path(item),
+                format!("id {n} is also the id of item \"{other}\""),
+            );
         }
     }
 }
@@ -914,7 +1120,13 @@ fn check_index_names(items: &[Item], errs: &mut Errors) {
     for item in items {
         for ix in &item.indexes {
             if let Some(other) = seen.insert(ix.name.as_str(), item.name.as_str()) {
-                errs.push(&item_path(item), format!("index name \"{}\" is also used in item \"{other}\"", ix.name));
+                errs.push(
+                    &item_path(item),
+                    format!(
+                        "index name \"{}\" is also used in item \"{other}\"",
+                        ix.name
+                    ),
+                );
             }
         }
     }

@@ -8,11 +8,15 @@
 use std::fmt::Write;
 
 use serde::Serialize;
+use toml::value::Datetime;
 use toml::{Table, Value};
+
+/// The key of the one-entry table serde uses to carry a TOML date or time.
+const DATETIME_KEY: &str = "$__toml_private_datetime";
 
 /// Serializes `value` in canonical layout.
 pub fn write<T: Serialize>(value: &T) -> Result<String, String> {
-    let table = Table::try_from(value).map_err(|e| e.to_string())?;
+    let table = restore_datetimes(Table::try_from(value).map_err(|e| e.to_string())?);
     let mut out = String::new();
     for (key, v) in &table {
         if !is_section(v) && !is_array_of_tables(v) {
@@ -42,6 +46,34 @@ pub fn write<T: Serialize>(value: &T) -> Result<String, String> {
         }
     }
     Ok(out)
+}
+
+/// `Table::try_from` leaves a date or time (`default_value = 2024-01-31`) as serde's private
+/// one-entry table, which would be written as `{ "$__toml_private_datetime" = … }`; turn it back
+/// into the literal it was read from.
+fn restore_datetimes(table: Table) -> Table {
+    table
+        .into_iter()
+        .map(|(k, v)| (k, restore_datetime(v)))
+        .collect()
+}
+
+fn restore_datetime(v: Value) -> Value {
+    match v {
+        Value::Table(t) => match datetime_of(&t) {
+            Some(d) => Value::Datetime(d),
+            None => Value::Table(restore_datetimes(t)),
+        },
+        Value::Array(a) => Value::Array(a.into_iter().map(restore_datetime).collect()),
+        other => other,
+    }
+}
+
+fn datetime_of(t: &Table) -> Option<Datetime> {
+    match (t.len(), t.get(DATETIME_KEY)) {
+        (1, Some(Value::String(s))) => s.parse().ok(),
+        _ => None,
+    }
 }
 
 fn is_section(v: &Value) -> bool {
@@ -113,8 +145,26 @@ bind = "127.0.0.1:1"
         let once = write(&table).unwrap();
         let again = write(&toml::from_str::<Table>(&once).unwrap()).unwrap();
         assert_eq!(once, again);
-        assert!(once.contains("lookup = { item = \"i\", field = \"g\" }"), "{once}");
+        assert!(
+            once.contains("lookup = { item = \"i\", field = \"g\" }"),
+            "{once}"
+        );
         assert!(once.starts_with("name = \"x\"\n"), "{once}");
         assert_eq!(toml::from_str::<Table>(&once).unwrap(), table);
+    }
+
+    #[test]
+    fn dates_and_times_are_written_as_toml_literals() {
+        #[derive(Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct Field {
+            name: String,
+            default_value: Value,
+            lookup: Table,
+        }
+        let text = "name = \"d\"\ndefault_value = 2024-01-31\n\n[lookup]\nat = 2024-01-31T10:11:12Z\nlist = [10:11:12]\n";
+        let field: Field = toml::from_str(text).unwrap();
+        let out = write(&field).unwrap();
+        assert_eq!(out, text);
+        assert_eq!(toml::from_str::<Field>(&out).unwrap(), field);
     }
 }

@@ -37,7 +37,10 @@ impl RowScope<'_> {
                 w.ident(c);
             }
         };
-        if let Some(flag) = item.deleted_flag.and_then(|f| item.field(f).column.as_ref()) {
+        if let Some(flag) = item
+            .deleted_flag
+            .and_then(|f| item.field(f).column.as_ref())
+        {
             w.push(" AND ");
             col(w, flag);
             w.push(" = 0");

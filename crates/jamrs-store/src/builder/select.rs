@@ -81,6 +81,13 @@ pub fn select(dialect: &dyn Dialect, task: &Task, q: &OpenQuery) -> Select {
     for f in &q.filters {
         b.plan_filter(f);
     }
+    // GROUP BY adds the text of a grouped lookup field even when the field is not selected.
+    for g in &q.group_by {
+        let field = item.field(*g);
+        if q.expanded && shows_lookup(field) {
+            b.lookup_text(field);
+        }
+    }
     for o in &q.order {
         let field = item.field(o.field);
         if q.expanded && shows_lookup(field) {
@@ -267,10 +274,9 @@ impl Builder<'_> {
     }
 
     fn lookup_column(&self, f: &Field) -> Column {
-        let text_type = f
-            .lookup
-            .as_ref()
-            .map_or(FieldType::Text, |l| self.task.lookup_text_field(l).field_type);
+        let text_type = f.lookup.as_ref().map_or(FieldType::Text, |l| {
+            self.task.lookup_text_field(l).field_type
+        });
         Column {
             name: format!("{}.text", f.name),
             field: f.id,
@@ -455,8 +461,11 @@ impl Builder<'_> {
                     w.push(if c.op == FilterOp::In { "1=0" } else { "1=1" });
                     return;
                 }
-                w.push(&expr)
-                    .push(if c.op == FilterOp::In { " IN (" } else { " NOT IN (" });
+                w.push(&expr).push(if c.op == FilterOp::In {
+                    " IN ("
+                } else {
+                    " NOT IN ("
+                });
                 for (i, v) in list.iter().enumerate() {
                     if i > 0 {
                         w.push(", ");

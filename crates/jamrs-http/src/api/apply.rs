@@ -1,0 +1,101 @@
+//! `POST /api/items/{item}/apply`: one delta, one transaction.
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use jamrs_core::Task;
+use jamrs_core::delta::{ApplyParams, Change};
+use jamrs_store::{ChangeResult, Engine, store};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+
+use super::item_id;
+use crate::AppState;
+use crate::error::{ApiError, JsonBody};
+use crate::wire::NamedRow;
+
+pub async fn post(
+    State(state): State<AppState>,
+    Path(item): Path<String>,
+    JsonBody(body): JsonBody<ApplyParams>,
+) -> Result<Response, ApiError> {
+    let id = item_id(&state.task, &item)?;
+    // Type and check the delta before taking the writer.
+    let changes = Change::resolve_all(&state.task, state.task.item(id), &body.changes)?;
+    let task = state.task.clone();
+    let hooks = state.hooks.clone();
+    let expanded = body.expanded;
+    let results = store::write(&*state.store, move |conn| {
+        let engine = Engine {
+            task: &task,
+            hooks: &*hooks,
+        };
+        engine.apply(conn, task.item(id), changes, expanded)
+    })
+    .await?;
+    let reply = ApplyReply {
+        task: &state.task,
+        results: &results,
+    };
+    let body = serde_json::to_vec(&reply)
+        .map_err(|e| jamrs_core::Error::internal(format!("cannot encode results: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// `{"changes": [{"op", "id", "values", "details": {name: [...]}}]}`.
+struct ApplyReply<'a> {
+    task: &'a Task,
+    results: &'a [ChangeResult],
+}
+
+impl Serialize for ApplyReply<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry("changes", &ResultList(self.task, self.results))?;
+        map.end()
+    }
+}
+
+struct ResultList<'a>(&'a Task, &'a [ChangeResult]);
+
+impl Serialize for ResultList<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.1.len()))?;
+        for r in self.1 {
+            seq.serialize_element(&ResultJson(self.0, r))?;
+        }
+        seq.end()
+    }
+}
+
+struct ResultJson<'a>(&'a Task, &'a ChangeResult);
+
+impl Serialize for ResultJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (task, r) = (self.0, self.1);
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("op", r.op.name())?;
+        map.serialize_entry("id", &r.id)?;
+        if !r.row.is_empty() {
+            map.serialize_entry("values", &NamedRow(&r.row))?;
+        }
+        if !r.details.is_empty() {
+            map.serialize_entry("details", &DetailsJson(task, &r.details))?;
+        }
+        map.end()
+    }
+}
+
+struct DetailsJson<'a>(&'a Task, &'a [(jamrs_core::ItemId, Vec<ChangeResult>)]);
+
+impl Serialize for DetailsJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.1.len()))?;
+        for (item, results) in self.1 {
+            map.serialize_entry(
+                self.0.item(*item).name.as_str(),
+                &ResultList(self.0, results),
+            )?;
+        }
+        map.end()
+    }
+}

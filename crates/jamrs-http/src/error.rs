@@ -1,0 +1,143 @@
+//! The error contract: every failure is a status and
+//! `{"error": {"code", "message", "fields"?}}`.
+//!
+//! `ApiError` wraps the engine's [`jamrs_core::Error`]; [`ApiError::status`] is the one place
+//! mapping error kinds to HTTP statuses. Internal errors are logged with their detail and
+//! answered with a neutral message.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jamrs_core::{Error, Kind};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub error: Error,
+    /// Overrides the kind's status where HTTP has a more precise one (413, 415).
+    pub status: Option<StatusCode>,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        self.status.unwrap_or(match self.error.kind {
+            Kind::BadRequest => StatusCode::BAD_REQUEST,
+            Kind::Unauthorized => StatusCode::UNAUTHORIZED,
+            Kind::Forbidden => StatusCode::FORBIDDEN,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::Validation => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::Module => StatusCode::BAD_REQUEST,
+            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        })
+    }
+
+    fn with_status(error: Error, status: StatusCode) -> Self {
+        ApiError {
+            error,
+            status: Some(status),
+        }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        ApiError {
+            error,
+            status: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let e = &self.error;
+        let message = if e.kind == Kind::Internal {
+            tracing::error!(error = %e.message, "internal error");
+            "internal error; the server log has the details".to_string()
+        } else {
+            tracing::debug!(code = e.kind.code(), message = %e.message, "request failed");
+            e.message.clone()
+        };
+        let mut body = json!({"code": e.kind.code(), "message": message});
+        if !e.fields.is_empty() && e.kind != Kind::Internal {
+            body["fields"] = e
+                .fields
+                .iter()
+                .map(|f| json!({"field": f.field, "message": f.message}))
+                .collect();
+        }
+        (status, Json(json!({ "error": body }))).into_response()
+    }
+}
+
+/// A JSON body, with every way of getting it wrong answered in the error contract.
+/// Requiring `Content-Type: application/json` also means a cross-site HTML form cannot post
+/// to the API (forms can only send form encodings and text/plain).
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> ApiError {
+    match r {
+        JsonRejection::MissingJsonContentType(_) => ApiError::with_status(
+            Error::bad_request("the request body must be JSON with Content-Type: application/json"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        JsonRejection::JsonSyntaxError(e) => {
+            Error::bad_request(format!("the body is not valid JSON: {}", source_text(&e))).into()
+        }
+        JsonRejection::JsonDataError(e) => {
+            Error::bad_request(format!("the body has the wrong shape: {}", source_text(&e))).into()
+        }
+        JsonRejection::BytesRejection(e) => {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::with_status(
+                    Error::bad_request("the request body is larger than the server accepts"),
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                )
+            } else {
+                Error::bad_request(format!("cannot read the request body: {e}")).into()
+            }
+        }
+        other => Error::bad_request(other.body_text()).into(),
+    }
+}
+
+/// serde's message without axum's prefix.
+fn source_text(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg = s.to_string();
+        source = s.source();
+    }
+    msg
+}
+
+/// 404 in the contract's shape, for unknown routes.
+pub async fn no_route() -> Response {
+    let mut r = ApiError::from(Error::not_found("no such endpoint")).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    r
+}

@@ -1,0 +1,90 @@
+//! jamrs-http: the JSON API over HTTP.
+//!
+//! The only crate that knows status codes, headers and wire shapes. Handlers check the
+//! request, hand the work to the engine on a database thread (`jamrs_store::store::{read,
+//! write}`) and write the answer; they contain no SQL and no metadata rules.
+//!
+//! Must not know: SQL, a database driver, Python, the project's files.
+
+pub mod api;
+pub mod error;
+mod page;
+pub mod wire;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Request, header};
+use jamrs_core::Task;
+use jamrs_store::{Hooks, Store};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+/// The services every handler uses.
+#[derive(Clone)]
+pub struct AppState {
+    pub task: Arc<Task>,
+    pub store: Arc<dyn Store>,
+    pub hooks: Arc<dyn Hooks>,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Every route of the server, on one screen.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.task.settings.server.max_body_bytes;
+    Router::new()
+        .nest("/api", api::router())
+        .route("/", axum::routing::get(page::index))
+        .fallback(error::no_route)
+        .layer(DefaultBodyLimit::max(max_body))
+        // Keep browsers from sniffing types, framing the app or loading foreign code.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then lets requests in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// How long the server waits for requests in flight when asked to stop.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

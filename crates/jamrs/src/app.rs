@@ -1,0 +1,110 @@
+//! Wiring: a loaded project → its database migrated → the store → the HTTP server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jamrs_core::{Error, Task};
+use jamrs_http::AppState;
+use jamrs_sqlite::SqliteStore;
+use jamrs_store::NoHooks;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::database_path;
+use crate::migrate;
+
+/// What `jamrs run` needs besides the project.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Apply destructive schema changes (drop or retype columns) at start.
+    pub allow_destructive: bool,
+}
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub database: PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// The base URL, e.g. `http://127.0.0.1:8080`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, and waits.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match tokio::time::timeout(jamrs_http::SHUTDOWN_GRACE, &mut self.handle).await {
+            Ok(joined) => joined.map_err(std::io::Error::other)?,
+            Err(_) => {
+                self.handle.abort();
+                Ok(())
+            }
+        }
+    }
+
+    /// Serves until the process gets Ctrl-C or SIGTERM.
+    pub async fn run_until_signal(self) -> std::io::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await
+    }
+}
+
+/// Migrates the project's database (additive changes always, destructive ones only when
+/// allowed), opens the store and starts serving on the task's `server.bind`.
+pub async fn start(task: Task, opts: &RunOptions) -> Result<Server, Error> {
+    let db = database_path(&task);
+    migrate::at_start(&task, &db, opts.allow_destructive)?;
+    let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+    let store = SqliteStore::open(&db, readers)?;
+    let bind = task.settings.server.bind.clone();
+    let state = AppState {
+        task: Arc::new(task),
+        store: Arc::new(store),
+        hooks: Arc::new(NoHooks),
+    };
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .map_err(|e| Error::internal(format!("cannot listen on {bind}: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::internal(format!("cannot read the bound address: {e}")))?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(jamrs_http::serve(listener, state, async move {
+        let _ = rx.await;
+    }));
+    Ok(Server {
+        addr,
+        database: db,
+        shutdown: Some(tx),
+        handle,
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,126 @@
+//! The starter projects `jamrs new` copies. They are the folders under `examples/`, embedded in
+//! the binary, so `jamrs new` needs nothing but itself (a test checks they stay identical).
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+/// Template names accepted by `jamrs new --template`.
+pub const NAMES: [&str; 2] = ["notes", "demo"];
+
+type Files = &'static [(&'static str, &'static str)];
+
+macro_rules! files {
+    ($dir:literal: $($path:literal),* $(,)?) => {
+        &[$(($path, include_str!(concat!("../../../examples/", $dir, "/", $path)))),*]
+    };
+}
+
+const NOTES: Files = files!("notes":
+    "jamrs.toml",
+    "items/categories.toml",
+    "items/checklist.toml",
+    "items/notes.toml",
+);
+
+const DEMO: Files = files!("demo":
+    "jamrs.toml",
+    "items/albums.toml",
+    "items/artists.toml",
+    "items/customers.toml",
+    "items/genres.toml",
+    "items/invoice_table.toml",
+    "items/invoices.toml",
+    "items/tracks.toml",
+);
+
+/// The files of a template, relative to the project folder.
+pub fn files(name: &str) -> Option<Files> {
+    match name {
+        "notes" => Some(NOTES),
+        "demo" => Some(DEMO),
+        _ => None,
+    }
+}
+
+/// Creates a project in `dir` (which must not exist, or be empty) from template `name`.
+pub fn create(dir: &Path, name: &str) -> io::Result<()> {
+    let files = files(name).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "there is no template \"{name}\" (one of: {})",
+                NAMES.join(", ")
+            ),
+        )
+    })?;
+    if dir.exists() && fs::read_dir(dir)?.next().is_some() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} exists and is not empty", dir.display()),
+        ));
+    }
+    for (path, text) in files {
+        let target = dir.join(path);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(target, text)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file of each example folder is embedded, and nothing else.
+    #[test]
+    fn templates_are_the_example_folders() {
+        for name in NAMES {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../examples")
+                .join(name);
+            let mut on_disk = Vec::new();
+            let mut stack = vec![root.clone()];
+            while let Some(d) = stack.pop() {
+                for e in fs::read_dir(&d).unwrap() {
+                    let p = e.unwrap().path();
+                    if p.is_dir() {
+                        if p.file_name().is_some_and(|n| n != "data") {
+                            stack.push(p);
+                        }
+                    } else {
+                        on_disk.push(
+                            p.strip_prefix(&root)
+                                .unwrap()
+                                .to_string_lossy()
+                                .into_owned(),
+                        );
+                    }
+                }
+            }
+            on_disk.sort();
+            let mut embedded: Vec<String> = files(name)
+                .unwrap()
+                .iter()
+                .map(|(p, _)| p.to_string())
+                .collect();
+            embedded.sort();
+            assert_eq!(
+                on_disk, embedded,
+                "examples/{name} and the embedded template differ"
+            );
+        }
+    }
+
+    #[test]
+    fn new_refuses_a_non_empty_folder_and_unknown_templates() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("x"), "").unwrap();
+        assert!(create(dir.path(), "notes").is_err());
+        assert!(create(&dir.path().join("new"), "nope").is_err());
+        create(&dir.path().join("new"), "notes").unwrap();
+        assert!(dir.path().join("new/items/notes.toml").is_file());
+    }
+}
