@@ -23,6 +23,8 @@ pub enum Kind {
     Validation,
     /// A server module raised an exception or called `item.abort`.
     Module,
+    /// Too many attempts (login throttling); try again later.
+    TooManyRequests,
     /// A bug or an infrastructure failure. The message is logged, never shown to clients.
     Internal,
 }
@@ -38,6 +40,7 @@ impl Kind {
             Kind::Conflict => "conflict",
             Kind::Validation => "validation",
             Kind::Module => "module_error",
+            Kind::TooManyRequests => "too_many_requests",
             Kind::Internal => "internal",
         }
     }
@@ -89,6 +92,10 @@ impl Error {
 
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(Kind::NotFound, message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(Kind::Unauthorized, message)
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {

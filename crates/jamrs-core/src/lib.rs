@@ -6,15 +6,18 @@
 //!
 //! Must not know: HTTP (status codes, wire envelopes), SQL text, database drivers, Python.
 
+pub mod access;
 pub mod delta;
 pub mod error;
 pub mod ident;
 pub mod model;
 pub mod project;
 pub mod query;
+pub mod session;
 pub mod types;
 pub mod values;
 
+pub use access::{Access, Privileges};
 pub use error::{Error, FieldError, Kind, Result};
 pub use ident::Ident;
 pub use model::{FieldId, ItemId, Task};

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use crate::access::{Access, Role};
 use crate::ident::Ident;
 use crate::types::{Agg, Align, FieldType, FilterOp, Value};
 
@@ -29,6 +30,12 @@ pub struct Task {
     pub groups: Vec<Group>,
     pub items: Vec<Item>,
     pub lookup_lists: Vec<LookupList>,
+    pub roles: Vec<Role>,
+    /// The effective rights of each role, by index into `roles`.
+    pub accesses: Vec<Access>,
+    /// No restrictions: for server-side code, and anonymous requests without safe mode or an
+    /// anonymous role.
+    pub unrestricted: Access,
     /// The project folder.
     pub dir: PathBuf,
     /// `task.py`, if the project has one (server modules plug in here).
@@ -40,10 +47,24 @@ pub struct Task {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub language: String,
+    /// Login required for every endpoint but login.
+    pub safe_mode: bool,
+    /// Sliding session timeout in seconds.
+    pub session_timeout: u64,
+    /// With safe mode off, the role (index into `Task::roles`) anonymous requests get.
+    pub anonymous_role: Option<usize>,
+    pub login: LoginSettings,
     /// The largest `limit` an open may ask for; also the limit of an open that gives none.
     pub max_limit: u64,
     pub database: DatabaseSettings,
     pub server: ServerSettings,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginSettings {
+    pub max_failures: u32,
+    pub max_failures_per_address: u32,
+    pub window_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +78,8 @@ pub struct ServerSettings {
     pub bind: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    pub secure_cookies: bool,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// A menu group (Jam.py's catalogs, journals, …).
@@ -250,6 +273,23 @@ impl Task {
 
     pub fn item_by_name(&self, name: &str) -> Option<&Item> {
         self.item_index.get(name).map(|id| self.item(*id))
+    }
+
+    /// The index of the role with Jam.py id `id`.
+    pub fn role_index(&self, id: i64) -> Option<usize> {
+        self.roles.iter().position(|r| r.id == id)
+    }
+
+    pub fn role_by_name(&self, name: &str) -> Option<usize> {
+        self.roles.iter().position(|r| r.name.as_str() == name)
+    }
+
+    /// The rights of a role, or no restrictions for `None`.
+    pub fn access(&self, role: Option<usize>) -> &Access {
+        match role {
+            Some(i) => &self.accesses[i],
+            None => &self.unrestricted,
+        }
     }
 
     /// The text of a lookup's last step.

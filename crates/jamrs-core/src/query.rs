@@ -9,6 +9,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
+use crate::access::Access;
 use crate::error::{Error, Result};
 use crate::model::{Field, FieldId, Item, ItemId, SystemField, Task};
 use crate::types::{Agg, FieldType, FilterOp, Value};
@@ -118,19 +119,31 @@ pub const MAX_FILTER_DEPTH: usize = 4;
 pub const MAX_IN_VALUES: usize = 5000;
 
 impl OpenQuery {
-    /// Checks `params` against `item`'s metadata.
-    pub fn resolve(task: &Task, item: &Item, params: &OpenParams) -> Result<OpenQuery> {
+    /// Checks `params` against `item`'s metadata and the session's `access`: the role must be
+    /// able to view the item, and no parameter may name a field the role is prohibited from.
+    pub fn resolve(
+        task: &Task,
+        item: &Item,
+        params: &OpenParams,
+        access: &Access,
+    ) -> Result<OpenQuery> {
+        if !access.privileges(item.id).view {
+            return Err(Error::forbidden(format!(
+                "your role may not view \"{}\"",
+                item.name
+            )));
+        }
         let mut fields = Vec::new();
         match &params.fields {
             Some(names) if !names.is_empty() => {
                 for (i, name) in names.iter().enumerate() {
-                    let f = public_field(item, name, &format!("fields[{i}]"))?;
+                    let f = public_field(item, name, &format!("fields[{i}]"), access)?;
                     if !fields.contains(&f.id) {
                         fields.push(f.id);
                     }
                 }
             }
-            _ => fields.extend(item.public_fields().map(|f| f.id)),
+            _ => fields.extend(visible_fields(item, access)),
         }
 
         let mut budget = MAX_FILTERS;
@@ -139,6 +152,7 @@ impl OpenQuery {
             filters.push(parse_filter(
                 task,
                 item,
+                access,
                 f,
                 &format!("filters[{i}]"),
                 0,
@@ -146,14 +160,14 @@ impl OpenQuery {
             )?);
         }
         if let Some(search) = &params.search
-            && let Some(f) = parse_search(task, item, search)?
+            && let Some(f) = parse_search(task, item, access, search)?
         {
             filters.push(f);
         }
 
         let mut order = Vec::new();
         for (i, o) in params.order.iter().enumerate() {
-            order.push(parse_order(item, o, &format!("order[{i}]"))?);
+            order.push(parse_order(item, access, o, &format!("order[{i}]"))?);
         }
         if params.order.is_empty() {
             order.extend(item.default_order.iter().map(|o| OrderBy {
@@ -178,7 +192,7 @@ impl OpenQuery {
         if let Some(map) = &params.funcs {
             for (name, func) in map {
                 let at = format!("funcs.{name}");
-                let f = public_field(item, name, &at)?;
+                let f = public_field(item, name, &at, access)?;
                 let agg = func.as_str().and_then(Agg::from_name).ok_or_else(|| {
                     Error::bad_field(
                         &at,
@@ -207,7 +221,7 @@ impl OpenQuery {
 
         let mut group_by = Vec::new();
         for (i, name) in params.group_by.iter().enumerate() {
-            let f = public_field(item, name, &format!("group_by[{i}]"))?;
+            let f = public_field(item, name, &format!("group_by[{i}]"), access)?;
             if f.calc.is_some() {
                 return Err(Error::bad_field(
                     format!("group_by[{i}]"),
@@ -263,7 +277,7 @@ impl OpenQuery {
             }
         }
 
-        let master = parse_master(task, item, params.master.as_ref())?;
+        let master = parse_master(task, item, access, params.master.as_ref())?;
 
         Ok(OpenQuery {
             item: item.id,
@@ -281,11 +295,12 @@ impl OpenQuery {
         })
     }
 
-    /// A plain query for every field of `item`, as a server-side dataset starts.
-    pub fn all(task: &Task, item: &Item) -> OpenQuery {
+    /// A plain query for every field of `item` that `access` may see, as a server-side dataset
+    /// starts.
+    pub fn all(task: &Task, item: &Item, access: &Access) -> OpenQuery {
         OpenQuery {
             item: item.id,
-            fields: item.public_fields().map(|f| f.id).collect(),
+            fields: visible_fields(item, access).collect(),
             expanded: false,
             filters: Vec::new(),
             order: Vec::new(),
@@ -300,21 +315,48 @@ impl OpenQuery {
     }
 }
 
-/// Looks a field up by a client-supplied name; the soft-delete flag does not exist for clients.
-pub fn public_field<'a>(item: &'a Item, name: &str, at: &str) -> Result<&'a Field> {
-    item.field_by_name(name)
+/// The fields of `item` a client with `access` may see (every field but the soft-delete flag
+/// and the role's prohibited fields).
+pub fn visible_fields<'a>(
+    item: &'a Item,
+    access: &'a Access,
+) -> impl Iterator<Item = FieldId> + 'a {
+    item.public_fields()
+        .filter(move |f| !access.is_prohibited(item.id, f.id))
+        .map(|f| f.id)
+}
+
+/// Looks a field up by a client-supplied name. The soft-delete flag does not exist for
+/// clients; a field the role is prohibited from is refused wherever it is named.
+pub fn public_field<'a>(
+    item: &'a Item,
+    name: &str,
+    at: &str,
+    access: &Access,
+) -> Result<&'a Field> {
+    let field = item
+        .field_by_name(name)
         .filter(|f| f.system != Some(SystemField::Deleted))
         .ok_or_else(|| {
             Error::bad_field(
                 at,
                 format!("item \"{}\" has no field \"{name}\"", item.name),
             )
-        })
+        })?;
+    if access.is_prohibited(item.id, field.id) {
+        return Err(Error::forbidden(format!(
+            "your role may not use field \"{name}\" of \"{}\"",
+            item.name
+        ))
+        .with_field(at));
+    }
+    Ok(field)
 }
 
 fn parse_filter(
     task: &Task,
     item: &Item,
+    access: &Access,
     raw: &Json,
     at: &str,
     depth: usize,
@@ -354,6 +396,7 @@ fn parse_filter(
                 and.push(parse_filter(
                     task,
                     item,
+                    access,
                     f,
                     &format!("{at}[{i}][{j}]"),
                     depth + 1,
@@ -374,7 +417,7 @@ fn parse_filter(
     let name = parts[0]
         .as_str()
         .ok_or_else(|| Error::bad_field(at, "the first element of a filter is a field name"))?;
-    let field = public_field(item, name, at)?;
+    let field = public_field(item, name, at, access)?;
     let (op, on_lookup) = match &parts[1] {
         Json::Number(n) => n.as_i64().and_then(FilterOp::from_number),
         Json::String(s) => FilterOp::from_name(s),
@@ -530,7 +573,7 @@ pub fn condition(
     }))
 }
 
-fn parse_search(task: &Task, item: &Item, raw: &Json) -> Result<Option<Filter>> {
+fn parse_search(task: &Task, item: &Item, access: &Access, raw: &Json) -> Result<Option<Filter>> {
     let (name, text) = match raw {
         Json::Object(o) => (o.get("field"), o.get("text")),
         Json::Array(a) if a.len() >= 2 => (a.first(), a.get(1)),
@@ -542,7 +585,7 @@ fn parse_search(task: &Task, item: &Item, raw: &Json) -> Result<Option<Filter>> 
             "search is {\"field\": name, \"text\": words}",
         ));
     };
-    let field = public_field(item, name, "search")?;
+    let field = public_field(item, name, "search", access)?;
     let words = match text {
         Json::String(s) => s.clone(),
         Json::Number(n) => n.to_string(),
@@ -568,7 +611,7 @@ fn parse_search(task: &Task, item: &Item, raw: &Json) -> Result<Option<Filter>> 
     .map(Some)
 }
 
-fn parse_order(item: &Item, raw: &Json, at: &str) -> Result<OrderBy> {
+fn parse_order(item: &Item, access: &Access, raw: &Json, at: &str) -> Result<OrderBy> {
     let (name, desc) = match raw {
         Json::String(s) => match s.strip_prefix('-') {
             Some(n) => (n, true),
@@ -598,11 +641,16 @@ fn parse_order(item: &Item, raw: &Json, at: &str) -> Result<OrderBy> {
             ));
         }
     };
-    let f = public_field(item, name, at)?;
+    let f = public_field(item, name, at, access)?;
     Ok(OrderBy { field: f.id, desc })
 }
 
-fn parse_master(task: &Task, item: &Item, raw: Option<&Json>) -> Result<Option<MasterRef>> {
+fn parse_master(
+    task: &Task,
+    item: &Item,
+    access: &Access,
+    raw: Option<&Json>,
+) -> Result<Option<MasterRef>> {
     let Some(raw) = raw.filter(|r| !r.is_null()) else {
         if item.is_detail() {
             let masters: Vec<&str> = item
@@ -654,6 +702,12 @@ fn parse_master(task: &Task, item: &Item, raw: Option<&Json>) -> Result<Option<M
     let id = id
         .and_then(|v| if v.is_i64() { v.as_i64() } else { None })
         .ok_or_else(|| Error::bad_field("master.id", "the master's key must be an integer"))?;
+    if !access.privileges(master_item.id).view {
+        return Err(Error::forbidden(format!(
+            "your role may not view \"{}\", the master of \"{}\"",
+            master_item.name, item.name
+        )));
+    }
     Ok(Some(MasterRef {
         item: master_item.id,
         id,

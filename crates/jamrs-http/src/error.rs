@@ -6,6 +6,7 @@
 //! answered with a neutral message.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
@@ -31,6 +32,7 @@ impl ApiError {
             Kind::Conflict => StatusCode::CONFLICT,
             Kind::Validation => StatusCode::UNPROCESSABLE_ENTITY,
             Kind::Module => StatusCode::BAD_REQUEST,
+            Kind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         })
     }
@@ -88,11 +90,46 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
+        if !is_json(&req) {
+            return Err(ApiError::with_status(
+                Error::bad_request(
+                    "the request body must be JSON with Content-Type: application/json",
+                ),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::with_status(
+                    Error::bad_request("the request body is larger than the server accepts"),
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                )
+            } else {
+                Error::bad_request(format!("cannot read the request body: {e}")).into()
+            }
+        })?;
+        // Every body of this API is an object; serde alone would also take a list of values
+        // by position.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(Error::bad_request("the body must be a JSON object { … }").into());
+        }
+        match Json::<T>::from_bytes(&bytes) {
             Ok(Json(v)) => Ok(JsonBody(v)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
+}
+
+/// `application/json`, or a `+json` type, with any parameters (charset).
+fn is_json(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .is_some_and(|m| {
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
 }
 
 fn json_rejection(r: JsonRejection) -> ApiError {
@@ -140,4 +177,13 @@ pub async fn no_route() -> Response {
         header::HeaderValue::from_static("no-store"),
     );
     r
+}
+
+/// 405 in the contract's shape, for a known route asked with a method it does not take.
+pub async fn no_method() -> Response {
+    ApiError::with_status(
+        Error::bad_request("this endpoint does not take that method"),
+        StatusCode::METHOD_NOT_ALLOWED,
+    )
+    .into_response()
 }

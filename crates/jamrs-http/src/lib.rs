@@ -9,6 +9,7 @@
 pub mod api;
 pub mod error;
 mod page;
+pub mod session;
 pub mod wire;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api", api::router())
         .route("/", axum::routing::get(page::index))
         .fallback(error::no_route)
+        .method_not_allowed_fallback(error::no_method)
         .layer(DefaultBodyLimit::max(max_body))
         // Keep browsers from sniffing types, framing the app or loading foreign code.
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -81,9 +83,13 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address feeds login throttling (see `session::ClientAddress`).
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// How long the server waits for requests in flight when asked to stop.

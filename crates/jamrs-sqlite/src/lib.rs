@@ -10,6 +10,7 @@ pub mod conn;
 pub mod dialect;
 pub mod migrate;
 pub mod store;
+pub mod system;
 
 pub use conn::SqliteConn;
 pub use dialect::SqliteDialect;

@@ -25,6 +25,7 @@ use tempfile::TempDir;
 
 const TASK_TOML: &str = r#"
 name = "shop"
+safe_mode = false
 max_limit = 50
 
 [[groups]]
@@ -275,6 +276,7 @@ impl Db {
         let engine = Engine {
             task: &self.task,
             hooks: &NoHooks,
+            access: &self.task.unrestricted,
         };
         engine.open(&mut self.conn, item, params)
     }
@@ -305,9 +307,10 @@ impl Db {
         let engine = Engine {
             task,
             hooks: &NoHooks,
+            access: &task.unrestricted,
         };
         in_transaction(conn, |c| {
-            let changes = Change::resolve_all(task, item, &params)?;
+            let changes = Change::resolve_all(task, item, &params, &task.unrestricted)?;
             engine.apply(c, item, changes, expanded)
         })
     }
@@ -1367,10 +1370,11 @@ fn store_apply(
     move |conn| {
         let item = task.item_by_name("artists").unwrap();
         let params: Vec<ChangeParams> = serde_json::from_value(changes).unwrap();
-        let changes = Change::resolve_all(&task, item, &params)?;
+        let changes = Change::resolve_all(&task, item, &params, &task.unrestricted)?;
         Engine {
             task: &task,
             hooks: &NoHooks,
+            access: &task.unrestricted,
         }
         .apply(conn, item, changes, false)
     }
@@ -1385,6 +1389,7 @@ fn store_open(
         Engine {
             task: &task,
             hooks: &NoHooks,
+            access: &task.unrestricted,
         }
         .open(conn, item, OpenParams::default())
     }
@@ -1467,6 +1472,7 @@ async fn store_reads_and_writes_on_its_threads() {
             Engine {
                 task: &task,
                 hooks: &NoHooks,
+                access: &task.unrestricted,
             }
             .open(conn, item, params)
         }

@@ -37,7 +37,7 @@ impl Fixture {
 fn task_in(dir: &Path, items: &[(&str, &str)]) -> Task {
     let names: Vec<String> = items.iter().map(|(n, _)| format!("\"{n}\"")).collect();
     let task = format!(
-        "name = \"app\"\n[[groups]]\nname = \"main\"\nitems = [{}]\n",
+        "name = \"app\"\nsafe_mode = false\n[[groups]]\nname = \"main\"\nitems = [{}]\n",
         names.join(", ")
     );
     let files = ProjectFiles {

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use jamrs_core::delta::{Change, DetailChanges};
 use jamrs_core::model::{DefaultValue, FieldId, Item, ItemId, MasterLink, SystemField};
 use jamrs_core::query::{Cond, Filter, FilterValue, MasterRef, OpenParams, OpenQuery};
-use jamrs_core::{Error, FieldError, FieldType, FilterOp, Result, Task, Value, values};
+use jamrs_core::{Access, Error, FieldError, FieldType, FilterOp, Result, Task, Value, values};
 
 use crate::builder::{self, Column, Link};
 use crate::conn::Conn;
@@ -114,6 +114,8 @@ pub type ApplyResult = Vec<ChangeResult>;
 pub struct Engine<'a> {
     pub task: &'a Task,
     pub hooks: &'a dyn Hooks,
+    /// What the session may see and do; results leave out fields it is prohibited from.
+    pub access: &'a Access,
 }
 
 impl Engine<'_> {
@@ -127,7 +129,7 @@ impl Engine<'_> {
         if let Some(answer) = self.hooks.on_open(conn, item, &mut params)? {
             return Ok(answer);
         }
-        let q = OpenQuery::resolve(self.task, item, &params)?;
+        let q = OpenQuery::resolve(self.task, item, &params, self.access)?;
         self.open_query(conn, &q)
     }
 
@@ -323,7 +325,7 @@ impl Engine<'_> {
         Ok(ChangeResult {
             op: Op::Insert,
             id: Some(id),
-            row: public_row(item, &row),
+            row: public_row(item, &row, self.access),
             details,
         })
     }
@@ -375,7 +377,7 @@ impl Engine<'_> {
         Ok(ChangeResult {
             op: Op::Update,
             id: Some(id),
-            row: public_row(item, &row),
+            row: public_row(item, &row, self.access),
             details,
         })
     }
@@ -541,7 +543,7 @@ impl Engine<'_> {
             .filter_map(|r| r.id.map(Value::Int))
             .collect();
         if !ids.is_empty() {
-            let mut q = OpenQuery::all(self.task, item);
+            let mut q = OpenQuery::all(self.task, item, self.access);
             q.expanded = true;
             q.master = master;
             q.limit = ids.len() as u64;
@@ -677,10 +679,10 @@ fn set_link(item: &Item, row: &mut [Value], link: Option<Link>) {
     }
 }
 
-/// The stored fields a client may see, by name.
-fn public_row(item: &Item, row: &[Value]) -> Vec<(String, Value)> {
+/// The stored fields the session may see, by name.
+fn public_row(item: &Item, row: &[Value], access: &Access) -> Vec<(String, Value)> {
     item.stored_fields()
-        .filter(|f| f.system != Some(SystemField::Deleted))
+        .filter(|f| f.system != Some(SystemField::Deleted) && !access.is_prohibited(item.id, f.id))
         .map(|f| (f.name.to_string(), row[f.id.0 as usize].clone()))
         .collect()
 }

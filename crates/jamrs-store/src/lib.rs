@@ -8,6 +8,7 @@
 //!
 //! Must not know: HTTP, a particular database driver, Python.
 
+pub mod auth;
 pub mod builder;
 pub mod conn;
 pub mod dialect;

@@ -711,18 +711,14 @@ mod tests {
         let files = ProjectFiles {
             task: TaskFile {
                 name: "t".into(),
-                caption: None,
-                language: None,
-                max_limit: None,
-                database: None,
-                server: None,
+                safe_mode: Some(false),
                 groups: vec![GroupFile {
                     name: "main".into(),
                     caption: None,
                     visible: None,
                     items: items.iter().map(|(n, _)| n.to_string()).collect(),
                 }],
-                lookup_lists: Vec::new(),
+                ..TaskFile::default()
             },
             items: items.into_iter().map(|(n, f)| (n.to_string(), f)).collect(),
         };

@@ -62,6 +62,8 @@ fn server(t: &mut jamrs_core::project::TaskFile) -> &mut ServerFile {
     t.server.get_or_insert(ServerFile {
         bind: None,
         max_body_bytes: None,
+        secure_cookies: None,
+        trusted_proxies: Vec::new(),
     })
 }
 
@@ -88,7 +90,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("jamrs.toml"),
-            "name = \"t\"\n[server]\nbind = \"127.0.0.1:1000\"\n",
+            "name = \"t\"\nsafe_mode = false\n[server]\nbind = \"127.0.0.1:1000\"\n",
         )
         .unwrap();
         dir

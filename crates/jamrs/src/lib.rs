@@ -8,3 +8,4 @@ pub mod app;
 pub mod config;
 pub mod migrate;
 pub mod templates;
+pub mod users;

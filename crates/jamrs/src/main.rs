@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use jamrs::app::{self, RunOptions};
 use jamrs::config::{self, Overrides};
+use jamrs::users::{self, NewUser};
 use jamrs::{migrate, templates};
 
 #[derive(Parser)]
@@ -53,6 +54,11 @@ enum Command {
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
+    /// Manage the users who can log in
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Bring the database schema in line with the metadata
     Migrate {
         /// The project folder
@@ -65,6 +71,125 @@ enum Command {
         #[arg(long)]
         allow_destructive: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; prints a generated password unless --password-stdin is given
+    Add {
+        /// The login name (case-insensitive)
+        login: String,
+        /// The user's role (a role name from jamrs.toml)
+        #[arg(long)]
+        role: String,
+        /// The name shown in the application (default: the login)
+        #[arg(long, default_value = "")]
+        name: String,
+        /// The user's tenant (organisation) id, for tenancy by tenant_id
+        #[arg(long)]
+        tenant: Option<i64>,
+        /// Read the password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+        /// The project folder
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Set a new password (generated unless --password-stdin); ends the user's sessions
+    Passwd {
+        login: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// List the users
+    List {
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Disable a user: they cannot log in, and their sessions end at once
+    Disable {
+        login: String,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Enable a disabled user again
+    Enable {
+        login: String,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+fn read_password(from_stdin: bool) -> Result<Option<String>, String> {
+    if !from_stdin {
+        return Ok(None);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    Ok(Some(line.trim_end_matches(['\n', '\r']).to_string()))
+}
+
+fn print_outcome(o: users::Outcome) {
+    println!("{}", o.message);
+    if let Some(p) = o.password {
+        println!("Password: {p}");
+        println!("(shown once; keep it somewhere safe)");
+    }
+}
+
+fn user_command(command: UserCommand) -> Result<(), String> {
+    let project = |dir: &std::path::Path| load(dir, &Overrides::default());
+    match command {
+        UserCommand::Add {
+            login,
+            role,
+            name,
+            tenant,
+            password_stdin,
+            dir,
+        } => {
+            let task = project(&dir)?;
+            let password = read_password(password_stdin)?;
+            let outcome = users::add(
+                &task,
+                NewUser {
+                    login: &login,
+                    role: &role,
+                    name: &name,
+                    tenant_id: tenant,
+                    password,
+                },
+            )
+            .map_err(|e| e.message)?;
+            print_outcome(outcome);
+        }
+        UserCommand::Passwd {
+            login,
+            password_stdin,
+            dir,
+        } => {
+            let task = project(&dir)?;
+            let password = read_password(password_stdin)?;
+            print_outcome(users::passwd(&task, &login, password).map_err(|e| e.message)?);
+        }
+        UserCommand::List { dir } => {
+            let task = project(&dir)?;
+            print!("{}", users::list(&task).map_err(|e| e.message)?);
+        }
+        UserCommand::Disable { login, dir } => {
+            let task = project(&dir)?;
+            print_outcome(users::set_active(&task, &login, false).map_err(|e| e.message)?);
+        }
+        UserCommand::Enable { login, dir } => {
+            let task = project(&dir)?;
+            print_outcome(users::set_active(&task, &login, true).map_err(|e| e.message)?);
+        }
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -110,9 +235,34 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::New { dir, template } => {
             templates::create(&dir, &template).map_err(|e| e.to_string())?;
             println!("Created {} from the {template} template.", dir.display());
+            let task = load(&dir, &Overrides::default())?;
+            migrate::at_start(&task, &jamrs::config::database_path(&task), false)
+                .map_err(|e| e.message)?;
+            if let Some(role) = users::first_admin_role(&task) {
+                let outcome = users::add(
+                    &task,
+                    NewUser {
+                        login: "admin",
+                        role,
+                        name: "Administrator",
+                        tenant_id: None,
+                        password: None,
+                    },
+                )
+                .map_err(|e| e.message)?;
+                println!("The first user is \"admin\" (role {role}).");
+                if let Some(p) = outcome.password {
+                    println!("Password: {p}");
+                    println!(
+                        "(shown once; change it with `jamrs user passwd admin --dir {}`)",
+                        dir.display()
+                    );
+                }
+            }
             println!("Run it with:  jamrs run {}", dir.display());
             Ok(())
         }
+        Command::User { command } => user_command(command),
         Command::Check { dir } => {
             let task = load(&dir, &Overrides::default())?;
             let report = migrate::check(&task).map_err(|e| e.message)?;

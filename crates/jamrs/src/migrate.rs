@@ -4,7 +4,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use jamrs_core::{Error, Task};
-use jamrs_sqlite::{conn, migrate};
+use jamrs_sqlite::{conn, migrate, system};
 
 use crate::config::database_path;
 
@@ -16,6 +16,9 @@ pub fn at_start(task: &Task, db: &Path, allow_destructive: bool) -> Result<(), E
             .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
     }
     let mut c = conn::open(db, false)?;
+    if system::ensure(&mut c)? {
+        tracing::info!("created the system tables (users, sessions)");
+    }
     let plan = migrate::plan(&c, task)?;
     if plan.is_empty() {
         return Ok(());
@@ -35,18 +38,18 @@ pub fn at_start(task: &Task, db: &Path, allow_destructive: bool) -> Result<(), E
 }
 
 /// Plans against the project's database, or against an empty one if it does not exist yet
-/// (so `check` never creates a file).
-fn plan(task: &Task) -> Result<migrate::Plan, Error> {
+/// (so `check` never creates a file); also returns the SQL the system tables still need.
+fn plan_with_system(task: &Task) -> Result<(migrate::Plan, String), Error> {
     let db = database_path(task);
     let path = if db.exists() { db } else { ":memory:".into() };
     let c = conn::open(&path, false)?;
-    migrate::plan(&c, task)
+    Ok((migrate::plan(&c, task)?, system::pending_sql(&c)?))
 }
 
 /// `jamrs check`: the project is valid (or the caller already reported why not); list what the
 /// database needs.
 pub fn check(task: &Task) -> Result<String, Error> {
-    let plan = plan(task)?;
+    let (plan, system_sql) = plan_with_system(task)?;
     let mut out = String::new();
     let fields: usize = task.items.iter().map(|i| i.fields.len()).sum();
     let _ = writeln!(
@@ -58,6 +61,12 @@ pub fn check(task: &Task) -> Result<String, Error> {
         task.groups.len()
     );
     let db = database_path(task);
+    if !system_sql.is_empty() {
+        let _ = writeln!(
+            out,
+            "The system tables (users, sessions) are not created yet; `jamrs run` or `jamrs migrate` creates them."
+        );
+    }
     if plan.is_empty() {
         let _ = writeln!(out, "Database {}: up to date.", db.display());
         return Ok(out);
@@ -96,13 +105,19 @@ pub fn check(task: &Task) -> Result<String, Error> {
 pub fn migrate(task: &Task, dry_run: bool, allow_destructive: bool) -> Result<String, Error> {
     let db = database_path(task);
     if dry_run {
-        let plan = plan(task)?;
-        if plan.is_empty() {
+        let (plan, system_sql) = plan_with_system(task)?;
+        if plan.is_empty() && system_sql.is_empty() {
             return Ok(format!("-- {}: up to date, nothing to do\n", db.display()));
         }
         let mut out = format!("-- {}: {} change(s)\n", db.display(), plan.changes().len());
         for change in plan.changes() {
             let _ = writeln!(out, "--   {change}");
+        }
+        if !system_sql.is_empty() {
+            let _ = writeln!(
+                out,
+                "-- the system tables (users, sessions, login failures):\n{system_sql}"
+            );
         }
         out.push_str(&plan.sql());
         return Ok(out);
@@ -112,9 +127,18 @@ pub fn migrate(task: &Task, dry_run: bool, allow_destructive: bool) -> Result<St
             .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
     }
     let mut c = conn::open(&db, false)?;
+    let created_system = system::ensure(&mut c)?;
     let plan = migrate::plan(&c, task)?;
     if plan.is_empty() {
-        return Ok(format!("{}: up to date, nothing to do.\n", db.display()));
+        let note = if created_system {
+            " (created the system tables)"
+        } else {
+            ""
+        };
+        return Ok(format!(
+            "{}: up to date, nothing to do{note}.\n",
+            db.display()
+        ));
     }
     migrate::apply(&mut c, &plan, allow_destructive)?;
     let mut out = format!(

@@ -3,10 +3,12 @@
 //! `Option` fields are left out when saving, so a file keeps only what its author wrote and
 //! load → save gives the same text for files in canonical form (see `toml_out`).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// `jamrs.toml`: task settings, groups and lookup lists.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskFile {
     pub name: String,
@@ -16,6 +18,17 @@ pub struct TaskFile {
     pub language: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_limit: Option<u64>,
+    /// Login required for every endpoint but login (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safe_mode: Option<bool>,
+    /// Sliding session timeout in seconds (default 28800, eight hours).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_timeout: Option<u64>,
+    /// With safe_mode off: the role anonymous requests get (none: no restrictions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anonymous_role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<LoginFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -24,6 +37,42 @@ pub struct TaskFile {
     pub groups: Vec<GroupFile>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lookup_lists: Vec<LookupListFile>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<RoleFile>,
+}
+
+/// Login throttling: failed attempts allowed within a window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginFile {
+    /// Failures per login name within the window (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_failures: Option<u32>,
+    /// Failures per client address within the window (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_failures_per_address: Option<u32>,
+    /// The window in seconds (default 900).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_seconds: Option<u64>,
+}
+
+/// `[[roles]]`: privileges per item and restrictions per field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleFile {
+    pub id: i64,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    /// Privileges on every item not listed in `items`: any of view, create, edit, delete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default: Vec<String>,
+    /// `{item = ["view", …]}`: privileges on one item, replacing `default`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub items: BTreeMap<String, Vec<String>>,
+    /// `{"item.field" = "prohibited" | "read_only"}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +89,12 @@ pub struct ServerFile {
     pub bind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_body_bytes: Option<usize>,
+    /// Mark the session cookie Secure (serve over HTTPS, or behind a proxy that does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secure_cookies: Option<bool>,
+    /// Proxies whose X-Forwarded-For is believed; otherwise the client address is the socket's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

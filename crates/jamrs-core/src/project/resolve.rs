@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::file::*;
 use super::{ITEMS_DIR, ProjectError, ProjectFiles, TASK_FILE, TASK_MODULE};
+use crate::access::{Access, FieldRule, Privileges, Role};
 use crate::ident::Ident;
 use crate::model::*;
 use crate::types::{Agg, Align, FieldType, FilterOp, Value};
@@ -14,6 +15,7 @@ use crate::values;
 const DEFAULT_MAX_LIMIT: u64 = 1000;
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 const DEFAULT_MAX_BODY: usize = 1 << 20;
+const DEFAULT_SESSION_TIMEOUT: u64 = 8 * 3600;
 /// Stands for a primary key whose declaration failed (an error is already reported).
 const NO_FIELD: FieldId = FieldId(u32::MAX);
 
@@ -92,12 +94,40 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
     link_details(&ctx, &mut resolved, &mut errs);
     check_numbers(&resolved, &mut errs);
     check_index_names(&resolved, &mut errs);
+    let roles = resolve_roles(tf, &resolved, &item_index, &mut errs);
+    let mut settings = settings;
+    settings.anonymous_role = match &tf.anonymous_role {
+        Some(name) => {
+            if settings.safe_mode {
+                errs.push(
+                    TASK_FILE,
+                    "anonymous_role applies only when safe_mode = false",
+                );
+            }
+            let found = roles.iter().position(|r| r.name.as_str() == name);
+            if found.is_none() {
+                errs.push(
+                    TASK_FILE,
+                    format!("anonymous_role \"{name}\" is not one of the [[roles]]"),
+                );
+            }
+            found
+        }
+        None => None,
+    };
+    if settings.safe_mode && roles.is_empty() {
+        errs.push(
+            TASK_FILE,
+            "safe_mode is on (the default) but no [[roles]] are defined, so no user could do anything; add roles, or set safe_mode = false",
+        );
+    }
 
     let module = dir.join(TASK_MODULE);
     if !errs.0.is_empty() {
         return Err(ProjectError { errors: errs.0 });
     }
-    Ok(Task {
+    let unrestricted = Access::for_items(&resolved);
+    let mut task = Task {
         name: task_name,
         caption: tf
             .caption
@@ -107,10 +137,17 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
         groups,
         items: resolved,
         lookup_lists,
+        roles,
+        accesses: Vec::new(),
+        unrestricted,
         dir: dir.to_path_buf(),
         module: module.is_file().then_some(module),
         item_index,
-    })
+    };
+    task.accesses = (0..task.roles.len())
+        .map(|i| Access::for_role(&task, i))
+        .collect();
+    Ok(task)
 }
 
 fn item_path(item: &Item) -> String {
@@ -143,13 +180,48 @@ fn resolve_settings(tf: &TaskFile, errs: &mut Errors) -> Settings {
     if max_body_bytes < 1024 {
         errs.push(TASK_FILE, "server.max_body_bytes must be at least 1024");
     }
+    let mut trusted_proxies = Vec::new();
+    for p in server
+        .map(|s| s.trusted_proxies.as_slice())
+        .unwrap_or_default()
+    {
+        match p.parse::<std::net::IpAddr>() {
+            Ok(ip) => trusted_proxies.push(ip),
+            Err(_) => errs.push(
+                TASK_FILE,
+                format!("server.trusted_proxies: \"{p}\" is not an IP address"),
+            ),
+        }
+    }
+    let login = tf.login.as_ref();
+    let login = LoginSettings {
+        max_failures: login.and_then(|l| l.max_failures).unwrap_or(5),
+        max_failures_per_address: login.and_then(|l| l.max_failures_per_address).unwrap_or(20),
+        window_seconds: login.and_then(|l| l.window_seconds).unwrap_or(900),
+    };
+    if login.max_failures == 0 || login.max_failures_per_address == 0 || login.window_seconds == 0 {
+        errs.push(
+            TASK_FILE,
+            "login: max_failures, max_failures_per_address and window_seconds must be at least 1",
+        );
+    }
+    let session_timeout = tf.session_timeout.unwrap_or(DEFAULT_SESSION_TIMEOUT);
+    if session_timeout < 60 {
+        errs.push(TASK_FILE, "session_timeout must be at least 60 seconds");
+    }
     Settings {
         language: tf.language.clone().unwrap_or_else(|| "en".into()),
+        safe_mode: tf.safe_mode.unwrap_or(true),
+        session_timeout,
+        anonymous_role: None,
+        login,
         max_limit,
         database: DatabaseSettings { path: db_path },
         server: ServerSettings {
             bind,
             max_body_bytes,
+            secure_cookies: server.and_then(|s| s.secure_cookies).unwrap_or(false),
+            trusted_proxies,
         },
     }
 }
@@ -1115,8 +1187,110 @@ fn check_numbers(items: &[Item], errs: &mut Errors) {
     }
 }
 
+fn resolve_roles(
+    tf: &TaskFile,
+    items: &[Item],
+    item_index: &HashMap<String, ItemId>,
+    errs: &mut Errors,
+) -> Vec<Role> {
+    let mut roles = Vec::new();
+    let mut ids = HashSet::new();
+    let mut names = HashSet::new();
+    for rf in &tf.roles {
+        let fail = |errs: &mut Errors, msg: String| {
+            errs.push(TASK_FILE, format!("role \"{}\": {msg}", rf.name))
+        };
+        let name = match Ident::parse(&rf.name) {
+            Ok(n) => n,
+            Err(e) => {
+                errs.push(TASK_FILE, format!("role name: {e}"));
+                continue;
+            }
+        };
+        if !ids.insert(rf.id) {
+            fail(errs, format!("id {} is used by another role", rf.id));
+        }
+        if !names.insert(rf.name.clone()) {
+            fail(errs, "defined twice".into());
+        }
+        let default = Privileges::from_names(&rf.default).unwrap_or_else(|e| {
+            fail(errs, format!("default: {e}"));
+            Privileges::NONE
+        });
+        let mut role_items = Vec::new();
+        for (item_name, privs) in &rf.items {
+            let Some(id) = item_index.get(item_name) else {
+                fail(errs, format!("items: there is no item \"{item_name}\""));
+                continue;
+            };
+            match Privileges::from_names(privs) {
+                Ok(p) => role_items.push((*id, p)),
+                Err(e) => fail(errs, format!("items.{item_name}: {e}")),
+            }
+        }
+        let mut fields = Vec::new();
+        for (path, rule) in &rf.fields {
+            let Some((item_name, field_name)) = path.split_once('.') else {
+                fail(errs, format!("fields: \"{path}\" is not item.field"));
+                continue;
+            };
+            let Some(item) = item_index.get(item_name).map(|i| &items[i.0 as usize]) else {
+                fail(errs, format!("fields: there is no item \"{item_name}\""));
+                continue;
+            };
+            let Some(field) = item
+                .field_by_name(field_name)
+                .filter(|f| f.system != Some(SystemField::Deleted))
+            else {
+                fail(
+                    errs,
+                    format!("fields: item \"{item_name}\" has no field \"{field_name}\""),
+                );
+                continue;
+            };
+            let rule = match rule.as_str() {
+                "prohibited" => FieldRule::Prohibited,
+                "read_only" => FieldRule::ReadOnly,
+                other => {
+                    fail(
+                        errs,
+                        format!("fields.\"{path}\": \"{other}\" is not prohibited or read_only"),
+                    );
+                    continue;
+                }
+            };
+            if field.id == item.primary_key && rule == FieldRule::Prohibited {
+                fail(
+                    errs,
+                    format!(
+                        "fields: the primary key \"{path}\" cannot be prohibited (rows could not be told apart); prohibit the item instead"
+                    ),
+                );
+                continue;
+            }
+            fields.push((item.id, field.id, rule));
+        }
+        roles.push(Role {
+            id: rf.id,
+            name,
+            caption: rf
+                .caption
+                .clone()
+                .unwrap_or_else(|| default_caption(&rf.name)),
+            default,
+            items: role_items,
+            fields,
+        });
+    }
+    roles
+}
+
 fn check_index_names(items: &[Item], errs: &mut Errors) {
     let mut seen: HashMap<&str, &str> = HashMap::new();
+    // Tables and indexes share one namespace in SQLite and PostgreSQL.
+    for item in items {
+        seen.insert(item.table.as_str(), item.name.as_str());
+    }
     for item in items {
         for ix in &item.indexes {
             if let Some(other) = seen.insert(ix.name.as_str(), item.name.as_str()) {

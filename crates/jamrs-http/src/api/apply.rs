@@ -5,31 +5,40 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use jamrs_core::Task;
 use jamrs_core::delta::{ApplyParams, Change};
-use jamrs_store::{ChangeResult, Engine, store};
+use jamrs_store::{ChangeResult, Engine, auth, store};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::item_id;
 use crate::AppState;
 use crate::error::{ApiError, JsonBody};
+use crate::session::{self, SessionToken};
 use crate::wire::NamedRow;
 
 pub async fn post(
     State(state): State<AppState>,
+    SessionToken(token): SessionToken,
     Path(item): Path<String>,
     JsonBody(body): JsonBody<ApplyParams>,
 ) -> Result<Response, ApiError> {
-    let id = item_id(&state.task, &item)?;
-    // Type and check the delta before taking the writer.
-    let changes = Change::resolve_all(&state.task, state.task.item(id), &body.changes)?;
     let task = state.task.clone();
     let hooks = state.hooks.clone();
-    let expanded = body.expanded;
+    let now = session::now();
+    // Session check, typing and the changes run in one job on the writer, in one transaction.
     let results = store::write(&*state.store, move |conn| {
+        let who = auth::authenticate(conn, &task, token.as_deref(), now)?;
+        if who.needs_touch
+            && let Some(token) = &token
+        {
+            auth::touch(conn, token, now)?;
+        }
+        let item = session::item(&task, &item)?;
+        let access = who.caller.access(&task);
+        let changes = Change::resolve_all(&task, item, &body.changes, access)?;
         let engine = Engine {
             task: &task,
             hooks: &*hooks,
+            access,
         };
-        engine.apply(conn, task.item(id), changes, expanded)
+        engine.apply(conn, item, changes, body.expanded)
     })
     .await?;
     let reply = ApplyReply {

@@ -4,12 +4,12 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use jamrs_core::query::OpenParams;
-use jamrs_store::{Engine, store};
+use jamrs_store::{Engine, auth, store};
 use serde::Serialize;
 
-use super::item_id;
 use crate::AppState;
 use crate::error::{ApiError, JsonBody};
+use crate::session::{self, SessionToken};
 use crate::wire::Rows;
 
 #[derive(Serialize)]
@@ -20,20 +20,29 @@ struct OpenReply<'a> {
 
 pub async fn post(
     State(state): State<AppState>,
+    SessionToken(token): SessionToken,
     Path(item): Path<String>,
     JsonBody(params): JsonBody<OpenParams>,
 ) -> Result<Response, ApiError> {
-    let id = item_id(&state.task, &item)?;
     let task = state.task.clone();
     let hooks = state.hooks.clone();
-    let result = store::read(&*state.store, move |conn| {
+    let now = session::now();
+    let job_token = token.clone();
+    // The session is checked on the same reader connection, in the same job, as the open.
+    let (result, touch) = store::read(&*state.store, move |conn| {
+        let who = auth::authenticate(conn, &task, job_token.as_deref(), now)?;
+        let item = session::item(&task, &item)?;
         let engine = Engine {
             task: &task,
             hooks: &*hooks,
+            access: who.caller.access(&task),
         };
-        engine.open(conn, task.item(id), params)
+        Ok((engine.open(conn, item, params)?, who.needs_touch))
     })
     .await?;
+    if let (true, Some(token)) = (touch, token) {
+        session::touch_later(&*state.store, token, now);
+    }
     let reply = OpenReply {
         fields: result.columns.iter().map(|c| c.name.as_str()).collect(),
         rows: Rows(&result.rows),

@@ -6,6 +6,16 @@ use serde_json::{Value as Json, json};
 /// Every documented route: (method, path, summary). `api::router` serves exactly these; the
 /// API tests request each one.
 pub const ROUTES: &[(&str, &str, &str)] = &[
+    (
+        "post",
+        "/api/login",
+        "Log in: a session cookie and the user's info",
+    ),
+    (
+        "post",
+        "/api/logout",
+        "End the session (the cookie stops working everywhere)",
+    ),
     ("get", "/api/task", "The metadata this session may see"),
     (
         "post",
@@ -64,6 +74,14 @@ pub fn document() -> Json {
         let item_param = json!([{"name": "item", "in": "path", "required": true, "schema": {"type": "string"}, "description": "The item's name"}]);
         match *path {
             "/api/task" => op["responses"]["200"] = ok("Task"),
+            "/api/login" => {
+                op["requestBody"] = body("LoginRequest");
+                op["responses"]["200"] = ok("LoginReply");
+                op["responses"]["200"]["headers"] = json!({"Set-Cookie": {"description": "jamrs_session=<token>; Path=/; HttpOnly; SameSite=Lax (Secure when configured)", "schema": {"type": "string"}}});
+            }
+            "/api/logout" => {
+                op["responses"]["204"] = json!({"description": "The session is revoked on the server; the cookie is cleared"});
+            }
             "/api/items/{item}/open" => {
                 op["parameters"] = item_param;
                 op["requestBody"] = body("OpenParams");
@@ -103,7 +121,7 @@ fn schemas() -> Json {
                 "type": "object",
                 "required": ["code", "message"],
                 "properties": {
-                    "code": {"enum": ["bad_request", "unauthorized", "forbidden", "not_found", "conflict", "validation", "module_error", "internal"]},
+                    "code": {"enum": ["bad_request", "unauthorized", "forbidden", "not_found", "conflict", "validation", "module_error", "too_many_requests", "internal"]},
                     "message": {"type": "string"},
                     "fields": {"type": "array", "items": {"type": "object", "required": ["field", "message"], "properties": {
                         "field": {"type": "string", "description": "Path of the field at fault, e.g. changes[0].title or changes[0].lines[2].quantity"},
@@ -175,6 +193,26 @@ fn schemas() -> Json {
                 }
             }}}
         },
-        "Task": {"type": "object", "required": ["task", "groups", "items", "lookup_lists"]},
+        "Task": {"type": "object", "required": ["task", "groups", "items", "lookup_lists", "privileges", "user"]},
+        "LoginRequest": {
+            "type": "object",
+            "required": ["login", "password"],
+            "additionalProperties": false,
+            "properties": {"login": {"type": "string"}, "password": {"type": "string"}}
+        },
+        "UserInfo": {
+            "type": "object",
+            "description": "Jam.py's user_info, as server modules read it",
+            "required": ["user_id", "login", "user_name", "role_id", "role_name", "tenant_id"],
+            "properties": {
+                "user_id": {"type": "integer"},
+                "login": {"type": "string"},
+                "user_name": {"type": "string"},
+                "role_id": {"type": "integer"},
+                "role_name": {"type": "string"},
+                "tenant_id": {"type": ["integer", "null"]}
+            }
+        },
+        "LoginReply": {"type": "object", "required": ["user"], "properties": {"user": {"$ref": "#/components/schemas/UserInfo"}}},
     })
 }

@@ -2,19 +2,54 @@
 
 use axum::extract::State;
 use jamrs_core::model::{DefaultValue, Field, Item};
-use jamrs_core::{Task, Value};
+use jamrs_core::session::{Caller, UserInfo};
+use jamrs_core::{Access, Task, Value};
+use jamrs_store::{auth, store};
 use serde_json::{Value as Json, json};
 
 use crate::AppState;
+use crate::error::ApiError;
+use crate::session::{self, SessionToken};
 
-pub async fn get(State(state): State<AppState>) -> axum::Json<Json> {
-    axum::Json(describe(&state.task))
+pub async fn get(
+    State(state): State<AppState>,
+    SessionToken(token): SessionToken,
+) -> Result<axum::Json<Json>, ApiError> {
+    let task = state.task.clone();
+    let now = session::now();
+    let who = store::read(&*state.store, move |conn| {
+        auth::authenticate(conn, &task, token.as_deref(), now)
+    })
+    .await?;
+    Ok(axum::Json(describe(&state.task, &who.caller)))
 }
 
-/// The task as clients see it. The soft-delete flag, table and column names stay on the
-/// server.
-pub fn describe(task: &Task) -> Json {
+/// `user_info` as the API shows it (the same keys server modules read).
+pub fn user_json(user: &UserInfo) -> Json {
     json!({
+        "user_id": user.user_id,
+        "login": user.login,
+        "user_name": user.user_name,
+        "role_id": user.role_id,
+        "role_name": user.role_name,
+        "tenant_id": user.tenant_id,
+    })
+}
+
+/// The task as `caller` sees it: items their role cannot view and fields it is prohibited from
+/// are left out. The soft-delete flag, table and column names stay on the server.
+pub fn describe(task: &Task, caller: &Caller) -> Json {
+    let access = caller.access(task);
+    let visible = |id: jamrs_core::ItemId| access.privileges(id).view;
+    json!({
+        "user": caller.user.as_ref().map(user_json),
+        "safe_mode": task.settings.safe_mode,
+        "privileges": task.items.iter().filter(|i| visible(i.id)).map(|i| {
+            let p = access.privileges(i.id);
+            (i.name.to_string(), json!({
+                "can_view": p.view, "can_create": p.create, "can_edit": p.edit, "can_delete": p.delete,
+            }))
+        }).collect::<serde_json::Map<_, _>>(),
         "task": {
             "name": task.name.as_str(),
             "caption": task.caption,
@@ -25,9 +60,9 @@ pub fn describe(task: &Task) -> Json {
             "name": g.name.as_str(),
             "caption": g.caption,
             "visible": g.visible,
-            "items": g.items.iter().map(|i| task.item(*i).name.as_str()).collect::<Vec<_>>(),
+            "items": g.items.iter().filter(|i| visible(**i)).map(|i| task.item(*i).name.as_str()).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
-        "items": task.items.iter().map(|i| item(task, i)).collect::<Vec<_>>(),
+        "items": task.items.iter().filter(|i| visible(i.id)).map(|i| item(task, i, access)).collect::<Vec<_>>(),
         "lookup_lists": task.lookup_lists.iter().map(|l| json!({
             "name": l.name,
             "values": l.values,
@@ -35,19 +70,20 @@ pub fn describe(task: &Task) -> Json {
     })
 }
 
-fn item(task: &Task, item: &Item) -> Json {
+fn item(task: &Task, item: &Item, access: &Access) -> Json {
     let name = |id: jamrs_core::ItemId| task.item(id).name.as_str();
+    let shown = |f: &&Field| !access.is_prohibited(item.id, f.id);
     json!({
         "name": item.name.as_str(),
         "caption": item.caption,
         "visible": item.visible,
         "primary_key": item.pk().name.as_str(),
         "soft_delete": item.deleted_flag.is_some(),
-        "masters": item.masters.iter().map(|m| name(*m)).collect::<Vec<_>>(),
-        "details": item.details.iter().map(|d| name(*d)).collect::<Vec<_>>(),
+        "masters": item.masters.iter().filter(|m| access.privileges(**m).view).map(|m| name(*m)).collect::<Vec<_>>(),
+        "details": item.details.iter().filter(|d| access.privileges(**d).view).map(|d| name(*d)).collect::<Vec<_>>(),
         "master_link": item.master_link.map(|l| l.fields().iter().map(|f| item.field(*f).name.as_str()).collect::<Vec<_>>()),
-        "fields": item.public_fields().map(|f| field(task, item, f)).collect::<Vec<_>>(),
-        "filters": item.filters.iter().map(|f| json!({
+        "fields": item.public_fields().filter(shown).map(|f| field(task, item, f, access)).collect::<Vec<_>>(),
+        "filters": item.filters.iter().filter(|f| !access.is_prohibited(item.id, f.field)).map(|f| json!({
             "name": f.name.as_str(),
             "caption": f.caption,
             "field": item.field(f.field).name.as_str(),
@@ -58,17 +94,17 @@ fn item(task: &Task, item: &Item) -> Json {
             "help": f.help,
             "placeholder": f.placeholder,
         })).collect::<Vec<_>>(),
-        "default_order": item.default_order.iter().map(|o| json!([item.field(o.field).name.as_str(), o.desc])).collect::<Vec<_>>(),
+        "default_order": item.default_order.iter().filter(|o| !access.is_prohibited(item.id, o.field)).map(|o| json!([item.field(o.field).name.as_str(), o.desc])).collect::<Vec<_>>(),
     })
 }
 
-fn field(task: &Task, item: &Item, f: &Field) -> Json {
+fn field(task: &Task, item: &Item, f: &Field, access: &Access) -> Json {
     let mut out = json!({
         "name": f.name.as_str(),
         "caption": f.caption,
         "type": f.field_type.name(),
         "required": f.required,
-        "read_only": f.read_only,
+        "read_only": f.read_only || access.is_read_only(item.id, f.id),
         "visible": f.visible,
     });
     let o = out.as_object_mut().expect("json! of an object");

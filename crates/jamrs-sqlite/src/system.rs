@@ -1,0 +1,73 @@
+//! The system tables on SQLite: users, sessions and login failures (see `jamrs_store::auth`).
+//!
+//! Their version is kept in `PRAGMA user_version`, so an upgrade of jamrs can add steps here
+//! without touching item tables.
+
+use jamrs_core::Result;
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::conn::map_err;
+
+/// Each step brings the system tables from version `i` to `i + 1`.
+const STEPS: &[&str] = &["
+CREATE TABLE IF NOT EXISTS jamrs_users (
+  id INTEGER PRIMARY KEY,
+  login TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  role_id INTEGER NOT NULL,
+  active INTEGER NOT NULL DEFAULT 1,
+  tenant_id INTEGER,
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS jamrs_sessions (
+  token_hash TEXT PRIMARY KEY NOT NULL,
+  user_id INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  address TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS jamrs_sessions_user ON jamrs_sessions (user_id);
+CREATE TABLE IF NOT EXISTS jamrs_login_failures (
+  key TEXT NOT NULL,
+  at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS jamrs_login_failures_key ON jamrs_login_failures (key, at);
+"];
+
+/// The SQL that `ensure` would run on this database (for `jamrs migrate --dry-run`).
+pub fn pending_sql(conn: &Connection) -> Result<String> {
+    let version = version(conn)?;
+    Ok(STEPS
+        .iter()
+        .skip(version)
+        .map(|s| s.trim())
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+fn version(conn: &Connection) -> Result<usize> {
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(map_err)?;
+    Ok(usize::try_from(v).unwrap_or(0))
+}
+
+/// Creates or upgrades the system tables; returns whether anything changed.
+pub fn ensure(conn: &mut Connection) -> Result<bool> {
+    if version(conn)? >= STEPS.len() {
+        return Ok(false);
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(map_err)?;
+    // Read again under the write lock: another process may have just done it.
+    let from = version(&tx)?;
+    for step in STEPS.iter().skip(from) {
+        tx.execute_batch(step).map_err(map_err)?;
+    }
+    tx.pragma_update(None, "user_version", STEPS.len() as i64)
+        .map_err(map_err)?;
+    tx.commit().map_err(map_err)?;
+    Ok(from < STEPS.len())
+}

@@ -1,0 +1,561 @@
+//! Users, sessions and login throttling, stored in the database's system tables
+//! (`jamrs_users`, `jamrs_sessions`, `jamrs_login_failures`; each backend creates them).
+//!
+//! Sessions are rows, not signed cookies: the cookie carries a random token, the table its
+//! hash. So a session can be revoked (logout, disabling a user, a new password), and every
+//! server process that shares the database accepts it. Passwords are argon2id hashes.
+//!
+//! This module writes SQL only for those system tables; item SQL stays in `builder`.
+
+use std::sync::OnceLock;
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use blake2::{Blake2s256, Digest};
+use jamrs_core::session::{Caller, UserInfo};
+use jamrs_core::{Error, FieldType, Result, Task, Value};
+
+use crate::conn::Conn;
+use crate::sql::{Sql, SqlWriter};
+
+pub const USERS: &str = "jamrs_users";
+pub const SESSIONS: &str = "jamrs_sessions";
+pub const LOGIN_FAILURES: &str = "jamrs_login_failures";
+
+/// A session's last-seen time is written at most this often (seconds), so reads stay reads.
+pub const TOUCH_INTERVAL: i64 = 60;
+
+/// Builds a statement over system tables: `?` in `text` become the dialect's placeholders.
+fn sql(conn: &dyn Conn, text: &str, params: Vec<Value>) -> Sql {
+    let mut w = SqlWriter::new(conn.dialect());
+    let mut params = params.into_iter();
+    let mut parts = text.split('?').peekable();
+    while let Some(part) = parts.next() {
+        w.push(part);
+        if parts.peek().is_some() {
+            w.param(params.next().unwrap_or(Value::Null));
+        }
+    }
+    w.finish()
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Text(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        _ => String::new(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets
+
+/// Fills `buf` from the operating system's random source.
+fn random_bytes(buf: &mut [u8]) -> Result<()> {
+    getrandom::fill(buf).map_err(|e| Error::internal(format!("no random source: {e}")))
+}
+
+/// A new session token: 32 random bytes, URL-safe base64 without padding.
+pub fn new_token() -> Result<String> {
+    let mut buf = [0u8; 32];
+    random_bytes(&mut buf)?;
+    Ok(base64url(&buf))
+}
+
+/// What the database stores for a token: its BLAKE2s-256 hash, hex. A stolen database copy
+/// gives no usable cookies.
+pub fn token_hash(token: &str) -> String {
+    let digest = Blake2s256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A password for people to type once: 16 characters from an alphabet without look-alikes.
+pub fn generate_password() -> Result<String> {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut buf = [0u8; 16];
+    random_bytes(&mut buf)?;
+    // 256 is not a multiple of 56; reject the top values so every character is equally likely.
+    let mut out = String::with_capacity(16);
+    let mut extra = [0u8; 1];
+    for mut b in buf {
+        while usize::from(b) >= 256 - 256 % ALPHABET.len() {
+            random_bytes(&mut extra)?;
+            b = extra[0];
+        }
+        out.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
+    }
+    Ok(out)
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len() * 4 / 3 + 2);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(T[(n >> (18 - 6 * i) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// An argon2id hash (PHC string) of `password`. Slow on purpose (~20 ms): call it off the
+/// async runtime.
+pub fn hash_password(password: &str) -> Result<String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| Error::internal(format!("cannot hash a password: {e}")))
+}
+
+/// Checks `password` against a stored hash, in constant time.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash to verify against when the login does not exist, so an unknown login takes as long
+/// as a wrong password.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        hash_password("jamrs: no such user").unwrap_or_else(|_| {
+            // Without a random salt source, use a fixed, well-formed hash of the same cost.
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$3uY4Jm7Bq9O5mC8sM3K0x3vQ1Hn0x7wE1t2uJ6nQv2I"
+                .to_string()
+        })
+    })
+}
+
+/// Checks a password against the rules for new passwords.
+pub fn check_new_password(password: &str) -> Result<()> {
+    if password.chars().count() < 8 {
+        return Err(Error::bad_field(
+            "password",
+            "a password needs at least 8 characters",
+        ));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users
+
+/// A row of `jamrs_users`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub login: String,
+    pub name: String,
+    pub role_id: i64,
+    pub active: bool,
+    pub tenant_id: Option<i64>,
+    pub password_hash: String,
+}
+
+const USER_COLUMNS: &str = "id, login, name, role_id, active, tenant_id, password_hash";
+const USER_TYPES: [FieldType; 7] = [
+    FieldType::Integer,
+    FieldType::Text,
+    FieldType::Text,
+    FieldType::Integer,
+    FieldType::Boolean,
+    FieldType::Integer,
+    FieldType::Text,
+];
+
+fn user_from(row: &[Value]) -> User {
+    User {
+        id: row[0].as_i64().unwrap_or(0),
+        login: text(&row[1]),
+        name: text(&row[2]),
+        role_id: row[3].as_i64().unwrap_or(0),
+        active: row[4] == Value::Bool(true),
+        tenant_id: row[5].as_i64(),
+        password_hash: text(&row[6]),
+    }
+}
+
+/// Logins are compared without regard to case and surrounding spaces.
+pub fn normalize_login(login: &str) -> String {
+    login.trim().to_lowercase()
+}
+
+pub fn find_user(conn: &mut dyn Conn, login: &str) -> Result<Option<User>> {
+    let q = sql(
+        conn,
+        &format!("SELECT {USER_COLUMNS} FROM {USERS} WHERE login = ?"),
+        vec![Value::Text(normalize_login(login))],
+    );
+    Ok(conn.query(&q, &USER_TYPES)?.first().map(|r| user_from(r)))
+}
+
+pub fn list_users(conn: &mut dyn Conn) -> Result<Vec<User>> {
+    let q = sql(
+        conn,
+        &format!("SELECT {USER_COLUMNS} FROM {USERS} ORDER BY login"),
+        vec![],
+    );
+    Ok(conn
+        .query(&q, &USER_TYPES)?
+        .iter()
+        .map(|r| user_from(r))
+        .collect())
+}
+
+/// A user to add.
+pub struct NewUserRow<'a> {
+    pub login: &'a str,
+    pub name: &'a str,
+    /// The role's name.
+    pub role: &'a str,
+    pub tenant_id: Option<i64>,
+    pub password_hash: &'a str,
+}
+
+/// Adds a user; the login must be new and the role must exist in the task.
+pub fn add_user(conn: &mut dyn Conn, task: &Task, user: &NewUserRow, now: i64) -> Result<i64> {
+    let NewUserRow {
+        login,
+        name,
+        role,
+        tenant_id,
+        password_hash,
+    } = *user;
+    let login = normalize_login(login);
+    if login.is_empty() || login.chars().any(char::is_whitespace) || login.len() > 100 {
+        return Err(Error::bad_field(
+            "login",
+            "a login is 1 to 100 characters without spaces",
+        ));
+    }
+    let role = task
+        .role_by_name(role)
+        .map(|i| &task.roles[i])
+        .ok_or_else(|| {
+            let names: Vec<&str> = task.roles.iter().map(|r| r.name.as_str()).collect();
+            Error::bad_field(
+                "role",
+                format!("there is no role \"{role}\" (roles: {})", names.join(", ")),
+            )
+        })?;
+    if find_user(conn, &login)?.is_some() {
+        return Err(Error::conflict(format!("the login \"{login}\" is taken")));
+    }
+    let name = if name.trim().is_empty() {
+        &login
+    } else {
+        name.trim()
+    };
+    let q = sql(
+        conn,
+        &format!(
+            "INSERT INTO {USERS} (login, name, role_id, active, tenant_id, password_hash, created_at) VALUES (?, ?, ?, 1, ?, ?, ?)"
+        ),
+        vec![
+            Value::Text(login.clone()),
+            Value::Text(name.to_string()),
+            Value::Int(role.id),
+            tenant_id.map_or(Value::Null, Value::Int),
+            Value::Text(password_hash.to_string()),
+            Value::Int(now),
+        ],
+    );
+    conn.insert(&q)
+}
+
+fn require_user(conn: &mut dyn Conn, login: &str) -> Result<User> {
+    find_user(conn, login)?
+        .ok_or_else(|| Error::not_found(format!("there is no user \"{}\"", normalize_login(login))))
+}
+
+/// Sets a new password and ends the user's sessions.
+pub fn set_password(conn: &mut dyn Conn, login: &str, password_hash: &str) -> Result<()> {
+    let user = require_user(conn, login)?;
+    let q = sql(
+        conn,
+        &format!("UPDATE {USERS} SET password_hash = ? WHERE id = ?"),
+        vec![Value::Text(password_hash.to_string()), Value::Int(user.id)],
+    );
+    conn.execute(&q)?;
+    revoke_user(conn, user.id)
+}
+
+/// Enables or disables a user; disabling ends their sessions.
+pub fn set_active(conn: &mut dyn Conn, login: &str, active: bool) -> Result<()> {
+    let user = require_user(conn, login)?;
+    let q = sql(
+        conn,
+        &format!("UPDATE {USERS} SET active = ? WHERE id = ?"),
+        vec![Value::Bool(active), Value::Int(user.id)],
+    );
+    conn.execute(&q)?;
+    if !active {
+        revoke_user(conn, user.id)?;
+    }
+    Ok(())
+}
+
+/// The `user_info` of a user, if their role still exists.
+pub fn user_info(task: &Task, user: &User) -> Option<(UserInfo, usize)> {
+    let role = task.role_index(user.role_id)?;
+    Some((
+        UserInfo {
+            user_id: user.id,
+            login: user.login.clone(),
+            user_name: user.name.clone(),
+            role_id: user.role_id,
+            role_name: task.roles[role].name.to_string(),
+            tenant_id: user.tenant_id,
+        },
+        role,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+/// Starts a session for `user_id`; returns the token for the cookie.
+pub fn create_session(
+    conn: &mut dyn Conn,
+    user_id: i64,
+    now: i64,
+    address: &str,
+) -> Result<String> {
+    let token = new_token()?;
+    let q = sql(
+        conn,
+        &format!(
+            "INSERT INTO {SESSIONS} (token_hash, user_id, created_at, last_seen, address) VALUES (?, ?, ?, ?, ?)"
+        ),
+        vec![
+            Value::Text(token_hash(&token)),
+            Value::Int(user_id),
+            Value::Int(now),
+            Value::Int(now),
+            Value::Text(address.to_string()),
+        ],
+    );
+    conn.execute(&q)?;
+    Ok(token)
+}
+
+/// Ends one session.
+pub fn revoke(conn: &mut dyn Conn, token: &str) -> Result<()> {
+    let q = sql(
+        conn,
+        &format!("DELETE FROM {SESSIONS} WHERE token_hash = ?"),
+        vec![Value::Text(token_hash(token))],
+    );
+    conn.execute(&q).map(|_| ())
+}
+
+/// Ends every session of a user.
+pub fn revoke_user(conn: &mut dyn Conn, user_id: i64) -> Result<()> {
+    let q = sql(
+        conn,
+        &format!("DELETE FROM {SESSIONS} WHERE user_id = ?"),
+        vec![Value::Int(user_id)],
+    );
+    conn.execute(&q).map(|_| ())
+}
+
+/// Slides a session's expiry.
+pub fn touch(conn: &mut dyn Conn, token: &str, now: i64) -> Result<()> {
+    let q = sql(
+        conn,
+        &format!("UPDATE {SESSIONS} SET last_seen = ? WHERE token_hash = ?"),
+        vec![Value::Int(now), Value::Text(token_hash(token))],
+    );
+    conn.execute(&q).map(|_| ())
+}
+
+/// The outcome of checking a request's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    pub caller: Caller,
+    /// The session's last-seen time is old enough to be written again.
+    pub needs_touch: bool,
+}
+
+/// Who sends a request with session token `token` (from the cookie) at time `now`.
+///
+/// With safe mode, a request needs a live session of an active user whose role exists;
+/// anything else is `unauthorized`. Without safe mode, a request without a (valid) session is
+/// anonymous and gets the anonymous role.
+pub fn authenticate(
+    conn: &mut dyn Conn,
+    task: &Task,
+    token: Option<&str>,
+    now: i64,
+) -> Result<Authenticated> {
+    let anonymous = || Authenticated {
+        caller: Caller {
+            user: None,
+            role: task.settings.anonymous_role,
+        },
+        needs_touch: false,
+    };
+    let Some(token) = token else {
+        if task.settings.safe_mode {
+            return Err(Error::unauthorized("log in first"));
+        }
+        return Ok(anonymous());
+    };
+    let q = sql(
+        conn,
+        &format!(
+            "SELECT s.last_seen, u.{} FROM {SESSIONS} s JOIN {USERS} u ON u.id = s.user_id WHERE s.token_hash = ?",
+            USER_COLUMNS.replace(", ", ", u.")
+        ),
+        vec![Value::Text(token_hash(token))],
+    );
+    let mut types = vec![FieldType::Integer];
+    types.extend(USER_TYPES);
+    let rows = conn.query(&q, &types)?;
+    let found = rows.first().and_then(|r| {
+        let last_seen = r[0].as_i64()?;
+        let user = user_from(&r[1..]);
+        let alive = now - last_seen <= task.settings.session_timeout as i64;
+        (alive && user.active).then_some((last_seen, user))
+    });
+    let Some((last_seen, user)) = found else {
+        if task.settings.safe_mode {
+            return Err(Error::new(
+                jamrs_core::Kind::Unauthorized,
+                "the session has expired or was ended; log in again",
+            ));
+        }
+        return Ok(anonymous());
+    };
+    let Some((info, role)) = user_info(task, &user) else {
+        return Err(Error::new(
+            jamrs_core::Kind::Unauthorized,
+            format!(
+                "your role (id {}) no longer exists; ask an administrator",
+                user.role_id
+            ),
+        ));
+    };
+    Ok(Authenticated {
+        caller: Caller {
+            user: Some(info),
+            role: Some(role),
+        },
+        needs_touch: now - last_seen >= TOUCH_INTERVAL,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login throttling
+
+/// The throttling key of a login name.
+pub fn login_key(login: &str) -> String {
+    format!("login:{}", normalize_login(login))
+}
+
+/// The throttling key of a client address.
+pub fn address_key(address: &str) -> String {
+    format!("address:{address}")
+}
+
+/// Failed logins of `key` since `since`.
+pub fn failures(conn: &mut dyn Conn, key: &str, since: i64) -> Result<u64> {
+    let q = sql(
+        conn,
+        &format!("SELECT COUNT(*) FROM {LOGIN_FAILURES} WHERE key = ? AND at > ?"),
+        vec![Value::Text(key.to_string()), Value::Int(since)],
+    );
+    Ok(conn
+        .query(&q, &[FieldType::Integer])?
+        .first()
+        .and_then(|r| r[0].as_i64())
+        .unwrap_or(0) as u64)
+}
+
+/// Records a failed login under each key, and forgets failures older than the window.
+pub fn record_failure(conn: &mut dyn Conn, keys: &[String], now: i64, window: i64) -> Result<()> {
+    for key in keys {
+        let q = sql(
+            conn,
+            &format!("INSERT INTO {LOGIN_FAILURES} (key, at) VALUES (?, ?)"),
+            vec![Value::Text(key.clone()), Value::Int(now)],
+        );
+        conn.execute(&q)?;
+    }
+    let q = sql(
+        conn,
+        &format!("DELETE FROM {LOGIN_FAILURES} WHERE at <= ?"),
+        vec![Value::Int(now - window)],
+    );
+    conn.execute(&q).map(|_| ())
+}
+
+/// Forgets the failures of a key (after a successful login).
+pub fn clear_failures(conn: &mut dyn Conn, key: &str) -> Result<()> {
+    let q = sql(
+        conn,
+        &format!("DELETE FROM {LOGIN_FAILURES} WHERE key = ?"),
+        vec![Value::Text(key.to_string())],
+    );
+    conn.execute(&q).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_url_safe() {
+        let a = new_token().unwrap();
+        let b = new_token().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), token_hash(&b));
+    }
+
+    #[test]
+    fn base64url_matches_the_standard_alphabet() {
+        assert_eq!(base64url(b"Man"), "TWFu");
+        assert_eq!(base64url(b"Ma"), "TWE");
+        assert_eq!(base64url(b"M"), "TQ");
+        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+    }
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("correct horsf", &h));
+        assert!(!verify_password("x", "not a hash"));
+        assert!(!verify_password("jamrs: no such user", "garbage"));
+        assert!(PasswordHash::new(dummy_hash()).is_ok());
+    }
+
+    #[test]
+    fn generated_passwords_are_typeable() {
+        let p = generate_password().unwrap();
+        assert_eq!(p.chars().count(), 16);
+        assert!(
+            p.chars()
+                .all(|c| c.is_ascii_alphanumeric() && !"lIO01".contains(c))
+        );
+        assert!(check_new_password(&p).is_ok());
+        assert!(check_new_password("short").is_err());
+    }
+}

@@ -1,0 +1,533 @@
+//! The harness of the API tests: a real server on loopback over a project in a temporary
+//! folder with a real SQLite file, a small HTTP client, and a read-only view of the database so
+//! a test can assert that a refused request changed nothing.
+//!
+//! Each test binary uses a part of it.
+#![allow(dead_code)]
+// Setup that fails should fail the test; these helpers sit outside `#[test]` functions, where
+// clippy's allow-unwrap-in-tests does not reach.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jamrs::app::{self, RunOptions, Server};
+use jamrs::config::{self, Overrides};
+use rusqlite::types::Value as Sql;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// A jamrs server on `127.0.0.1:<free port>` over a project in a temporary folder. Stopped, and
+/// the folder removed, on drop.
+pub struct TestServer {
+    pub url: String,
+    /// The project's SQLite file.
+    pub database: PathBuf,
+    server: Option<Server>,
+    runtime: tokio::runtime::Runtime,
+    dir: TempDir,
+    /// With safe mode: the administrator `client()` logs in as.
+    admin: Option<(String, String)>,
+}
+
+/// The password the harness gives the users it creates.
+pub const PASSWORD: &str = "test-password-1";
+
+impl TestServer {
+    /// A project made by `jamrs new --template <name>`.
+    pub fn template(name: &str) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("project");
+        jamrs::templates::create(&project, name).unwrap();
+        Self::start(dir, &project)
+    }
+
+    /// A project from file contents: `("jamrs.toml", …)`, `("items/x.toml", …)`.
+    pub fn from_files(files: &[(&str, &str)]) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("project");
+        for (path, text) in files {
+            let target = project.join(path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(target, text).unwrap();
+        }
+        Self::start(dir, &project)
+    }
+
+    fn start(dir: TempDir, project: &Path) -> TestServer {
+        let overrides = Overrides {
+            bind: Some("127.0.0.1:0".into()),
+        };
+        // No environment: a developer's JAMRS_* variables must not change the tests.
+        let task = config::load_project(project, &overrides, &|_| None)
+            .unwrap_or_else(|e| panic!("the test project does not load: {e}"));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        // With safe mode every request needs a session: make an administrator to log in as.
+        let admin = if task.settings.safe_mode {
+            jamrs::migrate::at_start(&task, &config::database_path(&task), false).unwrap();
+            let role = jamrs::users::first_admin_role(&task)
+                .expect("a safe-mode project has roles")
+                .to_string();
+            add_user(&task, "admin", &role, None);
+            Some(("admin".to_string(), PASSWORD.to_string()))
+        } else {
+            None
+        };
+        let server = runtime
+            .block_on(app::start(task, &RunOptions::default()))
+            .unwrap_or_else(|e| panic!("the test server does not start: {e}"));
+        TestServer {
+            url: server.url(),
+            database: server.database.clone(),
+            server: Some(server),
+            runtime,
+            dir,
+            admin,
+        }
+    }
+
+    /// The project as loaded now (for adding users).
+    pub fn task(&self) -> jamrs_core::Task {
+        config::load_project(&self.project(), &Overrides::default(), &|_| None).unwrap()
+    }
+
+    /// Adds a user with the harness's password.
+    pub fn add_user(&self, login: &str, role: &str, tenant: Option<i64>) {
+        add_user(&self.task(), login, role, tenant);
+    }
+
+    /// The project folder.
+    pub fn project(&self) -> PathBuf {
+        self.dir.path().join("project")
+    }
+
+    /// A client: logged in as the administrator when the project has safe mode, anonymous
+    /// otherwise.
+    pub fn client(&self) -> Client {
+        match &self.admin {
+            Some((login, password)) => self.login(login, password),
+            None => self.anonymous(),
+        }
+    }
+
+    /// A client without a session.
+    pub fn anonymous(&self) -> Client {
+        Client::new(&self.url)
+    }
+
+    /// A client logged in as `login`; panics if the login fails.
+    pub fn login(&self, login: &str, password: &str) -> Client {
+        let mut c = Client::new(&self.url);
+        let r = c.send(
+            "POST",
+            "/api/login",
+            Some("application/json"),
+            &serde_json::to_vec(&json!({"login": login, "password": password})).unwrap(),
+        );
+        assert_eq!(r.status, 200, "login as {login}: {}", r.body);
+        c.cookie = r
+            .header("set-cookie")
+            .and_then(|v| v.split(';').next())
+            .map(str::to_string);
+        assert!(c.cookie.is_some(), "a session cookie");
+        c
+    }
+
+    /// Every row of every table (the `sqlite_` ones excepted), each table's rows sorted, read
+    /// through a read-only connection of its own.
+    pub fn db_snapshot(&self) -> Snapshot {
+        let conn = self.read_only();
+        let mut names: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        names.sort();
+        let mut tables = BTreeMap::new();
+        for name in names {
+            let mut rows = query(&conn, &format!("SELECT * FROM \"{name}\""));
+            rows.sort_by_key(|r| format!("{r:?}"));
+            tables.insert(name, rows);
+        }
+        Snapshot(tables)
+    }
+
+    /// Rows of a query on the database, read-only (to look at what clients cannot see, such as
+    /// the soft-delete flag).
+    pub fn db_query(&self, sql: &str) -> Vec<Vec<Sql>> {
+        query(&self.read_only(), sql)
+    }
+
+    fn read_only(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(
+            &self.database,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            let _ = self.runtime.block_on(server.stop());
+        }
+    }
+}
+
+fn add_user(task: &jamrs_core::Task, login: &str, role: &str, tenant: Option<i64>) {
+    jamrs::users::add(
+        task,
+        jamrs::users::NewUser {
+            login,
+            role,
+            name: "",
+            tenant_id: tenant,
+            password: Some(PASSWORD.to_string()),
+        },
+    )
+    .unwrap_or_else(|e| panic!("cannot add user {login}: {e}"));
+}
+
+fn query(conn: &rusqlite::Connection, sql: &str) -> Vec<Vec<Sql>> {
+    let mut stmt = conn.prepare(sql).unwrap();
+    let n = stmt.column_count();
+    stmt.query_map([], |r| (0..n).map(|i| r.get::<_, Sql>(i)).collect())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// The whole database: table name → rows, sorted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot(pub BTreeMap<String, Vec<Vec<Sql>>>);
+
+impl Snapshot {
+    pub fn rows(&self, table: &str) -> &[Vec<Sql>] {
+        self.0
+            .get(table)
+            .unwrap_or_else(|| panic!("no table {table}"))
+    }
+}
+
+/// An answer: status, headers (names lower-case) and body (JSON; `Null` when empty, a JSON
+/// string holding the text when it is not JSON).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An HTTP client for one session. [`Client::send`] is the one place every request passes
+/// through, so the session cookie (login arrives with users) is added there.
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+    /// `name=value` sent as `Cookie` on every request.
+    pub cookie: Option<String>,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let config = ureq::Agent::config_builder()
+            // 4xx and 5xx are answers to look at, not transport errors.
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build();
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            agent: ureq::Agent::new_with_config(config),
+            cookie: None,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.send("GET", path, None, &[]);
+        (r.status, r.body)
+    }
+
+    pub fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let bytes = serde_json::to_vec(body).unwrap();
+        self.post_raw(path, "application/json", &bytes)
+    }
+
+    pub fn post_raw(&self, path: &str, content_type: &str, bytes: &[u8]) -> (u16, Value) {
+        let r = self.send("POST", path, Some(content_type), bytes);
+        (r.status, r.body)
+    }
+
+    /// `POST /api/items/{item}/open`.
+    pub fn open(&self, item: &str, params: &Value) -> (u16, Value) {
+        self.post_json(&format!("/api/items/{item}/open"), params)
+    }
+
+    /// `POST /api/items/{item}/apply`.
+    pub fn apply(&self, item: &str, delta: &Value) -> (u16, Value) {
+        self.post_json(&format!("/api/items/{item}/apply"), delta)
+    }
+
+    /// Any request. `extra` headers are added after the session's.
+    pub fn send(&self, method: &str, path: &str, content_type: Option<&str>, body: &[u8]) -> Reply {
+        self.send_with(method, path, content_type, body, &[])
+    }
+
+    pub fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+        extra: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        if let Some(cookie) = &self.cookie {
+            req = req.header("cookie", cookie);
+        }
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        for (name, value) in extra {
+            req = req.header(*name, *value);
+        }
+        let result = if method == "GET" || method == "HEAD" {
+            self.agent.run(req.body(()).unwrap())
+        } else {
+            self.agent.run(req.body(body.to_vec()).unwrap())
+        };
+        let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// Asserts the error contract — `{"error": {"code", "message", "fields"?}}` and nothing else —
+/// with `status` and `code`; returns the `error` object.
+#[track_caller]
+pub fn assert_error(reply: &(u16, Value), status: u16, code: &str) -> Value {
+    let (got, body) = reply;
+    assert_eq!(*got, status, "status; body: {body}");
+    let obj = body
+        .as_object()
+        .unwrap_or_else(|| panic!("the body is not a JSON object: {body}"));
+    assert_eq!(obj.len(), 1, "only `error` at the top: {body}");
+    let err = obj
+        .get("error")
+        .and_then(Value::as_object)
+        .unwrap_or_else(|| panic!("no error object: {body}"));
+    assert_eq!(err.get("code"), Some(&json!(code)), "code: {body}");
+    let message = err.get("message").and_then(Value::as_str).unwrap_or("");
+    assert!(!message.is_empty(), "a message: {body}");
+    for key in err.keys() {
+        assert!(
+            ["code", "message", "fields"].contains(&key.as_str()),
+            "unexpected key {key}: {body}"
+        );
+    }
+    if let Some(fields) = err.get("fields") {
+        let fields = fields
+            .as_array()
+            .unwrap_or_else(|| panic!("fields: {body}"));
+        assert!(
+            !fields.is_empty(),
+            "fields, when present, name something: {body}"
+        );
+        for f in fields {
+            assert!(f["field"].is_string() && f["message"].is_string(), "{body}");
+        }
+    }
+    Value::Object(err.clone())
+}
+
+/// The `field` of each entry of an error's `fields`.
+pub fn error_fields(err: &Value) -> Vec<String> {
+    err["fields"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| f["field"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Asserts a 200 and returns the body.
+#[track_caller]
+pub fn ok(reply: (u16, Value)) -> Value {
+    assert_eq!(reply.0, 200, "status; body: {}", reply.1);
+    reply.1
+}
+
+/// The values of column `name` of an open reply.
+#[track_caller]
+pub fn column(open: &Value, name: &str) -> Vec<Value> {
+    let fields = open["fields"].as_array().unwrap();
+    let i = fields
+        .iter()
+        .position(|f| f == name)
+        .unwrap_or_else(|| panic!("no column {name} in {open}"));
+    open["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[i].clone())
+        .collect()
+}
+
+/// The integers of column `name` of an open reply.
+#[track_caller]
+pub fn ints(open: &Value, name: &str) -> Vec<i64> {
+    column(open, name)
+        .iter()
+        .map(|v| v.as_i64().unwrap_or_else(|| panic!("{v} in {open}")))
+        .collect()
+}
+
+/// The ids of an open of `item` with `params` (plus `fields: ["id"]` unless given, ordered
+/// by id unless an order is given), sorted.
+#[track_caller]
+pub fn ids(c: &Client, item: &str, mut params: Value) -> Vec<i64> {
+    if params.get("fields").is_none() {
+        params["fields"] = json!(["id"]);
+    }
+    let mut out = ints(&ok(c.open(item, &params)), "id");
+    out.sort_unstable();
+    out
+}
+
+/// Applies and returns the new id of each top-level change.
+#[track_caller]
+pub fn apply_ids(c: &Client, item: &str, changes: Value) -> Vec<i64> {
+    let reply = ok(c.apply(item, &json!({ "changes": changes })));
+    reply["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// Inserts rows of `item` with these values; returns their ids.
+#[track_caller]
+pub fn insert(c: &Client, item: &str, rows: &[Value]) -> Vec<i64> {
+    let changes: Vec<Value> = rows
+        .iter()
+        .map(|v| json!({"op": "insert", "values": v}))
+        .collect();
+    apply_ids(c, item, Value::Array(changes))
+}
+
+/// The demo's data for the open tests. Ids are those of a fresh database, in insert order.
+///
+/// | track | name | album (artist) | media | genre | composer | ms | price |
+/// |---|---|---|---|---|---|---|---|
+/// | 1 | Put The Finger On You | 1 For Those About To Rock (AC/DC) | 1 | Rock | Angus Young, Malcolm Young | 205662 | 0.99 |
+/// | 2 | Balls to the Wall | 2 Balls to the Wall (Accept) | 2 | Metal | — | 342562 | 0.99 |
+/// | 3 | Fast As a Shark | 3 Restless and Wild (Accept) | 2 | Metal | F. Baltes, S. Kaufman | 230619 | 0.99 |
+/// | 4 | Restless and Wild | 3 Restless and Wild (Accept) | 4 | — | F. Baltes, S. Kaufman | 252051 | 0.99 |
+/// | 5 | Walk On Water | 4 Big Ones (Aerosmith) | 1 | Blues | Steven Tyler, Joe Perry | — | 1.99 |
+/// | 6 | Love In An Elevator (soft-deleted) | 4 Big Ones (Aerosmith) | 5 | Rock | Steven Tyler, Joe Perry | 321828 | 1.99 |
+///
+/// Customers 1 Gonçalves (Luís, São José dos Campos, Brazil), 2 Köhler (Leonie, Stuttgart,
+/// Germany), 3 Tremblay (François, Montréal, Canada). Invoices: 1 of customer 1 on
+/// 2021-01-01 with lines (track 1 × 2, track 2 × 1); 2 of customer 2 on 2021-02-01 with lines
+/// (track 3 × 1, track 5 × 4); 3 of customer 1 on 2021-03-01, paid, with line (track 1 × 3),
+/// soft-deleted with its line.
+#[rustfmt::skip]
+pub fn seed_demo(c: &Client) {
+    insert(c, "artists", &[json!({"name": "AC/DC"}), json!({"name": "Accept"}), json!({"name": "Aerosmith"})]);
+    insert(c, "albums", &[
+        json!({"title": "For Those About To Rock", "artist": 1}),
+        json!({"title": "Balls to the Wall", "artist": 2}),
+        json!({"title": "Restless and Wild", "artist": 2}),
+        json!({"title": "Big Ones", "artist": 3}),
+    ]);
+    insert(c, "genres", &[json!({"name": "Rock"}), json!({"name": "Metal"}), json!({"name": "Blues"})]);
+    let t = |name: &str, album: i64, media: i64, genre: Value, composer: Value, ms: Value| {
+        let price = if album == 4 { 1.99 } else { 0.99 };
+        json!({"name": name, "album": album, "media_type": media, "genre": genre,
+               "composer": composer, "milliseconds": ms, "unitprice": price})
+    };
+    let (young, baltes, tyler) = (
+        json!("Angus Young, Malcolm Young"),
+        json!("F. Baltes, S. Kaufman"),
+        json!("Steven Tyler, Joe Perry"),
+    );
+    let none = Value::Null;
+    insert(c, "tracks", &[
+        t("Put The Finger On You", 1, 1, json!(1), young,          json!(205662)),
+        t("Balls to the Wall",     2, 2, json!(2), none.clone(),   json!(342562)),
+        t("Fast As a Shark",       3, 2, json!(2), baltes.clone(), json!(230619)),
+        t("Restless and Wild",     3, 4, none.clone(), baltes,     json!(252051)),
+        t("Walk On Water",         4, 1, json!(3), tyler.clone(),  none),
+        t("Love In An Elevator",   4, 5, json!(1), tyler,          json!(321828)),
+    ]);
+    insert(c, "customers", &[
+        json!({"lastname": "Gonçalves", "firstname": "Luís", "city": "São José dos Campos", "country": "Brazil"}),
+        json!({"lastname": "Köhler", "firstname": "Leonie", "city": "Stuttgart", "country": "Germany"}),
+        json!({"lastname": "Tremblay", "firstname": "François", "city": "Montréal", "country": "Canada"}),
+    ]);
+    let line = |track: i64, quantity: i64, price: f64| {
+        json!({"op": "insert", "values": {"track": track, "quantity": quantity, "unitprice": price}})
+    };
+    let invoice = |customer: i64, date: &str, paid: bool, lines: Vec<Value>| {
+        json!({"op": "insert", "values": {"customer": customer, "invoice_date": date, "paid": paid},
+               "details": {"invoice_table": lines}})
+    };
+    apply_ids(c, "invoices", json!([
+        invoice(1, "2021-01-01", false, vec![line(1, 2, 0.99), line(2, 1, 0.99)]),
+        invoice(2, "2021-02-01", false, vec![line(3, 1, 0.99), line(5, 4, 1.99)]),
+        invoice(1, "2021-03-01", true, vec![line(1, 3, 0.99)]),
+    ]));
+    apply_ids(c, "invoices", json!([{"op": "delete", "id": 3}]));
+    apply_ids(c, "tracks", json!([{"op": "delete", "id": 6}]));
+}
+
+/// A demo server with [`seed_demo`]'s data.
+pub fn demo() -> (TestServer, Client) {
+    let server = TestServer::template("demo");
+    let c = server.client();
+    seed_demo(&c);
+    (server, c)
+}
