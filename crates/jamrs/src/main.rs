@@ -141,6 +141,14 @@ fn print_outcome(o: users::Outcome) {
     }
 }
 
+fn print_first_user(password: &str, dir: &std::path::Path) {
+    println!("The first user is \"admin\". Password: {password}");
+    println!(
+        "(shown once; change it with `jamrs user passwd admin --dir {}`)",
+        dir.display()
+    );
+}
+
 fn user_command(command: UserCommand) -> Result<(), String> {
     let project = |dir: &std::path::Path| load(dir, &Overrides::default());
     match command {
@@ -238,26 +246,8 @@ fn run(cli: Cli) -> Result<(), String> {
             let task = load(&dir, &Overrides::default())?;
             migrate::at_start(&task, &jamrs::config::database_path(&task), false)
                 .map_err(|e| e.message)?;
-            if let Some(role) = users::first_admin_role(&task) {
-                let outcome = users::add(
-                    &task,
-                    NewUser {
-                        login: "admin",
-                        role,
-                        name: "Administrator",
-                        tenant_id: None,
-                        password: None,
-                    },
-                )
-                .map_err(|e| e.message)?;
-                println!("The first user is \"admin\" (role {role}).");
-                if let Some(p) = outcome.password {
-                    println!("Password: {p}");
-                    println!(
-                        "(shown once; change it with `jamrs user passwd admin --dir {}`)",
-                        dir.display()
-                    );
-                }
+            if let Some(password) = users::ensure_first_user(&task).map_err(|e| e.message)? {
+                print_first_user(&password, &dir);
             }
             println!("Run it with:  jamrs run {}", dir.display());
             Ok(())
@@ -292,9 +282,17 @@ fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("cannot start the runtime: {e}"))?;
             runtime.block_on(async move {
                 let caption = task.caption.clone();
+                let first_user = task.clone();
                 let server = app::start(task, &RunOptions { allow_destructive })
                     .await
                     .map_err(|e| e.message)?;
+                // A project run for the first time (e.g. straight from git) gets its
+                // administrator here, as `jamrs new` would have made it.
+                if let Some(password) =
+                    users::ensure_first_user(&first_user).map_err(|e| e.message)?
+                {
+                    print_first_user(&password, &dir);
+                }
                 println!(
                     "jamrs: serving \"{caption}\" at {}/ (database {}). Press Ctrl-C to stop.",
                     server.url(),

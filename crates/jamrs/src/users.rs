@@ -139,6 +139,28 @@ pub fn list(task: &Task) -> Result<String, Error> {
     Ok(out)
 }
 
+/// With safe mode and no users yet, adds the administrator `admin` and returns the generated
+/// password, so a project can be used the moment it runs (`jamrs new` does the same).
+pub fn ensure_first_user(task: &Task) -> Result<Option<String>, Error> {
+    if !task.settings.safe_mode || !with_users(task, auth::list_users)?.is_empty() {
+        return Ok(None);
+    }
+    let Some(role) = first_admin_role(task) else {
+        return Ok(None);
+    };
+    let outcome = add(
+        task,
+        NewUser {
+            login: "admin",
+            role,
+            name: "Administrator",
+            tenant_id: None,
+            password: None,
+        },
+    )?;
+    Ok(outcome.password)
+}
+
 /// The role a new project's first user gets: `admin` if there is one, else the first role.
 pub fn first_admin_role(task: &Task) -> Option<&str> {
     task.role_by_name("admin")

@@ -40,7 +40,7 @@ fn stderr(o: &Output) -> String {
 /// The password `jamrs new` printed for the first user.
 fn new_password(out: &str) -> String {
     out.lines()
-        .find_map(|l| l.strip_prefix("Password: "))
+        .find_map(|l| l.split_once("Password: ").map(|(_, p)| p))
         .unwrap_or_else(|| panic!("no password in {out}"))
         .trim()
         .to_string()
@@ -330,4 +330,51 @@ fn run_serves_the_project_at_the_printed_url() {
             .expect("jamrs run stops on SIGTERM");
         assert!(status.success(), "{status}");
     }
+}
+
+/// A project run for the first time without users (as `jamrs run examples/notes` in the
+/// README) gets its administrator, whose password is printed once; the next run prints none.
+#[test]
+fn the_first_run_of_a_project_without_users_creates_the_administrator() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    jamrs::templates::create(&dir, "notes").unwrap();
+    for first in [true, false] {
+        let child = jamrs()
+            .args(["run", path(&dir), "--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut server = Running(child);
+        let out = server.0.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        // The password (first run only) comes before the line with the URL.
+        let mut before = Vec::new();
+        let url = loop {
+            let line = rx.recv_timeout(Duration::from_secs(60)).unwrap();
+            if let Some(w) = line.split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")) {
+                break w.trim_end_matches('/').to_string();
+            }
+            before.push(line);
+        };
+        if first {
+            let password = new_password(&before.join("\n"));
+            let c = common::Client::new(&url);
+            let body = json!({"login": "admin", "password": password});
+            assert_eq!(c.post_json("/api/login", &body).0, 200);
+        } else {
+            assert!(before.is_empty(), "no new password: {before:?}");
+        }
+        drop(server);
+    }
+    let users = success(&["user", "list", "--dir", path(&dir)]);
+    assert_eq!(users.lines().count(), 2, "{users}");
 }
