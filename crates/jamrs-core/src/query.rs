@@ -170,10 +170,16 @@ impl OpenQuery {
             order.push(parse_order(item, access, o, &format!("order[{i}]"))?);
         }
         if params.order.is_empty() {
-            order.extend(item.default_order.iter().map(|o| OrderBy {
-                field: o.field,
-                desc: o.desc,
-            }));
+            // Sorting by a prohibited field would reveal its values' order: skip it.
+            order.extend(
+                item.default_order
+                    .iter()
+                    .filter(|o| !access.is_prohibited(item.id, o.field))
+                    .map(|o| OrderBy {
+                        field: o.field,
+                        desc: o.desc,
+                    }),
+            );
         }
 
         let max = task.settings.max_limit;

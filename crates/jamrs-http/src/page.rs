@@ -24,9 +24,17 @@ pub fn escape_html(s: &str) -> String {
 pub async fn index(State(state): State<AppState>) -> Html<String> {
     let task = &state.task;
     let mut items = String::new();
+    // The page is served to anyone: with safe mode it names no item (what a user may see
+    // depends on their role, known after login); without, only what anonymous requests may view.
+    let anonymous = task.access(task.settings.anonymous_role);
+    let shown =
+        |id: &&jamrs_core::ItemId| !task.settings.safe_mode && anonymous.privileges(**id).view;
     for g in task.groups.iter().filter(|g| g.visible) {
+        if !g.items.iter().any(|id| shown(&id)) {
+            continue;
+        }
         items.push_str(&format!("<li>{}<ul>", escape_html(&g.caption)));
-        for id in &g.items {
+        for id in g.items.iter().filter(shown) {
             let item = task.item(*id);
             items.push_str(&format!(
                 "<li><code>{}</code> — {}</li>",

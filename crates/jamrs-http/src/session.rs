@@ -85,6 +85,9 @@ pub fn clear_cookie(task: &Task) -> HeaderValue {
 pub struct ClientAddress(pub IpAddr);
 
 pub fn client_address(trusted: &[IpAddr], peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    // A server bound to `[::]` sees IPv4 clients as `::ffff:a.b.c.d`; compare and count them
+    // as the IPv4 addresses `trusted_proxies` and people write.
+    let peer = peer.to_canonical();
     if !trusted.contains(&peer) {
         return peer;
     }
@@ -96,7 +99,7 @@ pub fn client_address(trusted: &[IpAddr], peer: IpAddr, headers: &HeaderMap) -> 
         .map(str::trim)
         .collect::<Vec<_>>();
     for entry in forwarded.iter().rev() {
-        match entry.parse::<IpAddr>() {
+        match entry.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
             Ok(ip) if trusted.contains(&ip) => continue,
             Ok(ip) => return ip,
             // Garbage in the header: believe only what we saw.
@@ -186,5 +189,21 @@ mod tests {
         );
         let h = headers(&[("x-forwarded-for", "9.9.9.9'--")]);
         assert_eq!(client_address(&[proxy], proxy, &h), proxy);
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_their_ipv4_addresses() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        let h = headers(&[("x-forwarded-for", "::ffff:1.2.3.4, ::ffff:10.0.0.1")]);
+        assert_eq!(
+            client_address(&[proxy], mapped, &h),
+            "1.2.3.4".parse::<IpAddr>().unwrap()
+        );
+        let other: IpAddr = "::ffff:9.9.9.9".parse().unwrap();
+        assert_eq!(
+            client_address(&[proxy], other, &h),
+            "9.9.9.9".parse::<IpAddr>().unwrap()
+        );
     }
 }

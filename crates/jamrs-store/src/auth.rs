@@ -26,6 +26,14 @@ pub const LOGIN_FAILURES: &str = "jamrs_login_failures";
 /// A session's last-seen time is written at most this often (seconds), so reads stay reads.
 pub const TOUCH_INTERVAL: i64 = 60;
 
+/// How old a session's last-seen time may get before a request writes it again: at most
+/// [`TOUCH_INTERVAL`], and at most a quarter of the timeout. (With the interval equal to the
+/// timeout, a session used every few seconds would still expire one timeout after it was
+/// last written.)
+pub fn touch_interval(session_timeout: u64) -> i64 {
+    TOUCH_INTERVAL.min(i64::try_from(session_timeout / 4).unwrap_or(i64::MAX))
+}
+
 /// Builds a statement over system tables: `?` in `text` become the dialect's placeholders.
 fn sql(conn: &dyn Conn, text: &str, params: Vec<Value>) -> Sql {
     let mut w = SqlWriter::new(conn.dialect());
@@ -349,6 +357,17 @@ pub fn create_session(
     Ok(token)
 }
 
+/// Deletes sessions idle for longer than `timeout` seconds (they can no longer be used; this
+/// only keeps the table small). Run on each login.
+pub fn delete_expired(conn: &mut dyn Conn, now: i64, timeout: i64) -> Result<u64> {
+    let q = sql(
+        conn,
+        &format!("DELETE FROM {SESSIONS} WHERE last_seen < ?"),
+        vec![Value::Int(now - timeout)],
+    );
+    conn.execute(&q)
+}
+
 /// Ends one session.
 pub fn revoke(conn: &mut dyn Conn, token: &str) -> Result<()> {
     let q = sql(
@@ -451,7 +470,7 @@ pub fn authenticate(
             user: Some(info),
             role: Some(role),
         },
-        needs_touch: now - last_seen >= TOUCH_INTERVAL,
+        needs_touch: now - last_seen >= touch_interval(task.settings.session_timeout),
     })
 }
 
@@ -500,6 +519,41 @@ pub fn record_failure(conn: &mut dyn Conn, keys: &[String], now: i64, window: i6
     conn.execute(&q).map(|_| ())
 }
 
+/// Takes back one failure of `key` recorded at `at`: a login attempt is counted before its
+/// password is checked (so parallel attempts cannot all pass the check), and one that
+/// succeeds does not count against its address. Portable SQL has no `DELETE … LIMIT 1`, so the
+/// rows of that key and second are replaced by one fewer.
+pub fn forget_failure(conn: &mut dyn Conn, key: &str, at: i64) -> Result<()> {
+    let q = sql(
+        conn,
+        &format!("SELECT COUNT(*) FROM {LOGIN_FAILURES} WHERE key = ? AND at = ?"),
+        vec![Value::Text(key.to_string()), Value::Int(at)],
+    );
+    let n = conn
+        .query(&q, &[FieldType::Integer])?
+        .first()
+        .and_then(|r| r[0].as_i64())
+        .unwrap_or(0);
+    if n == 0 {
+        return Ok(());
+    }
+    let q = sql(
+        conn,
+        &format!("DELETE FROM {LOGIN_FAILURES} WHERE key = ? AND at = ?"),
+        vec![Value::Text(key.to_string()), Value::Int(at)],
+    );
+    conn.execute(&q)?;
+    for _ in 1..n {
+        let q = sql(
+            conn,
+            &format!("INSERT INTO {LOGIN_FAILURES} (key, at) VALUES (?, ?)"),
+            vec![Value::Text(key.to_string()), Value::Int(at)],
+        );
+        conn.execute(&q)?;
+    }
+    Ok(())
+}
+
 /// Forgets the failures of a key (after a successful login).
 pub fn clear_failures(conn: &mut dyn Conn, key: &str) -> Result<()> {
     let q = sql(
@@ -513,6 +567,13 @@ pub fn clear_failures(conn: &mut dyn Conn, key: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sessions_are_touched_often_enough_for_their_timeout() {
+        assert_eq!(touch_interval(8 * 3600), TOUCH_INTERVAL);
+        assert_eq!(touch_interval(240), TOUCH_INTERVAL);
+        assert_eq!(touch_interval(60), 15);
+    }
 
     #[test]
     fn tokens_are_long_random_and_url_safe() {

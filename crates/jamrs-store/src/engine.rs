@@ -679,8 +679,12 @@ fn set_link(item: &Item, row: &mut [Value], link: Option<Link>) {
     }
 }
 
-/// The stored fields the session may see, by name.
+/// The stored fields the session may see, by name: none when its role may change the item
+/// but not view it (an update would otherwise read the whole row).
 fn public_row(item: &Item, row: &[Value], access: &Access) -> Vec<(String, Value)> {
+    if !access.privileges(item.id).view {
+        return Vec::new();
+    }
     item.stored_fields()
         .filter(|f| f.system != Some(SystemField::Deleted) && !access.is_prohibited(item.id, f.id))
         .map(|f| (f.name.to_string(), row[f.id.0 as usize].clone()))

@@ -360,7 +360,10 @@ fn the_first_run_of_a_project_without_users_creates_the_administrator() {
         let mut before = Vec::new();
         let url = loop {
             let line = rx.recv_timeout(Duration::from_secs(60)).unwrap();
-            if let Some(w) = line.split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")) {
+            if let Some(w) = line
+                .split_whitespace()
+                .find(|w| w.starts_with("http://127.0.0.1:"))
+            {
                 break w.trim_end_matches('/').to_string();
             }
             before.push(line);

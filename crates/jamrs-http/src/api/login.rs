@@ -2,7 +2,8 @@
 //!
 //! Login answers the same 401 for an unknown login, a wrong password and a disabled user, and
 //! spends the same argon2 time on each. Failures are counted per login and per client address
-//! in the database (so every server process sees them) and refused with 429 past the limit.
+//! in the database (so every server process sees them) and refused with 429 past the limit;
+//! an attempt is counted before its password is checked, and uncounted if it succeeds.
 
 use axum::Json;
 use axum::extract::State;
@@ -39,20 +40,28 @@ pub async fn login(
         auth::address_key(&address.to_string()),
     ];
 
-    let lookup_keys = keys.clone();
+    // The check and the count are one write transaction, and the attempt is counted as a
+    // failure before its password is checked: attempts sent at once, to this process or to
+    // another on the same database, cannot all pass a check that none of them is counted in
+    // yet. A login that succeeds takes its count back below.
+    let attempt_keys = keys.clone();
     let login_name = req.login.clone();
-    let (user, failed_login, failed_address) = store::read(&*state.store, move |conn| {
+    let limits = (
+        u64::from(settings.max_failures),
+        u64::from(settings.max_failures_per_address),
+    );
+    let attempt = store::write(&*state.store, move |conn| {
         let since = now - window;
-        Ok((
-            auth::find_user(conn, &login_name)?,
-            auth::failures(conn, &lookup_keys[0], since)?,
-            auth::failures(conn, &lookup_keys[1], since)?,
-        ))
+        if auth::failures(conn, &attempt_keys[0], since)? >= limits.0
+            || auth::failures(conn, &attempt_keys[1], since)? >= limits.1
+        {
+            return Ok(None);
+        }
+        auth::record_failure(conn, &attempt_keys, now, window)?;
+        Ok(Some(auth::find_user(conn, &login_name)?))
     })
     .await?;
-    if failed_login >= u64::from(settings.max_failures)
-        || failed_address >= u64::from(settings.max_failures_per_address)
-    {
+    let Some(user) = attempt else {
         let mut r = ApiError::from(Error::new(
             jamrs_core::Kind::TooManyRequests,
             "too many failed logins; try again later",
@@ -63,7 +72,7 @@ pub async fn login(
             header::HeaderValue::from(settings.window_seconds),
         );
         return Ok(r);
-    }
+    };
 
     // argon2 takes tens of milliseconds: off the async runtime, and also for unknown logins so
     // the answer takes as long either way.
@@ -80,17 +89,17 @@ pub async fn login(
         .and_then(|u| auth::user_info(&task, &u).map(|(info, _)| info));
 
     let Some(info) = accepted else {
-        store::write(&*state.store, move |conn| {
-            auth::record_failure(conn, &keys, now, window)
-        })
-        .await?;
+        // Already counted.
         return Err(Error::unauthorized("wrong login or password").into());
     };
 
     let user_id = info.user_id;
-    let login_key = keys[0].clone();
+    let [login_key, address_key] = keys;
+    let timeout = state.task.settings.session_timeout as i64;
     let token = store::write(&*state.store, move |conn| {
+        auth::delete_expired(conn, now, timeout)?;
         auth::clear_failures(conn, &login_key)?;
+        auth::forget_failure(conn, &address_key, now)?;
         auth::create_session(conn, user_id, now, &address.to_string())
     })
     .await?;

@@ -17,10 +17,15 @@ pub async fn get(
 ) -> Result<axum::Json<Json>, ApiError> {
     let task = state.task.clone();
     let now = session::now();
+    let job_token = token.clone();
     let who = store::read(&*state.store, move |conn| {
-        auth::authenticate(conn, &task, token.as_deref(), now)
+        auth::authenticate(conn, &task, job_token.as_deref(), now)
     })
     .await?;
+    // A client that only reloads the metadata is in use too: slide the expiry.
+    if let (true, Some(token)) = (who.needs_touch, token) {
+        session::touch_later(&*state.store, token, now);
+    }
     Ok(axum::Json(describe(&state.task, &who.caller)))
 }
 

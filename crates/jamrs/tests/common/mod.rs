@@ -167,6 +167,36 @@ impl TestServer {
         query(&self.read_only(), sql)
     }
 
+    /// Runs a statement on the database behind the server's back (to age a session, say);
+    /// returns the number of rows changed.
+    pub fn db_execute(&self, sql: &str) -> usize {
+        let conn = rusqlite::Connection::open(&self.database).unwrap();
+        conn.busy_timeout(Duration::from_secs(10)).unwrap();
+        conn.execute(sql, []).unwrap()
+    }
+
+    /// The one integer a query returns (`SELECT COUNT(*) …`).
+    pub fn db_int(&self, sql: &str) -> i64 {
+        match self.db_query(sql).as_slice() {
+            [row] if row.len() == 1 => match row[0] {
+                Sql::Integer(i) => i,
+                ref other => panic!("{sql}: {other:?} is not an integer"),
+            },
+            rows => panic!("{sql}: {rows:?} is not one value"),
+        }
+    }
+
+    /// A login attempt as it comes back, whatever the outcome.
+    pub fn try_login(&self, login: &str, password: &str, extra: &[(&str, &str)]) -> Reply {
+        Client::new(&self.url).send_with(
+            "POST",
+            "/api/login",
+            Some("application/json"),
+            &serde_json::to_vec(&json!({"login": login, "password": password})).unwrap(),
+            extra,
+        )
+    }
+
     fn read_only(&self) -> rusqlite::Connection {
         rusqlite::Connection::open_with_flags(
             &self.database,
@@ -259,6 +289,13 @@ impl Client {
             agent: ureq::Agent::new_with_config(config),
             cookie: None,
         }
+    }
+
+    /// A client that sends `cookie` (`name=value`) on every request.
+    pub fn with_cookie(base: &str, cookie: Option<String>) -> Client {
+        let mut c = Client::new(base);
+        c.cookie = cookie;
+        c
     }
 
     pub fn get(&self, path: &str) -> (u16, Value) {
