@@ -130,12 +130,39 @@ fn decode(v: ValueRef<'_>, t: FieldType) -> Value {
 
 /// A connection the engine can use.
 pub struct SqliteConn {
-    pub conn: Connection,
+    /// `None` while lent out (see `Conn::lend`).
+    conn: Option<Connection>,
+    read_only: bool,
 }
 
 impl SqliteConn {
     pub fn new(conn: Connection) -> Self {
-        SqliteConn { conn }
+        let read_only = conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false);
+        SqliteConn {
+            conn: Some(conn),
+            read_only,
+        }
+    }
+
+    /// The rusqlite connection. Lending is scoped to one handler call, so outside of it the
+    /// connection is always here.
+    pub fn raw(&mut self) -> &mut Connection {
+        self.conn
+            .as_mut()
+            .expect("the connection is used while it is lent to a server module")
+    }
+
+    /// Shared access to the rusqlite connection (see [`SqliteConn::raw`]).
+    pub fn get(&self) -> &Connection {
+        self.conn
+            .as_ref()
+            .expect("the connection is used while it is lent to a server module")
+    }
+
+    fn live(&mut self) -> Result<&mut Connection> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| jamrs_core::Error::internal("the connection is lent to a server module"))
     }
 }
 
@@ -145,7 +172,7 @@ impl Conn for SqliteConn {
     }
 
     fn query(&mut self, sql: &Sql, types: &[FieldType]) -> Result<Vec<Vec<Value>>> {
-        let mut stmt = self.conn.prepare_cached(&sql.text).map_err(map_err)?;
+        let mut stmt = self.live()?.prepare_cached(&sql.text).map_err(map_err)?;
         let mut rows = stmt
             .query(params_from_iter(sql.params.iter().map(Bind)))
             .map_err(map_err)?;
@@ -161,7 +188,7 @@ impl Conn for SqliteConn {
     }
 
     fn execute(&mut self, sql: &Sql) -> Result<u64> {
-        let mut stmt = self.conn.prepare_cached(&sql.text).map_err(map_err)?;
+        let mut stmt = self.live()?.prepare_cached(&sql.text).map_err(map_err)?;
         let n = stmt
             .execute(params_from_iter(sql.params.iter().map(Bind)))
             .map_err(map_err)?;
@@ -170,23 +197,50 @@ impl Conn for SqliteConn {
 
     fn insert(&mut self, sql: &Sql) -> Result<i64> {
         self.execute(sql)?;
-        Ok(self.conn.last_insert_rowid())
+        Ok(self.live()?.last_insert_rowid())
     }
 
     fn begin(&mut self) -> Result<()> {
         // IMMEDIATE takes the write lock now, so a transaction never fails half-way on a lock
         // another process took after our first read.
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)
+        self.live()?
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(map_err)
     }
 
     fn commit(&mut self) -> Result<()> {
-        self.conn.execute_batch("COMMIT").map_err(map_err)
+        self.live()?.execute_batch("COMMIT").map_err(map_err)
     }
 
     fn rollback(&mut self) -> Result<()> {
-        if self.conn.is_autocommit() {
+        let conn = self.live()?;
+        if conn.is_autocommit() {
             return Ok(());
         }
-        self.conn.execute_batch("ROLLBACK").map_err(map_err)
+        conn.execute_batch("ROLLBACK").map_err(map_err)
+    }
+
+    fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn lend(&mut self) -> Result<Box<dyn Conn + Send>> {
+        let conn = self.conn.take().ok_or_else(|| {
+            jamrs_core::Error::internal("the connection is already lent to a server module")
+        })?;
+        Ok(Box::new(SqliteConn {
+            conn: Some(conn),
+            read_only: self.read_only,
+        }))
+    }
+
+    fn restore(&mut self, lent: Box<dyn Conn + Send>) {
+        if let Ok(mut back) = lent.into_any().downcast::<SqliteConn>() {
+            self.conn = back.conn.take();
+        }
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
     }
 }

@@ -23,6 +23,12 @@ use rusqlite::types::Value as Raw;
 use serde_json::{Value as Json, json};
 use tempfile::TempDir;
 
+/// Engine calls here come from no session in particular.
+static SYSTEM: jamrs_core::session::Caller = jamrs_core::session::Caller {
+    user: None,
+    role: None,
+};
+
 const TASK_TOML: &str = r#"
 name = "shop"
 safe_mode = false
@@ -276,6 +282,7 @@ impl Db {
         let engine = Engine {
             task: &self.task,
             hooks: &NoHooks,
+            caller: &SYSTEM,
             access: &self.task.unrestricted,
         };
         engine.open(&mut self.conn, item, params)
@@ -307,11 +314,12 @@ impl Db {
         let engine = Engine {
             task,
             hooks: &NoHooks,
+            caller: &SYSTEM,
             access: &task.unrestricted,
         };
         in_transaction(conn, |c| {
             let changes = Change::resolve_all(task, item, &params, &task.unrestricted)?;
-            engine.apply(c, item, changes, expanded)
+            engine.apply(c, item, changes, Default::default(), expanded)
         })
     }
 
@@ -319,7 +327,7 @@ impl Db {
     fn table(&self, table: &str) -> Vec<Vec<Raw>> {
         let mut stmt = self
             .conn
-            .conn
+            .get()
             .prepare(&format!("SELECT * FROM \"{table}\" ORDER BY 1"))
             .unwrap();
         let n = stmt.column_count();
@@ -341,7 +349,7 @@ impl Db {
     /// Counts rows matching a condition written by the test.
     fn count(&self, table: &str, condition: &str) -> i64 {
         self.conn
-            .conn
+            .get()
             .query_row(
                 &format!("SELECT COUNT(*) FROM \"{table}\" WHERE {condition}"),
                 [],
@@ -363,7 +371,7 @@ impl Db {
             "a failed apply changed the database"
         );
         assert!(
-            self.conn.conn.is_autocommit(),
+            self.conn.raw().is_autocommit(),
             "the transaction is still open"
         );
         e
@@ -1007,7 +1015,7 @@ fn an_update_checks_only_what_it_changes() {
     // Track 2 is deleted after line 2 was written. A client that sends the whole record (as
     // Jam.py's does) can still change the quantity, but cannot point a line at the track.
     db.conn
-        .conn
+        .raw()
         .execute_batch("UPDATE tracks SET deleted = 1 WHERE id = 2")
         .unwrap();
     db.apply(
@@ -1374,9 +1382,10 @@ fn store_apply(
         Engine {
             task: &task,
             hooks: &NoHooks,
+            caller: &SYSTEM,
             access: &task.unrestricted,
         }
-        .apply(conn, item, changes, false)
+        .apply(conn, item, changes, Default::default(), false)
     }
 }
 
@@ -1389,6 +1398,7 @@ fn store_open(
         Engine {
             task: &task,
             hooks: &NoHooks,
+            caller: &SYSTEM,
             access: &task.unrestricted,
         }
         .open(conn, item, OpenParams::default())
@@ -1472,6 +1482,7 @@ async fn store_reads_and_writes_on_its_threads() {
             Engine {
                 task: &task,
                 hooks: &NoHooks,
+                caller: &SYSTEM,
                 access: &task.unrestricted,
             }
             .open(conn, item, params)

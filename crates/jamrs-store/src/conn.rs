@@ -1,6 +1,8 @@
 //! The connection seam: what the engine needs from a database connection. Backends implement
 //! [`Conn`]; the engine and server modules use nothing else.
 
+use std::any::Any;
+
 use jamrs_core::{FieldType, Result, Value};
 
 use crate::dialect::Dialect;
@@ -23,4 +25,17 @@ pub trait Conn {
     fn begin(&mut self) -> Result<()>;
     fn commit(&mut self) -> Result<()>;
     fn rollback(&mut self) -> Result<()>;
+
+    /// True for a connection that cannot write (the store's readers).
+    fn read_only(&self) -> bool;
+
+    /// Moves the live connection out, for code that must own it while it runs: a server
+    /// module's objects hold it during a handler. Until [`Conn::restore`], `self` refuses work.
+    fn lend(&mut self) -> Result<Box<dyn Conn + Send>>;
+
+    /// Takes back what [`Conn::lend`] gave out.
+    fn restore(&mut self, lent: Box<dyn Conn + Send>);
+
+    /// For [`Conn::restore`] to get its own type back.
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }

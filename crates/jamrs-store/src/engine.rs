@@ -13,7 +13,10 @@ use std::collections::HashMap;
 use jamrs_core::delta::{Change, DetailChanges};
 use jamrs_core::model::{DefaultValue, FieldId, Item, ItemId, MasterLink, SystemField};
 use jamrs_core::query::{Cond, Filter, FilterValue, MasterRef, OpenParams, OpenQuery};
+use jamrs_core::session::Caller;
 use jamrs_core::{Access, Error, FieldError, FieldType, FilterOp, Result, Task, Value, values};
+
+use serde_json::{Map, Value as Json};
 
 use crate::builder::{self, Column, Link};
 use crate::conn::Conn;
@@ -95,6 +98,8 @@ pub struct DetailRecords {
 pub struct Delta {
     pub item: ItemId,
     pub records: Vec<Record>,
+    /// The user params sent with the apply (`params` of `on_apply`).
+    pub params: Map<String, Json>,
 }
 
 /// The outcome of one change, 1:1 with the request's changes.
@@ -114,7 +119,10 @@ pub type ApplyResult = Vec<ChangeResult>;
 pub struct Engine<'a> {
     pub task: &'a Task,
     pub hooks: &'a dyn Hooks,
-    /// What the session may see and do; results leave out fields it is prohibited from.
+    /// Who sends the request (what server modules read as `item.session`).
+    pub caller: &'a Caller,
+    /// What the request may see and do; results leave out fields it is prohibited from. Usually
+    /// the caller's rights; unrestricted for server-side datasets, which Jam.py does not check.
     pub access: &'a Access,
 }
 
@@ -126,11 +134,22 @@ impl Engine<'_> {
         item: &Item,
         mut params: OpenParams,
     ) -> Result<OpenResult> {
-        if let Some(answer) = self.hooks.on_open(conn, item, &mut params)? {
+        if let Some(answer) = self.hooks.on_open(self, conn, item, &mut params)? {
             return Ok(answer);
         }
+        let run = self.hooks.before_open(self, conn, item, &mut params)?;
         let q = OpenQuery::resolve(self.task, item, &params, self.access)?;
-        self.open_query(conn, &q)
+        let mut result = if run {
+            self.open_query(conn, &q)?
+        } else {
+            OpenResult {
+                columns: builder::select(conn.dialect(), self.task, &q).columns,
+                rows: Vec::new(),
+            }
+        };
+        self.hooks
+            .after_open(self, conn, item, &params, &mut result)?;
+        Ok(result)
     }
 
     /// A checked open.
@@ -164,34 +183,31 @@ impl Engine<'_> {
         conn: &mut dyn Conn,
         item: &Item,
         changes: Vec<Change>,
+        params: Map<String, Json>,
         expanded: bool,
     ) -> Result<ApplyResult> {
         top_level(self.task, item)?;
         let mut delta = Delta {
             item: item.id,
             records: records_from(self.task, changes, "changes"),
+            params,
         };
         self.load_old(conn, item, &mut delta.records, None)?;
-        if let Some(answer) = self.hooks.on_apply(conn, item, &mut delta)? {
-            return Ok(answer);
-        }
-        self.apply_delta(conn, &mut delta, expanded)
-    }
-
-    /// The default processing of a delta (Jam.py's `apply_delta`).
-    pub fn apply_delta(
-        &self,
-        conn: &mut dyn Conn,
-        delta: &mut Delta,
-        expanded: bool,
-    ) -> Result<ApplyResult> {
-        let item = self.task.item(delta.item);
-        top_level(self.task, item)?;
-        let mut results = self.process(conn, item, &mut delta.records, None)?;
+        let mut results = match self.hooks.on_apply(self, conn, item, &mut delta)? {
+            Some(answer) => answer,
+            None => self.apply_delta(conn, &mut delta)?,
+        };
         if expanded {
             self.expand(conn, item, &mut results, None)?;
         }
         Ok(results)
+    }
+
+    /// The default processing of a delta (Jam.py's `apply_delta`).
+    pub fn apply_delta(&self, conn: &mut dyn Conn, delta: &mut Delta) -> Result<ApplyResult> {
+        let item = self.task.item(delta.item);
+        top_level(self.task, item)?;
+        self.process(conn, item, &mut delta.records, None, &delta.params)
     }
 
     /// Reads the stored row of every update and delete, at every level.
@@ -250,6 +266,7 @@ impl Engine<'_> {
         item: &Item,
         records: &mut [Record],
         master: Option<(&Item, i64)>,
+        params: &Map<String, Json>,
     ) -> Result<Vec<ChangeResult>> {
         let link = master.map(|(m, id)| Link {
             master_number: m.number,
@@ -257,7 +274,10 @@ impl Engine<'_> {
         });
         let mut results = Vec::with_capacity(records.len());
         for rec in records.iter_mut() {
-            if !self.hooks.before_apply_record(conn, item, rec)? {
+            if !self
+                .hooks
+                .before_apply_record(self, conn, item, rec, params)?
+            {
                 rec.skipped = true;
                 results.push(ChangeResult {
                     op: rec.op,
@@ -268,11 +288,12 @@ impl Engine<'_> {
                 continue;
             }
             let result = match rec.op {
-                Op::Insert => self.insert(conn, item, rec, link)?,
-                Op::Update => self.update(conn, item, rec, link)?,
+                Op::Insert => self.insert(conn, item, rec, link, params)?,
+                Op::Update => self.update(conn, item, rec, link, params)?,
                 Op::Delete => self.delete(conn, item, rec, link)?,
             };
-            self.hooks.after_apply_record(conn, item, rec)?;
+            self.hooks
+                .after_apply_record(self, conn, item, rec, params)?;
             results.push(result);
         }
         Ok(results)
@@ -284,6 +305,7 @@ impl Engine<'_> {
         item: &Item,
         rec: &mut Record,
         link: Option<Link>,
+        params: &Map<String, Json>,
     ) -> Result<ChangeResult> {
         let mut row = vec![Value::Null; item.fields.len()];
         for (f, v) in &rec.values {
@@ -321,7 +343,7 @@ impl Engine<'_> {
         let id = conn.insert(&sql)?;
         row[item.primary_key.0 as usize] = Value::Int(id);
         rec.id = Some(id);
-        let details = self.process_details(conn, item, rec, id)?;
+        let details = self.process_details(conn, item, rec, id, params)?;
         Ok(ChangeResult {
             op: Op::Insert,
             id: Some(id),
@@ -336,6 +358,7 @@ impl Engine<'_> {
         item: &Item,
         rec: &mut Record,
         link: Option<Link>,
+        params: &Map<String, Json>,
     ) -> Result<ChangeResult> {
         let id = rec
             .id
@@ -373,7 +396,7 @@ impl Engine<'_> {
                 )));
             }
         }
-        let details = self.process_details(conn, item, rec, id)?;
+        let details = self.process_details(conn, item, rec, id, params)?;
         Ok(ChangeResult {
             op: Op::Update,
             id: Some(id),
@@ -449,11 +472,12 @@ impl Engine<'_> {
         item: &Item,
         rec: &mut Record,
         id: i64,
+        params: &Map<String, Json>,
     ) -> Result<Vec<(ItemId, Vec<ChangeResult>)>> {
         let mut out = Vec::with_capacity(rec.details.len());
         for d in &mut rec.details {
             let detail = self.task.item(d.item);
-            let results = self.process(conn, detail, &mut d.records, Some((item, id)))?;
+            let results = self.process(conn, detail, &mut d.records, Some((item, id)), params)?;
             out.push((d.item, results));
         }
         Ok(out)

@@ -1,28 +1,33 @@
 //! The scripting seam: where server modules (Python, in `jamrs-python`) plug into open and
-//! apply. The engine calls these at Jam.py's event points, in Jam.py's order; every method
-//! has a default that does nothing, so the engine runs the same without scripts.
+//! apply. The engine calls these at Jam.py's event points, in Jam.py's order; every method has
+//! a default that does nothing, so the engine runs the same without scripts. Each method gets
+//! the [`Engine`] of the request (task, caller, rights) so a handler can call back into it
+//! (`item.apply_delta`, server-side datasets) on the same connection.
 //!
 //! Firing order and transaction caveats:
-//! - `on_open` runs before the params are checked; it may change them (as Jam.py handlers
-//!   append to `params['__filters']`) or answer the open itself. It runs on the reader
-//!   connection, outside any transaction.
-//! - `on_apply` runs inside the apply transaction after the stored rows of every update and
-//!   delete were read (so `old_value` comes from the database); it may change the delta or
-//!   answer the apply itself. An error rolls everything back.
-//! - `before_apply_record` / `after_apply_record` run per record, inside the transaction,
-//!   for the top item and every detail level; `false` from `before_apply_record` skips the
-//!   record and its details.
+//! - open: `on_open` (may change the params, as Jam.py handlers append to
+//!   `params['__filters']`, or answer the open itself) → `before_open` (may change the params
+//!   again; `false` skips the query and answers no rows) → the params are checked and the query
+//!   runs → `after_open` (may change the rows). Opens run on a reader connection, outside any
+//!   transaction.
+//! - apply: the stored rows of every update and delete are read first (so `old_value` comes
+//!   from the database), then `on_apply` (may change the delta, or answer the apply itself),
+//!   then per record, for the top item and every detail level: `before_apply_record` (`false`
+//!   skips the record and its details) → the statement → `after_apply_record`. All of it runs
+//!   inside the apply's transaction; an error from any hook rolls everything back.
 
 use jamrs_core::Result;
 use jamrs_core::model::Item;
 use jamrs_core::query::OpenParams;
+use serde_json::{Map, Value as Json};
 
 use crate::conn::Conn;
-use crate::engine::{ApplyResult, Delta, OpenResult, Record};
+use crate::engine::{ApplyResult, Delta, Engine, OpenResult, Record};
 
 pub trait Hooks: Send + Sync {
     fn on_open(
         &self,
+        _engine: &Engine,
         _conn: &mut dyn Conn,
         _item: &Item,
         _params: &mut OpenParams,
@@ -30,8 +35,30 @@ pub trait Hooks: Send + Sync {
         Ok(None)
     }
 
+    fn before_open(
+        &self,
+        _engine: &Engine,
+        _conn: &mut dyn Conn,
+        _item: &Item,
+        _params: &mut OpenParams,
+    ) -> Result<bool> {
+        Ok(true)
+    }
+
+    fn after_open(
+        &self,
+        _engine: &Engine,
+        _conn: &mut dyn Conn,
+        _item: &Item,
+        _params: &OpenParams,
+        _result: &mut OpenResult,
+    ) -> Result<()> {
+        Ok(())
+    }
+
     fn on_apply(
         &self,
+        _engine: &Engine,
         _conn: &mut dyn Conn,
         _item: &Item,
         _delta: &mut Delta,
@@ -41,18 +68,22 @@ pub trait Hooks: Send + Sync {
 
     fn before_apply_record(
         &self,
+        _engine: &Engine,
         _conn: &mut dyn Conn,
         _item: &Item,
         _record: &mut Record,
+        _params: &Map<String, Json>,
     ) -> Result<bool> {
         Ok(true)
     }
 
     fn after_apply_record(
         &self,
+        _engine: &Engine,
         _conn: &mut dyn Conn,
         _item: &Item,
         _record: &Record,
+        _params: &Map<String, Json>,
     ) -> Result<()> {
         Ok(())
     }

@@ -38,7 +38,7 @@ fn with_users<T>(
             .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
     }
     with_connection(&db, |c| {
-        system::ensure(&mut c.conn)?;
+        system::ensure(c.raw())?;
         jamrs_store::store::in_transaction(c, f)
     })
 }

@@ -36,9 +36,10 @@ pub async fn post(
         let engine = Engine {
             task: &task,
             hooks: &*hooks,
+            caller: &who.caller,
             access,
         };
-        engine.apply(conn, item, changes, body.expanded)
+        engine.apply(conn, item, changes, body.params, body.expanded)
     })
     .await?;
     let reply = ApplyReply {

@@ -35,6 +35,7 @@ pub async fn post(
         let engine = Engine {
             task: &task,
             hooks: &*hooks,
+            caller: &who.caller,
             access: who.caller.access(&task),
         };
         Ok((engine.open(conn, item, params)?, who.needs_touch))
