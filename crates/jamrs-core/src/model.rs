@@ -54,6 +54,10 @@ pub struct Settings {
     /// With safe mode off, the role (index into `Task::roles`) anonymous requests get.
     pub anonymous_role: Option<usize>,
     pub login: LoginSettings,
+    /// How long a server-module handler may run before it is stopped.
+    pub module_timeout: std::time::Duration,
+    /// Paths under `/ext` that the task module's `on_ext_request` answers.
+    pub ext_paths: Vec<String>,
     /// The largest `limit` an open may ask for; also the limit of an open that gives none.
     pub max_limit: u64,
     pub database: DatabaseSettings,
@@ -117,6 +121,8 @@ pub struct Item {
     /// Items that list this item among their details.
     pub masters: Vec<ItemId>,
     pub details: Vec<ItemId>,
+    /// Server-module functions clients may call.
+    pub callable: Vec<Ident>,
     pub filters: Vec<Filter>,
     pub default_order: Vec<Order>,
     pub indexes: Vec<Index>,

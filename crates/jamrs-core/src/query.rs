@@ -52,6 +52,9 @@ pub struct OpenParams {
     /// User params, passed to server module handlers.
     #[serde(default)]
     pub params: Map<String, Json>,
+    /// Set by server-side datasets, which Jam.py does not page: no limit unless one is given.
+    #[serde(skip)]
+    pub unlimited: bool,
 }
 
 /// A checked open request.
@@ -184,12 +187,13 @@ impl OpenQuery {
 
         let max = task.settings.max_limit;
         let limit = match params.limit {
-            Some(l) if l > max => {
+            Some(l) if l > max && !params.unlimited => {
                 return Err(Error::bad_field(
                     "limit",
                     format!("limit {l} is over the maximum of {max}"),
                 ));
             }
+            Some(0) | None if params.unlimited => i64::MAX as u64,
             Some(0) | None => max,
             Some(l) => l,
         };

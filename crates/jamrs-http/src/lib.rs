@@ -19,7 +19,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request, header};
 use jamrs_core::Task;
-use jamrs_store::{Hooks, Store};
+use jamrs_store::{Events, Hooks, Store};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -31,6 +31,8 @@ pub struct AppState {
     pub task: Arc<Task>,
     pub store: Arc<dyn Store>,
     pub hooks: Arc<dyn Hooks>,
+    /// Server-module events outside open and apply (login, logout, `/ext`, server functions).
+    pub events: Arc<dyn Events>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -40,6 +42,7 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.task.settings.server.max_body_bytes;
     Router::new()
         .nest("/api", api::router())
+        .route("/ext/{*path}", axum::routing::post(api::ext::post))
         .route("/", axum::routing::get(page::index))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::no_method)

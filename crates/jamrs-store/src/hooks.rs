@@ -89,7 +89,63 @@ pub trait Hooks: Send + Sync {
     }
 }
 
+/// Task events outside open and apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskEvent {
+    /// `on_created(task)`: once the project is loaded (no session).
+    Created,
+    /// `on_logout(task, info)`.
+    Logout,
+    /// `on_ext_request(task, path, params)`: `POST /ext/<path>` on a path the task opts into.
+    ExtRequest,
+}
+
+/// The events that are not about open or apply; the HTTP layer calls them on a database
+/// thread. Defaults: no module, nothing to do.
+pub trait Events: Send + Sync {
+    /// Runs server function `name` of `item`'s module with JSON `args`; the caller has checked
+    /// that the item lists it as callable and that the role may view the item.
+    fn call_function(
+        &self,
+        _engine: &Engine,
+        _conn: &mut dyn Conn,
+        item: &Item,
+        name: &str,
+        _args: &[Json],
+    ) -> Result<Json> {
+        Err(jamrs_core::Error::not_found(format!(
+            "\"{}\" has no server module with a function \"{name}\"",
+            item.name
+        )))
+    }
+
+    /// `on_login(task, form_data, info)`: `None` when the task has no such handler (the
+    /// built-in login applies); otherwise the handler's `user_info`, or `None` if it refused.
+    fn on_login(
+        &self,
+        _engine: &Engine,
+        _conn: &mut dyn Conn,
+        _form_data: &Map<String, Json>,
+        _info: &Map<String, Json>,
+    ) -> Option<Result<Option<Map<String, Json>>>> {
+        None
+    }
+
+    /// Runs a task event; `None` when the task does not handle it.
+    fn task_event(
+        &self,
+        _engine: &Engine,
+        _conn: &mut dyn Conn,
+        _event: TaskEvent,
+        _args: &[Json],
+    ) -> Result<Option<Json>> {
+        Ok(None)
+    }
+}
+
 /// No server modules.
 pub struct NoHooks;
 
 impl Hooks for NoHooks {}
+
+impl Events for NoHooks {}

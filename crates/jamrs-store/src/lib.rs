@@ -21,6 +21,6 @@ pub mod store;
 pub use conn::Conn;
 pub use dialect::Dialect;
 pub use engine::{ChangeResult, Engine, OpenResult};
-pub use hooks::{Hooks, NoHooks};
+pub use hooks::{Events, Hooks, NoHooks, TaskEvent};
 pub use sql::Sql;
 pub use store::Store;

@@ -4,10 +4,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use jamrs_core::session::Caller;
 use jamrs_core::{Error, Task};
 use jamrs_http::AppState;
 use jamrs_sqlite::SqliteStore;
-use jamrs_store::NoHooks;
+use jamrs_store::{Engine, Events, Hooks, NoHooks, Store, TaskEvent, store};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -19,6 +20,8 @@ use crate::migrate;
 pub struct RunOptions {
     /// Apply destructive schema changes (drop or retype columns) at start.
     pub allow_destructive: bool,
+    /// Development mode: reload changed server modules without a restart.
+    pub dev: bool,
 }
 
 /// A running server.
@@ -63,12 +66,30 @@ pub async fn start(task: Task, opts: &RunOptions) -> Result<Server, Error> {
     let db = database_path(&task);
     migrate::at_start(&task, &db, opts.allow_destructive)?;
     let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
-    let store = SqliteStore::open(&db, readers)?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db, readers)?);
     let bind = task.settings.server.bind.clone();
+    let task = Arc::new(task);
+    let (hooks, events) = modules(&task, opts)?;
+    // on_created(task): once, with no session, in a transaction of its own.
+    {
+        let (task, hooks, events) = (task.clone(), hooks.clone(), events.clone());
+        store::write(&*store, move |conn| {
+            let caller = Caller::system();
+            let engine = Engine {
+                task: &task,
+                hooks: &*hooks,
+                caller: &caller,
+                access: &task.unrestricted,
+            };
+            events.task_event(&engine, conn, TaskEvent::Created, &[])
+        })
+        .await?;
+    }
     let state = AppState {
-        task: Arc::new(task),
-        store: Arc::new(store),
-        hooks: Arc::new(NoHooks),
+        task,
+        store,
+        hooks,
+        events,
     };
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
@@ -86,6 +107,26 @@ pub async fn start(task: Task, opts: &RunOptions) -> Result<Server, Error> {
         shutdown: Some(tx),
         handle,
     })
+}
+
+/// The engine hooks and the other events of a project's server modules.
+type Modules = (Arc<dyn Hooks>, Arc<dyn Events>);
+
+/// The server modules of the project, or none: the interpreter starts only for a project that
+/// has `.py` modules.
+fn modules(task: &Arc<Task>, opts: &RunOptions) -> Result<Modules, Error> {
+    if !jamrs_python::has_modules(task) {
+        return Ok((Arc::new(NoHooks), Arc::new(NoHooks)));
+    }
+    let rt = jamrs_python::Runtime::load(
+        task.clone(),
+        jamrs_python::Options {
+            timeout: task.settings.module_timeout,
+            reload: opts.dev,
+        },
+    )?;
+    let hooks = Arc::new(jamrs_python::PythonHooks::new(rt));
+    Ok((hooks.clone(), hooks))
 }
 
 async fn shutdown_signal() {

@@ -47,6 +47,9 @@ enum Command {
         /// Also apply schema changes that drop or retype columns or tables
         #[arg(long)]
         allow_destructive: bool,
+        /// Development mode: reload server modules when their files change
+        #[arg(long)]
+        dev: bool,
     },
     /// Validate a project and list the schema changes its database needs
     Check {
@@ -274,6 +277,7 @@ fn run(cli: Cli) -> Result<(), String> {
             dir,
             bind,
             allow_destructive,
+            dev,
         } => {
             let task = load(&dir, &Overrides { bind })?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -283,9 +287,15 @@ fn run(cli: Cli) -> Result<(), String> {
             runtime.block_on(async move {
                 let caption = task.caption.clone();
                 let first_user = task.clone();
-                let server = app::start(task, &RunOptions { allow_destructive })
-                    .await
-                    .map_err(|e| e.message)?;
+                let server = app::start(
+                    task,
+                    &RunOptions {
+                        allow_destructive,
+                        dev,
+                    },
+                )
+                .await
+                .map_err(|e| e.message)?;
                 // A project run for the first time (e.g. straight from git) gets its
                 // administrator here, as `jamrs new` would have made it.
                 if let Some(password) =

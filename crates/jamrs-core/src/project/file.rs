@@ -27,6 +27,12 @@ pub struct TaskFile {
     /// With safe_mode off: the role anonymous requests get (none: no restrictions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anonymous_role: Option<String>,
+    /// Seconds a server-module handler may run before it is stopped (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_timeout: Option<f64>,
+    /// Paths under `/ext` that `on_ext_request` of `task.py` answers (e.g. `"/hooks/github"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ext_paths: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login: Option<LoginFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,6 +154,10 @@ pub struct ItemFile {
     pub master_rec_id: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<String>,
+    /// Functions of the item's server module that clients may call
+    /// (`POST /api/items/<item>/call/<function>`); no other function is reachable.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub callable: Vec<String>,
     /// Field names, `-name` for descending.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_order: Vec<String>,

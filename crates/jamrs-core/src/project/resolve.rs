@@ -209,8 +209,38 @@ fn resolve_settings(tf: &TaskFile, errs: &mut Errors) -> Settings {
     if session_timeout < 60 {
         errs.push(TASK_FILE, "session_timeout must be at least 60 seconds");
     }
+    let module_timeout = tf.module_timeout.unwrap_or(10.0);
+    if !(0.01..=3600.0).contains(&module_timeout) {
+        errs.push(
+            TASK_FILE,
+            "module_timeout must be between 0.01 and 3600 seconds",
+        );
+    }
+    let mut ext_paths = Vec::new();
+    for p in &tf.ext_paths {
+        let ok = p.starts_with('/')
+            && p.len() > 1
+            && p[1..].split('/').all(|seg| {
+                !seg.is_empty()
+                    && seg != "."
+                    && seg != ".."
+                    && seg
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            });
+        if ok {
+            ext_paths.push(p.clone());
+        } else {
+            errs.push(
+                TASK_FILE,
+                format!("ext_paths: \"{p}\" is not a path such as \"/hooks/github\" (segments of letters, digits, - _ .)"),
+            );
+        }
+    }
     Settings {
         language: tf.language.clone().unwrap_or_else(|| "en".into()),
+        module_timeout: std::time::Duration::from_secs_f64(module_timeout.clamp(0.01, 3600.0)),
+        ext_paths,
         safe_mode: tf.safe_mode.unwrap_or(true),
         session_timeout,
         anonymous_role: None,
@@ -526,6 +556,7 @@ fn item_skeleton(
         master_link: None,
         masters: Vec::new(),
         details: Vec::new(),
+        callable: Vec::new(),
         filters: Vec::new(),
         default_order: Vec::new(),
         indexes: Vec::new(),
@@ -795,6 +826,30 @@ impl Ctx<'_> {
                 );
             }
             item.fields[fid.0 as usize] = f;
+        }
+
+        // Server functions clients may call.
+        for name in &file.callable {
+            match Ident::parse(name) {
+                Ok(n) if n.as_str().starts_with("on_") => errs.push(
+                    &path,
+                    format!("callable: \"{name}\" is an event handler name; handlers cannot be called by clients"),
+                ),
+                Ok(n) if item.callable.contains(&n) => {
+                    errs.push(&path, format!("callable: \"{name}\" is listed twice"))
+                }
+                Ok(n) => item.callable.push(n),
+                Err(e) => errs.push(&path, format!("callable: {e}")),
+            }
+        }
+        if !file.callable.is_empty() && item.module.is_none() {
+            errs.push(
+                &path,
+                format!(
+                    "callable functions need a server module, {ITEMS_DIR}/{}.py",
+                    item.name
+                ),
+            );
         }
 
         // Filters.

@@ -1,6 +1,8 @@
 //! The `/api` area: one file per endpoint.
 
 mod apply;
+mod call;
+pub mod ext;
 mod login;
 mod open;
 pub mod openapi;
@@ -18,5 +20,6 @@ pub fn router() -> Router<AppState> {
         .route("/task", get(task::get))
         .route("/items/{item}/open", post(open::post))
         .route("/items/{item}/apply", post(apply::post))
+        .route("/items/{item}/call/{function}", post(call::post))
         .route("/openapi.json", get(openapi::get))
 }

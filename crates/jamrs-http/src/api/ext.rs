@@ -1,0 +1,65 @@
+//! `POST /ext/<path>`: `on_ext_request(task, path, params)` of the task module, for other
+//! systems (webhooks). Served only on the paths listed in `ext_paths`; there is no session
+//! (`item.session` is `None`), so the handler must check whatever the caller sends.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use jamrs_core::Error;
+use jamrs_core::session::Caller;
+use jamrs_store::{Engine, TaskEvent, store};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub async fn post(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let path = format!("/{path}");
+    if !state.task.settings.ext_paths.contains(&path) {
+        return Err(Error::not_found("no such endpoint").into());
+    }
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !is_json && !body.is_empty() {
+        return Err(ApiError {
+            error: Error::bad_request("the body must be JSON with Content-Type: application/json"),
+            status: Some(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        });
+    }
+    let params: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| Error::bad_request(format!("the body is not valid JSON: {e}")))?
+    };
+    let task = state.task.clone();
+    let hooks = state.hooks.clone();
+    let events = state.events.clone();
+    let result = store::write(&*state.store, move |conn| {
+        let caller = Caller::system();
+        let engine = Engine {
+            task: &task,
+            hooks: &*hooks,
+            caller: &caller,
+            access: &task.unrestricted,
+        };
+        events.task_event(&engine, conn, TaskEvent::ExtRequest, &[json!(path), params])
+    })
+    .await?;
+    match result {
+        Some(v) => Ok(Json(json!({ "result": v }))),
+        None => Err(Error::not_found("the task module has no on_ext_request").into()),
+    }
+}

@@ -1,0 +1,867 @@
+//! jamrs-python: server modules in Python with Jam.py's server API.
+//!
+//! Owns the embedded CPython (PyO3): loading `task.py` and `items/<name>.py`, dispatching
+//! Jam.py's events in Jam.py's order (task handler first; a non-None result skips the item's
+//! handler and the default processing), the Python objects of the server API (`item`, `task`,
+//! the delta, datasets, `task.consts`), and stopping handlers that run too long.
+//!
+//! It plugs into the engine as [`PythonHooks`] (a `jamrs_store::Hooks`); the HTTP layer calls
+//! [`Runtime`] for the events that are not about open or apply (login, logout, `/ext`, server
+//! functions). Requests for items without handlers never take the interpreter lock: which
+//! events a module handles is known on the Rust side.
+//!
+//! Must not know: HTTP, SQL text, a database driver.
+
+mod context;
+pub mod convert;
+mod modules;
+pub mod objects;
+mod params;
+mod watchdog;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use jamrs_core::model::Item;
+use jamrs_core::query::{OpenParams, OpenQuery};
+use jamrs_core::{Error, ItemId, Kind, Result, Task};
+use jamrs_store::engine::{ApplyResult, Delta, Engine, OpenResult, Record};
+use jamrs_store::{Conn, Hooks, builder};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyList, PyTuple};
+use serde_json::{Map, Value as Json};
+
+pub use modules::Event;
+use modules::{Module, Owner};
+use objects::{PyConnection, PyItem, PyTask};
+
+/// How server modules run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// A handler running longer than this is interrupted.
+    pub timeout: Duration,
+    /// Development mode: changed modules are reloaded without a restart.
+    pub reload: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            timeout: Duration::from_secs(10),
+            reload: false,
+        }
+    }
+}
+
+/// A module slot: loaded, or (after a failed reload in development mode) broken.
+enum Slot {
+    Loaded(Module),
+    Broken(Error),
+}
+
+struct Modules {
+    task: Option<Slot>,
+    items: Vec<Option<Slot>>,
+}
+
+/// The interpreter with the project's modules.
+pub struct Runtime {
+    pub task: Arc<Task>,
+    task_object: Py<PyTask>,
+    modules: RwLock<Modules>,
+    watchdog: watchdog::Watchdog,
+    options: Options,
+    last_check: Mutex<Instant>,
+}
+
+/// The engine hooks that run server modules.
+#[derive(Clone)]
+pub struct PythonHooks {
+    pub rt: Arc<Runtime>,
+    /// Run the item modules' handlers, not only the task module's (false for datasets made
+    /// with `copy(handlers=False)`).
+    pub item_handlers: bool,
+}
+
+impl PythonHooks {
+    pub fn new(rt: Arc<Runtime>) -> PythonHooks {
+        PythonHooks {
+            rt,
+            item_handlers: true,
+        }
+    }
+
+    fn item_scope(&self, item: ItemId) -> Option<ItemId> {
+        self.item_handlers.then_some(item)
+    }
+}
+
+/// True when the project has any server module (so the interpreter is worth starting).
+pub fn has_modules(task: &Task) -> bool {
+    task.module.is_some() || task.items.iter().any(|i| i.module.is_some())
+}
+
+impl Runtime {
+    /// Starts the interpreter and loads every module. Any module that does not load stops the
+    /// start, with every such error listed (file, line and reason).
+    pub fn load(task: Arc<Task>, options: Options) -> Result<Arc<Runtime>> {
+        Python::attach(|py| {
+            let task_object = Py::new(py, PyTask { task: task.clone() })
+                .map_err(|e| Error::internal(format!("cannot create the task object: {e}")))?;
+            let mut errors = Vec::new();
+            let mut load = |owner: Owner, path: &PathBuf| -> Option<Slot> {
+                match modules::load(py, &task, task_object.bind(py).as_any(), owner, path) {
+                    Ok(m) => Some(Slot::Loaded(m)),
+                    Err(e) => {
+                        errors.push(e.message);
+                        None
+                    }
+                }
+            };
+            let task_module = task.module.as_ref().and_then(|p| load(Owner::Task, p));
+            let items: Vec<Option<Slot>> = task
+                .items
+                .iter()
+                .map(|i| i.module.as_ref().and_then(|p| load(Owner::Item(i.id), p)))
+                .collect();
+            for (item, slot) in task.items.iter().zip(&items) {
+                if let Some(Slot::Loaded(m)) = slot {
+                    for name in &item.callable {
+                        if m.function(py, name.as_str()).is_none() {
+                            errors.push(format!(
+                                "items/{}.py: callable function \"{name}\" is not defined in the module",
+                                item.name
+                            ));
+                        }
+                    }
+                }
+            }
+            if !errors.is_empty() {
+                return Err(Error::new(
+                    Kind::Module,
+                    format!("server modules do not load: {}", errors.join("; ")),
+                ));
+            }
+            Ok(Arc::new(Runtime {
+                task: task.clone(),
+                task_object,
+                modules: RwLock::new(Modules {
+                    task: task_module,
+                    items,
+                }),
+                watchdog: watchdog::Watchdog::start(),
+                options,
+                last_check: Mutex::new(Instant::now()),
+            }))
+        })
+    }
+
+    /// In development mode, reloads modules whose files changed (checked at most twice a
+    /// second). A module that no longer loads makes its item answer with the error until it
+    /// is fixed; the rest keep working.
+    fn reload_changed(&self) {
+        if !self.options.reload {
+            return;
+        }
+        {
+            let Ok(mut last) = self.last_check.lock() else {
+                return;
+            };
+            if last.elapsed() < Duration::from_millis(500) {
+                return;
+            }
+            *last = Instant::now();
+        }
+        let stale = |slot: &Option<Slot>, path: &Option<PathBuf>| -> bool {
+            match (slot, path) {
+                (Some(Slot::Loaded(m)), Some(p)) => modules::modified(p) != m.modified,
+                (Some(Slot::Broken(_)), Some(_)) => true,
+                (None, Some(p)) => p.is_file(),
+                _ => false,
+            }
+        };
+        let (task_stale, items_stale): (bool, Vec<usize>) = {
+            let Ok(m) = self.modules.read() else { return };
+            (
+                stale(&m.task, &self.task.module),
+                (0..self.task.items.len())
+                    .filter(|i| stale(&m.items[*i], &self.task.items[*i].module))
+                    .collect(),
+            )
+        };
+        if !task_stale && items_stale.is_empty() {
+            return;
+        }
+        Python::attach(|py| {
+            let task_object = self.task_object.bind(py).as_any().clone();
+            let load = |owner: Owner, path: &PathBuf| -> Slot {
+                match modules::load(py, &self.task, &task_object, owner, path) {
+                    Ok(m) => {
+                        tracing::info!(module = %path.display(), "reloaded");
+                        Slot::Loaded(m)
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e.message, "a server module does not load");
+                        Slot::Broken(e)
+                    }
+                }
+            };
+            let Ok(mut m) = self.modules.write() else {
+                return;
+            };
+            if task_stale && let Some(p) = &self.task.module {
+                m.task = Some(load(Owner::Task, p));
+            }
+            for i in items_stale {
+                if let Some(p) = &self.task.items[i].module {
+                    m.items[i] = Some(load(Owner::Item(ItemId(i as u32)), p));
+                }
+            }
+        });
+    }
+
+    /// Whether the task's or the item's module handles `e` (without the interpreter lock). A
+    /// broken module counts, so its error is reported.
+    pub fn handles(&self, item: Option<ItemId>, e: Event) -> bool {
+        self.reload_changed();
+        let Ok(m) = self.modules.read() else {
+            return false;
+        };
+        let has = |slot: &Option<Slot>| match slot {
+            Some(Slot::Loaded(module)) => module.has(e),
+            Some(Slot::Broken(_)) => true,
+            None => false,
+        };
+        has(&m.task) || item.is_some_and(|i| has(&m.items[i.0 as usize]))
+    }
+
+    /// The handlers of `e`, task first: (handler, is the task's).
+    fn handlers(
+        &self,
+        py: Python<'_>,
+        item: Option<ItemId>,
+        e: Event,
+    ) -> Result<Vec<(Py<PyAny>, bool)>> {
+        let m = self
+            .modules
+            .read()
+            .map_err(|_| Error::internal("the module table is poisoned"))?;
+        let mut out = Vec::new();
+        let mut take = |slot: &Option<Slot>, is_task: bool| -> Result<()> {
+            match slot {
+                Some(Slot::Loaded(module)) => {
+                    if let Some(h) = module.handler(e) {
+                        out.push((h.clone_ref(py), is_task));
+                    }
+                    Ok(())
+                }
+                Some(Slot::Broken(err)) => Err(err.clone()),
+                None => Ok(()),
+            }
+        };
+        take(&m.task, true)?;
+        if let Some(i) = item {
+            take(&m.items[i.0 as usize], false)?;
+        }
+        Ok(out)
+    }
+
+    /// Calls a handler under the watchdog; exceptions become `module_error`.
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        f: &Py<PyAny>,
+        args: Bound<'py, PyTuple>,
+    ) -> Result<Bound<'py, PyAny>> {
+        let (r, stopped) = self
+            .watchdog
+            .guard(py, self.options.timeout, || f.bind(py).call1(args));
+        r.map_err(|e| self.module_error(py, &e, stopped))
+    }
+
+    fn module_error(&self, py: Python<'_>, e: &PyErr, stopped: bool) -> Error {
+        if stopped {
+            return Error::new(
+                Kind::Module,
+                format!(
+                    "a server module ran longer than {} s and was stopped",
+                    self.options.timeout.as_secs_f64()
+                ),
+            );
+        }
+        let message = e.value(py).to_string();
+        let traceback = e
+            .traceback(py)
+            .and_then(|t| t.format().ok())
+            .unwrap_or_default();
+        tracing::warn!(error = %message, traceback = %traceback, "a server module raised");
+        Error::new(
+            Kind::Module,
+            if message.is_empty() {
+                e.get_type(py)
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|_| "error".into())
+            } else {
+                message
+            },
+        )
+    }
+
+    fn item_object(&self, py: Python<'_>, item: ItemId) -> Result<Py<PyItem>> {
+        Py::new(py, PyItem::new(&self.task, item)).map_err(|e| py_internal(py, &e))
+    }
+
+    /// `on_field_get_text(field)` of an item's (or the task's) module, if there is one.
+    pub fn field_get_text(
+        &self,
+        py: Python<'_>,
+        item: ItemId,
+        field: &Bound<'_, objects::PyField>,
+    ) -> PyResult<Option<String>> {
+        let handlers = self
+            .handlers(py, Some(item), Event::OnFieldGetText)
+            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.message))?;
+        for (h, _) in handlers.iter().rev() {
+            let r = h.bind(py).call1((field,))?;
+            if !r.is_none() {
+                return Ok(Some(r.str()?.to_string()));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn py_internal(py: Python<'_>, e: &PyErr) -> Error {
+    Error::internal(format!("python: {}", e.value(py)))
+}
+
+/// Rows returned by an `on_open` that answered the open itself: `rows` or Jam.py's
+/// `[rows, error]`.
+fn answered_rows(
+    py: Python<'_>,
+    task: &Task,
+    item: &Item,
+    engine: &Engine,
+    conn: &mut dyn Conn,
+    params: &OpenParams,
+    r: &Bound<'_, PyAny>,
+) -> Result<OpenResult> {
+    let bad = || {
+        Error::new(
+            Kind::Module,
+            "on_open returned something other than None, a list of rows, or [rows, error]",
+        )
+    };
+    let mut rows_obj = r.clone();
+    if let Ok(pair) = r
+        .cast::<PyList>()
+        .map(|l| l.as_any().clone())
+        .or_else(|_| r.cast::<PyTuple>().map(|t| t.as_any().clone()))
+        && pair.len().unwrap_or(0) == 2
+        && let Ok(second) = pair.get_item(1)
+        && (second.is_none() || second.extract::<String>().is_ok())
+    {
+        let err: Option<String> = second.extract().ok();
+        if let Some(err) = err.filter(|e| !e.is_empty()) {
+            return Err(Error::new(Kind::Module, err));
+        }
+        rows_obj = pair.get_item(0).map_err(|_| bad())?;
+    }
+    let q = OpenQuery::resolve(task, item, params, engine.access)?;
+    let columns = builder::select(conn.dialect(), task, &q).columns;
+    let mut rows = Vec::new();
+    for row in rows_obj.try_iter().map_err(|_| bad())? {
+        let row = row.map_err(|_| bad())?;
+        let mut values = Vec::with_capacity(columns.len());
+        for (i, col) in columns.iter().enumerate() {
+            let v = row.get_item(i).map_err(|_| bad())?;
+            values.push(
+                convert::py_to_value(&v, col.value_type).map_err(|e| {
+                    Error::new(Kind::Module, format!("on_open row: {}", e.value(py)))
+                })?,
+            );
+        }
+        rows.push(values);
+    }
+    Ok(OpenResult { columns, rows })
+}
+
+impl Hooks for PythonHooks {
+    fn on_open(
+        &self,
+        engine: &Engine,
+        conn: &mut dyn Conn,
+        item: &Item,
+        params: &mut OpenParams,
+    ) -> Result<Option<OpenResult>> {
+        let rt = &self.rt;
+        if !rt.handles(self.item_scope(item.id), Event::OnOpen) {
+            return Ok(None);
+        }
+        Python::attach(|py| {
+            let handlers = rt.handlers(py, self.item_scope(item.id), Event::OnOpen)?;
+            let pyitem = rt.item_object(py, item.id)?;
+            let dict = params::to_py(py, params, true).map_err(|e| py_internal(py, &e))?;
+            let (answer, _) = context::with_frame(rt, engine, conn, true, None, |_| {
+                for (h, _) in &handlers {
+                    let r = rt.call(
+                        py,
+                        h,
+                        (pyitem.clone_ref(py), dict.clone())
+                            .into_pyobject(py)
+                            .map_err(|e| py_internal(py, &e))?,
+                    )?;
+                    if !r.is_none() {
+                        return Ok(Some(r.unbind()));
+                    }
+                }
+                Ok(None)
+            })?;
+            let answer: Option<Py<PyAny>> = answer?;
+            *params = params::from_py(&dict).map_err(|e| rt.module_error(py, &e, false))?;
+            match answer {
+                Some(r) => Ok(Some(answered_rows(
+                    py,
+                    &rt.task,
+                    item,
+                    engine,
+                    conn,
+                    params,
+                    r.bind(py),
+                )?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn before_open(
+        &self,
+        engine: &Engine,
+        conn: &mut dyn Conn,
+        item: &Item,
+        params: &mut OpenParams,
+    ) -> Result<bool> {
+        let rt = &self.rt;
+        if !rt.handles(self.item_scope(item.id), Event::OnBeforeOpen) {
+            return Ok(true);
+        }
+        Python::attach(|py| {
+            let handlers = rt.handlers(py, self.item_scope(item.id), Event::OnBeforeOpen)?;
+            let pyitem = rt.item_object(py, item.id)?;
+            let dict = params::to_py(py, params, true).map_err(|e| py_internal(py, &e))?;
+            let query = query_object(py, &dict).map_err(|e| py_internal(py, &e))?;
+            let (run, _) = context::with_frame(rt, engine, conn, true, None, |_| {
+                for (h, _) in &handlers {
+                    let args = (
+                        pyitem.clone_ref(py),
+                        query.clone(),
+                        dict.clone(),
+                        PyConnection,
+                    )
+                        .into_pyobject(py)
+                        .map_err(|e| py_internal(py, &e))?;
+                    let r = rt.call(py, h, args)?;
+                    if r.cast::<PyBool>().is_ok_and(|b| !b.is_true()) {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            })?;
+            let run: bool = run?;
+            // The query object carries the open options; the dict carries the user params.
+            let merged = merge_query(&query, &dict).map_err(|e| rt.module_error(py, &e, false))?;
+            *params = params::from_py(&merged).map_err(|e| rt.module_error(py, &e, false))?;
+            Ok(run)
+        })
+    }
+
+    fn after_open(
+        &self,
+        engine: &Engine,
+        conn: &mut dyn Conn,
+        item: &Item,
+        params: &OpenParams,
+        result: &mut OpenResult,
+    ) -> Result<()> {
+        let rt = &self.rt;
+        if !rt.handles(self.item_scope(item.id), Event::OnAfterOpen) {
+            return Ok(());
+        }
+        Python::attach(|py| {
+            let handlers = rt.handlers(py, self.item_scope(item.id), Event::OnAfterOpen)?;
+            // Jam.py: the item's handler, or the task's when the item has none.
+            let Some((h, _)) = handlers.last() else {
+                return Ok(());
+            };
+            let pyitem = rt.item_object(py, item.id)?;
+            let dict = params::to_py(py, params, true).map_err(|e| py_internal(py, &e))?;
+            let query = query_object(py, &dict).map_err(|e| py_internal(py, &e))?;
+            let dataset = objects::dataset::from_result(py, &rt.task, item.id, result)
+                .map_err(|e| py_internal(py, &e))?;
+            let (r, _) = context::with_frame(rt, engine, conn, true, None, |_| {
+                let args = (
+                    pyitem.clone_ref(py),
+                    query,
+                    dict,
+                    PyConnection,
+                    dataset.clone_ref(py),
+                )
+                    .into_pyobject(py)
+                    .map_err(|e| py_internal(py, &e))?;
+                rt.call(py, h, args).map(|_| ())
+            })?;
+            r?;
+            result.rows = dataset.borrow(py).rows_for(&result.columns);
+            Ok(())
+        })
+    }
+
+    fn on_apply(
+        &self,
+        engine: &Engine,
+        conn: &mut dyn Conn,
+        item: &Item,
+        delta: &mut Delta,
+    ) -> Result<Option<ApplyResult>> {
+        let rt = &self.rt;
+        if !rt.handles(self.item_scope(item.id), Event::OnApply) {
+            return Ok(None);
+        }
+        Python::attach(|py| {
+            let handlers = rt.handlers(py, self.item_scope(item.id), Event::OnApply)?;
+            let pyitem = rt.item_object(py, item.id)?;
+            let pydelta = objects::delta::to_py(py, &rt.task, item.id, &delta.records)
+                .map_err(|e| py_internal(py, &e))?;
+            let params = convert::map_to_py(py, &delta.params).map_err(|e| py_internal(py, &e))?;
+            let lent = std::mem::replace(
+                delta,
+                Delta {
+                    item: item.id,
+                    records: Vec::new(),
+                    params: Map::new(),
+                },
+            );
+            let (answer, back) = context::with_frame(
+                rt,
+                engine,
+                conn,
+                true,
+                Some(lent),
+                |frame| {
+                    for (h, _) in &handlers {
+                        let args = (
+                            pyitem.clone_ref(py),
+                            pydelta.clone_ref(py),
+                            params.clone(),
+                            PyConnection,
+                        )
+                            .into_pyobject(py)
+                            .map_err(|e| py_internal(py, &e))?;
+                        let r = rt.call(py, h, args)?;
+                        if r.is_none() {
+                            continue;
+                        }
+                        return match objects::delta::result_of(&r) {
+                            Some(result) => Ok(Some(result)),
+                            None => Err(Error::new(
+                                Kind::Module,
+                                "on_apply must return None or what item.apply_delta(delta, params, connection) returned",
+                            )),
+                        };
+                    }
+                    let _ = frame;
+                    Ok(None)
+                },
+            )?;
+            if let Some(d) = back {
+                *delta = d;
+            }
+            objects::delta::write_back(py, &pydelta, &mut delta.records);
+            answer
+        })
+    }
+
+    fn before_apply_record(
+        &self,
+        engine: &Engine,
+        conn: &mut dyn Conn,
+        item: &Item,
+        record: &mut Record,
+        params: &Map<String, Json>,
+    ) -> Result<bool> {
+        self.record_event(
+            engine,
+            conn,
+            item,
+            record,
+            params,
+            Event::OnBeforeApplyRecord,
+        )
+    }
+
+    fn after_apply_record(
+        &self,
+        engine: &Engine,
+        conn: &mut dyn Conn,
+        item: &Item,
+        record: &Record,
+        params: &Map<String, Json>,
+    ) -> Result<()> {
+        let mut copy = record.clone();
+        self.record_event(
+            engine,
+            conn,
+            item,
+            &mut copy,
+            params,
+            Event::OnAfterApplyRecord,
+        )
+        .map(|_| ())
+    }
+}
+
+impl jamrs_store::Events for PythonHooks {
+    fn call_function(
+        &self,
+        engine: &Engine,
+        conn: &mut dyn Conn,
+        item: &Item,
+        name: &str,
+        args: &[Json],
+    ) -> Result<Json> {
+        self.rt.call_function(engine, conn, item.id, name, args)
+    }
+
+    fn on_login(
+        &self,
+        engine: &Engine,
+        conn: &mut dyn Conn,
+        form_data: &Map<String, Json>,
+        info: &Map<String, Json>,
+    ) -> Option<Result<Option<Map<String, Json>>>> {
+        self.rt.on_login(engine, conn, form_data, info)
+    }
+
+    fn task_event(
+        &self,
+        engine: &Engine,
+        conn: &mut dyn Conn,
+        event: jamrs_store::TaskEvent,
+        args: &[Json],
+    ) -> Result<Option<Json>> {
+        let e = match event {
+            jamrs_store::TaskEvent::Created => Event::OnCreated,
+            jamrs_store::TaskEvent::Logout => Event::OnLogout,
+            jamrs_store::TaskEvent::ExtRequest => Event::OnExtRequest,
+        };
+        self.rt.task_event(engine, conn, e, args)
+    }
+}
+
+impl PythonHooks {
+    fn record_event(
+        &self,
+        engine: &Engine,
+        conn: &mut dyn Conn,
+        item: &Item,
+        record: &mut Record,
+        params: &Map<String, Json>,
+        event: Event,
+    ) -> Result<bool> {
+        let rt = &self.rt;
+        if !rt.handles(self.item_scope(item.id), event) {
+            return Ok(true);
+        }
+        Python::attach(|py| {
+            let handlers = rt.handlers(py, self.item_scope(item.id), event)?;
+            let pyitem = rt.item_object(py, item.id)?;
+            let pyrec = objects::delta::record_to_py(py, &rt.task, item.id, record)
+                .map_err(|e| py_internal(py, &e))?;
+            let params = convert::map_to_py(py, params).map_err(|e| py_internal(py, &e))?;
+            let (go, _) = context::with_frame(rt, engine, conn, true, None, |_| {
+                for (h, _) in &handlers {
+                    let args = (
+                        pyitem.clone_ref(py),
+                        pyrec.clone_ref(py),
+                        params.clone(),
+                        PyConnection,
+                    )
+                        .into_pyobject(py)
+                        .map_err(|e| py_internal(py, &e))?;
+                    let r = rt.call(py, h, args)?;
+                    if r.cast::<PyBool>().is_ok_and(|b| !b.is_true()) {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            })?;
+            objects::delta::write_back_record(py, &pyrec, record);
+            go
+        })
+    }
+}
+
+/// Jam.py's `query` of `on_before_open`: the open options as attributes (`query.filters`, …).
+fn query_object<'py>(py: Python<'py>, dict: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyAny>> {
+    let kwargs = PyDict::new(py);
+    for (k, v) in dict.iter() {
+        if let Ok(name) = k.extract::<String>()
+            && let Some(bare) = name.strip_prefix("__")
+        {
+            kwargs.set_item(bare, v)?;
+        }
+    }
+    py.import("types")?
+        .getattr("SimpleNamespace")?
+        .call((), Some(&kwargs))
+}
+
+/// The params after `on_before_open`: the options from `query`, the user's keys from `dict`.
+fn merge_query<'py>(
+    query: &Bound<'py, PyAny>,
+    dict: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let py = query.py();
+    let out = PyDict::new(py);
+    for (k, v) in dict.iter() {
+        out.set_item(k, v)?;
+    }
+    let vars = query.getattr("__dict__")?;
+    for (k, v) in vars.cast::<PyDict>()?.iter() {
+        let name: String = k.extract()?;
+        out.set_item(format!("__{name}"), v)?;
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events outside open and apply, called by the HTTP layer on a database thread.
+
+impl Runtime {
+    /// Calls a server function of `item`'s module with JSON `args` (the item comes first, as in
+    /// Jam.py). The caller has checked that the metadata lists it as callable and that the role
+    /// may view the item.
+    fn call_function(
+        self: &Arc<Self>,
+        engine: &Engine,
+        conn: &mut dyn Conn,
+        item: ItemId,
+        name: &str,
+        args: &[Json],
+    ) -> Result<Json> {
+        self.reload_changed();
+        Python::attach(|py| {
+            let f = {
+                let m = self
+                    .modules
+                    .read()
+                    .map_err(|_| Error::internal("the module table is poisoned"))?;
+                match &m.items[item.0 as usize] {
+                    Some(Slot::Loaded(module)) => module.function(py, name).map(|f| f.unbind()),
+                    Some(Slot::Broken(e)) => return Err(e.clone()),
+                    None => None,
+                }
+            };
+            let f = f.ok_or_else(|| {
+                Error::not_found(format!(
+                    "the module of \"{}\" has no function \"{name}\"",
+                    self.task.item(item).name
+                ))
+            })?;
+            let pyitem = self.item_object(py, item)?;
+            let mut call_args: Vec<Bound<'_, PyAny>> = vec![pyitem.into_bound(py).into_any()];
+            for a in args {
+                call_args.push(convert::json_to_py(py, a).map_err(|e| py_internal(py, &e))?);
+            }
+            let tuple = PyTuple::new(py, call_args).map_err(|e| py_internal(py, &e))?;
+            let (r, _) = context::with_frame(self, engine, conn, true, None, |_| {
+                let r = self.call(py, &f, tuple)?;
+                convert::py_to_json(&r).map_err(|e| {
+                    Error::new(
+                        Kind::Module,
+                        format!("the result of {name}: {}", e.value(py)),
+                    )
+                })
+            })?;
+            r
+        })
+    }
+
+    /// `on_login(task, form_data, info)` of the task module, if it has one: `Some(user_info)`
+    /// when the handler accepts the login, `None` when it refuses; the outer `None` means the
+    /// task has no `on_login` and the built-in login applies.
+    fn on_login(
+        self: &Arc<Self>,
+        engine: &Engine,
+        conn: &mut dyn Conn,
+        form_data: &Map<String, Json>,
+        info: &Map<String, Json>,
+    ) -> Option<Result<Option<Map<String, Json>>>> {
+        if !self.handles(None, Event::OnLogin) {
+            return None;
+        }
+        Some(Python::attach(|py| {
+            let handlers = self.handlers(py, None, Event::OnLogin)?;
+            let Some((h, _)) = handlers.first() else {
+                return Ok(None);
+            };
+            let form = convert::map_to_py(py, form_data).map_err(|e| py_internal(py, &e))?;
+            let info = convert::map_to_py(py, info).map_err(|e| py_internal(py, &e))?;
+            let task = self.task_object.clone_ref(py);
+            let (r, _) = context::with_frame(self, engine, conn, false, None, |_| {
+                let args = (task, form, info)
+                    .into_pyobject(py)
+                    .map_err(|e| py_internal(py, &e))?;
+                let r = self.call(py, h, args)?;
+                if !r.is_truthy().unwrap_or(false) {
+                    return Ok(None);
+                }
+                match convert::py_to_json(&r) {
+                    Ok(Json::Object(m)) => Ok(Some(m)),
+                    _ => Err(Error::new(
+                        Kind::Module,
+                        "on_login must return a user_info dict, or a false value to refuse",
+                    )),
+                }
+            })?;
+            r
+        }))
+    }
+
+    /// Calls a task event that takes `(task, *args)`, if the task module handles it.
+    fn task_event(
+        self: &Arc<Self>,
+        engine: &Engine,
+        conn: &mut dyn Conn,
+        event: Event,
+        args: &[Json],
+    ) -> Result<Option<Json>> {
+        if !self.handles(None, event) {
+            return Ok(None);
+        }
+        Python::attach(|py| {
+            let handlers = self.handlers(py, None, event)?;
+            let Some((h, _)) = handlers.first() else {
+                return Ok(None);
+            };
+            let mut call_args: Vec<Bound<'_, PyAny>> =
+                vec![self.task_object.clone_ref(py).into_bound(py).into_any()];
+            for a in args {
+                call_args.push(convert::json_to_py(py, a).map_err(|e| py_internal(py, &e))?);
+            }
+            let tuple = PyTuple::new(py, call_args).map_err(|e| py_internal(py, &e))?;
+            let (r, _) = context::with_frame(self, engine, conn, false, None, |_| {
+                let r = self.call(py, h, tuple)?;
+                convert::py_to_json(&r).map_err(|e| {
+                    Error::new(
+                        Kind::Module,
+                        format!("the result of {}: {}", event.name(), e.value(py)),
+                    )
+                })
+            })?;
+            r.map(Some)
+        })
+    }
+}

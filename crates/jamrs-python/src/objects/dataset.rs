@@ -1,0 +1,689 @@
+//! Server-side datasets: `task.<item>.copy()`, `set_where(field__op=…)`, `set_fields`,
+//! `set_order_by`, `open()`, iteration, `append` / `edit` / `post` / `delete`, `apply()`.
+//!
+//! A dataset runs on the connection of the handler it is used in (so inside `on_apply` it sees
+//! and joins the apply's transaction). As in Jam.py, a server-side open is not checked against
+//! the caller's privileges unless `open(safe=True)`; with `handlers=True` (the default of
+//! `copy()`) the item's open and apply events fire for it.
+
+use std::sync::Arc;
+
+use jamrs_core::delta::Change;
+use jamrs_core::query::{OpenParams, OpenQuery};
+use jamrs_core::{Error, FieldId, FilterOp, ItemId, Kind, Task, Value};
+use jamrs_store::builder::{Column, ColumnKind};
+use jamrs_store::engine::OpenResult;
+use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyStopIteration, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use serde_json::{Map, Value as Json};
+
+use crate::context;
+use crate::convert::{map_to_py, py_to_json};
+use crate::objects::delta::{Owner, PyField};
+use crate::objects::item::PyItem;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Browse,
+    Edit,
+    Insert,
+}
+
+#[pyclass(name = "Dataset", module = "jamrs")]
+pub struct PyDataset {
+    task: Arc<Task>,
+    item: ItemId,
+    handlers: bool,
+    fields: Vec<String>,
+    filters: Vec<Json>,
+    order: Vec<Json>,
+    columns: Vec<Column>,
+    rows: Vec<Vec<Value>>,
+    rec_no: usize,
+    active: bool,
+    state: State,
+    /// The row before `edit()`, for `cancel()`.
+    snapshot: Option<Vec<Value>>,
+    /// Fields set since `edit()` / `append()`.
+    touched: Vec<FieldId>,
+    /// Posted changes waiting for `apply()`, with the row an insert belongs to.
+    changes: Vec<(Change, Option<usize>)>,
+}
+
+/// `item.apply_delta(delta, params, connection)`: Jam.py's default processing of the delta, for
+/// an `on_apply` that wraps it.
+pub fn apply_delta(
+    item: &PyItem,
+    py: Python<'_>,
+    delta: Bound<'_, PyAny>,
+) -> PyResult<super::PyApplyResult> {
+    {
+        let frame = context::current()
+            .ok_or_else(|| PyRuntimeError::new_err("apply_delta works only inside on_apply"))?;
+        let pydelta = delta
+            .cast::<super::PyDelta>()
+            .map_err(|_| PyValueError::new_err("apply_delta takes the delta on_apply received"))?;
+        let mut rust = frame.delta.borrow_mut().take().ok_or_else(|| {
+            PyRuntimeError::new_err("apply_delta works only inside on_apply, once")
+        })?;
+        if rust.item != pydelta.borrow().item {
+            frame.delta.borrow_mut().replace(rust);
+            return Err(PyValueError::new_err(
+                "apply_delta takes the delta of its own item",
+            ));
+        }
+        super::delta::write_back(py, &pydelta.clone().unbind(), &mut rust.records);
+        let hooks = frame.hooks(true);
+        let access = item.task.access(frame.role_access);
+        let engine = frame.engine(&hooks, access);
+        let result = frame.with_conn(|c| engine.apply_delta(c, &mut rust));
+        frame.delta.borrow_mut().replace(rust);
+        let result = result.map_err(to_py_err)?;
+        Ok(super::PyApplyResult {
+            result: std::sync::Mutex::new(Some(result)),
+        })
+    }
+}
+
+/// A jamrs error raised in Python (so a handler can catch it, or let it fail the request with
+/// its message).
+pub fn to_py_err(e: Error) -> PyErr {
+    match e.kind {
+        Kind::Module => super::AbortException::new_err(e.message),
+        _ => PyRuntimeError::new_err(e.message),
+    }
+}
+
+impl PyDataset {
+    pub fn new(task: &Arc<Task>, item: ItemId, handlers: bool) -> PyDataset {
+        PyDataset {
+            task: task.clone(),
+            item,
+            handlers,
+            fields: Vec::new(),
+            filters: Vec::new(),
+            order: Vec::new(),
+            columns: Vec::new(),
+            rows: Vec::new(),
+            rec_no: 0,
+            active: false,
+            state: State::Browse,
+            snapshot: None,
+            touched: Vec::new(),
+            changes: Vec::new(),
+        }
+    }
+
+    fn column(&self, field: FieldId) -> PyResult<usize> {
+        self.columns
+            .iter()
+            .position(|c| c.field == field && c.kind == ColumnKind::Value)
+            .ok_or_else(|| {
+                PyRuntimeError::new_err(format!(
+                    "field \"{}\" is not among the dataset's fields (open it first, or add it with set_fields)",
+                    self.task.item(self.item).field(field).name
+                ))
+            })
+    }
+
+    /// The current row's value of `field`.
+    pub fn value(&self, field: FieldId) -> PyResult<Value> {
+        let c = self.column(field)?;
+        self.rows
+            .get(self.rec_no)
+            .map(|r| r[c].clone())
+            .ok_or_else(|| PyRuntimeError::new_err("the dataset has no current record"))
+    }
+
+    /// Sets `field` in the current row (Jam.py puts the dataset in edit mode for it).
+    pub fn set_value(&mut self, field: FieldId, value: Value) -> PyResult<()> {
+        if self.state == State::Browse {
+            self.start_edit()?;
+        }
+        let c = self.column(field)?;
+        let row = self
+            .rows
+            .get_mut(self.rec_no)
+            .ok_or_else(|| PyRuntimeError::new_err("the dataset has no current record"))?;
+        row[c] = value;
+        if !self.touched.contains(&field) {
+            self.touched.push(field);
+        }
+        Ok(())
+    }
+
+    fn start_edit(&mut self) -> PyResult<()> {
+        let row = self
+            .rows
+            .get(self.rec_no)
+            .ok_or_else(|| PyRuntimeError::new_err("edit: the dataset has no current record"))?;
+        self.snapshot = Some(row.clone());
+        self.state = State::Edit;
+        self.touched.clear();
+        Ok(())
+    }
+
+    fn key(&self) -> PyResult<i64> {
+        let pk = self.task.item(self.item).primary_key;
+        self.value(pk)?
+            .as_i64()
+            .ok_or_else(|| PyRuntimeError::new_err("the record has no key yet (apply it first)"))
+    }
+
+    /// The rows for `columns` (after `on_after_open` changed them).
+    pub fn rows_for(&self, columns: &[Column]) -> Vec<Vec<Value>> {
+        if self.columns == columns {
+            return self.rows.clone();
+        }
+        Vec::new()
+    }
+
+    fn open_params(&self) -> OpenParams {
+        let mut fields = self.fields.clone();
+        let item = self.task.item(self.item);
+        let pk = item.pk().name.to_string();
+        if !fields.is_empty() && !fields.contains(&pk) {
+            // Edits and deletes need the key.
+            fields.insert(0, pk);
+        }
+        OpenParams {
+            fields: (!fields.is_empty()).then_some(fields),
+            filters: self.filters.clone(),
+            order: self.order.clone(),
+            unlimited: true,
+            ..OpenParams::default()
+        }
+    }
+}
+
+/// Names from `*args`, or from one list argument.
+fn names(args: &Bound<'_, PyTuple>) -> PyResult<Vec<String>> {
+    let items: Vec<Bound<'_, PyAny>> = match args.len() {
+        1 if args.get_item(0)?.cast::<PyList>().is_ok()
+            || args.get_item(0)?.cast::<PyTuple>().is_ok() =>
+        {
+            args.get_item(0)?.try_iter()?.collect::<PyResult<_>>()?
+        }
+        _ => args.iter().collect(),
+    };
+    items.iter().map(|x| x.extract::<String>()).collect()
+}
+
+/// `set_where(title__contains='x', id=5)` → filters `[field, op, value]`.
+fn where_filters(item: &jamrs_core::model::Item, d: &Bound<'_, PyDict>) -> PyResult<Vec<Json>> {
+    let mut out = Vec::new();
+    for (k, v) in d.iter() {
+        let key: String = k.extract()?;
+        let (field, op) = match key.split_once("__") {
+            Some((f, op)) => {
+                let (op, lookup) = FilterOp::from_name(op).ok_or_else(|| {
+                    PyValueError::new_err(format!("set_where: \"{op}\" is not a filter (eq, ne, lt, le, gt, ge, in, not_in, range, isnull, exact, contains, startwith, endwith, contains_all)"))
+                })?;
+                (
+                    f.to_string(),
+                    format!("{}{}", op.name(), if lookup { "_l" } else { "" }),
+                )
+            }
+            None => (key.clone(), "eq".to_string()),
+        };
+        if item.field_by_name(&field).is_none() {
+            return Err(PyValueError::new_err(format!(
+                "set_where: \"{}\" has no field \"{field}\"",
+                item.name
+            )));
+        }
+        out.push(Json::Array(vec![
+            Json::String(field),
+            Json::String(op),
+            py_to_json(&v)?,
+        ]));
+    }
+    Ok(out)
+}
+
+fn order_entries(names: Vec<String>) -> Vec<Json> {
+    names
+        .into_iter()
+        .map(|n| match n.strip_prefix('-') {
+            Some(bare) => Json::Array(vec![Json::String(bare.into()), Json::Bool(true)]),
+            None => Json::Array(vec![Json::String(n), Json::Bool(false)]),
+        })
+        .collect()
+}
+
+#[pymethods]
+impl PyDataset {
+    #[getter]
+    fn item_name(&self) -> String {
+        self.task.item(self.item).name.to_string()
+    }
+
+    #[pyo3(signature = (filters = true, details = true, handlers = true))]
+    fn copy(&self, filters: bool, details: bool, handlers: bool) -> PyDataset {
+        let _ = (filters, details);
+        PyDataset::new(&self.task, self.item, handlers)
+    }
+
+    /// `set_where(field=value, field__op=value)` or `set_where({...})`; replaces earlier ones.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn set_where(
+        &mut self,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let py = args.py();
+        let d = PyDict::new(py);
+        for a in args.iter() {
+            d.update(a.cast::<PyDict>()?.as_mapping())?;
+        }
+        if let Some(k) = kwargs {
+            d.update(k.as_mapping())?;
+        }
+        self.filters = where_filters(self.task.item(self.item), &d)?;
+        Ok(())
+    }
+
+    #[pyo3(signature = (*args))]
+    fn set_fields(&mut self, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        self.fields = names(args)?;
+        Ok(())
+    }
+
+    /// `set_order_by('-date', 'name')`: a leading `-` is descending.
+    #[pyo3(signature = (*args))]
+    fn set_order_by(&mut self, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        self.order = order_entries(names(args)?);
+        Ok(())
+    }
+
+    /// Jam.py's `open()`; `where`, `fields` and `order_by` replace what the `set_*` calls set.
+    #[pyo3(signature = (options = None, expanded = None, fields = None, r#where = None, order_by = None,
+                        open_empty = false, params = None, offset = None, limit = None, funcs = None,
+                        group_by = None, safe = false, connection = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        slf: Bound<'_, Self>,
+        options: Option<Bound<'_, PyDict>>,
+        expanded: Option<bool>,
+        fields: Option<Vec<String>>,
+        r#where: Option<Bound<'_, PyDict>>,
+        order_by: Option<Vec<String>>,
+        open_empty: bool,
+        params: Option<Bound<'_, PyDict>>,
+        offset: Option<u64>,
+        limit: Option<u64>,
+        funcs: Option<Bound<'_, PyDict>>,
+        group_by: Option<Vec<String>>,
+        safe: bool,
+        connection: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let _ = (options, connection);
+        let (task, item_id, handlers, mut p) = {
+            let mut this = slf.borrow_mut();
+            if let Some(f) = fields {
+                this.fields = f;
+            }
+            if let Some(w) = &r#where {
+                this.filters = where_filters(this.task.item(this.item), w)?;
+            }
+            if let Some(o) = order_by {
+                this.order = order_entries(o);
+            }
+            (
+                this.task.clone(),
+                this.item,
+                this.handlers,
+                this.open_params(),
+            )
+        };
+        p.expanded = expanded.unwrap_or(false);
+        p.offset = offset;
+        p.limit = limit;
+        if let Some(f) = funcs {
+            match py_to_json(f.as_any())? {
+                Json::Object(m) => p.funcs = Some(m),
+                _ => return Err(PyValueError::new_err("funcs is a dict {field: function}")),
+            }
+        }
+        p.group_by = group_by.unwrap_or_default();
+        if let Some(params) = params {
+            match py_to_json(params.as_any())? {
+                Json::Object(m) => p.params = m,
+                _ => return Err(PyValueError::new_err("params is a dict")),
+            }
+        }
+        let frame = context::current().ok_or_else(|| {
+            PyRuntimeError::new_err("datasets can be opened only while a handler runs")
+        })?;
+        let hooks = frame.hooks(handlers);
+        let access = if safe {
+            task.access(frame.caller.role)
+        } else {
+            &task.unrestricted
+        };
+        let engine = frame.engine(&hooks, access);
+        let item = task.item(item_id);
+        let result = frame
+            .with_conn(|c| {
+                if open_empty {
+                    let q = OpenQuery::resolve(&task, item, &p, access)?;
+                    return Ok(OpenResult {
+                        columns: jamrs_store::builder::select(c.dialect(), &task, &q).columns,
+                        rows: Vec::new(),
+                    });
+                }
+                engine.open(c, item, p)
+            })
+            .map_err(to_py_err)?;
+        let mut this = slf.borrow_mut();
+        this.columns = result.columns;
+        this.rows = result.rows;
+        this.rec_no = 0;
+        this.active = true;
+        this.state = State::Browse;
+        this.changes.clear();
+        Ok(())
+    }
+
+    #[getter]
+    fn active(&self) -> bool {
+        self.active
+    }
+
+    #[getter]
+    fn rec_count(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn record_count(&self) -> usize {
+        self.rows.len()
+    }
+
+    #[getter]
+    fn get_rec_no(&self) -> usize {
+        self.rec_no
+    }
+
+    #[setter]
+    fn set_rec_no(&mut self, n: usize) -> PyResult<()> {
+        if n >= self.rows.len() && !self.rows.is_empty() {
+            return Err(PyValueError::new_err("rec_no out of range"));
+        }
+        self.rec_no = n;
+        Ok(())
+    }
+
+    fn first(&mut self) {
+        self.rec_no = 0;
+    }
+
+    fn last(&mut self) {
+        self.rec_no = self.rows.len().saturating_sub(1);
+    }
+
+    fn next(&mut self) {
+        if self.rec_no < self.rows.len() {
+            self.rec_no += 1;
+        }
+    }
+
+    fn prior(&mut self) {
+        self.rec_no = self.rec_no.saturating_sub(1);
+    }
+
+    fn eof(&self) -> bool {
+        self.rec_no >= self.rows.len()
+    }
+
+    fn bof(&self) -> bool {
+        self.rec_no == 0
+    }
+
+    fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn __len__(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// `for r in dataset:` positions the dataset on each record and yields it.
+    fn __iter__(slf: PyRef<'_, Self>) -> DatasetIter {
+        DatasetIter {
+            dataset: slf.into(),
+            next: 0,
+        }
+    }
+
+    fn field_by_name(slf: Bound<'_, Self>, name: &str) -> PyResult<Option<PyField>> {
+        let this = slf.borrow();
+        let item = this.task.item(this.item);
+        Ok(item
+            .public_fields()
+            .find(|f| f.name.as_str() == name)
+            .map(|f| PyField {
+                owner: Owner::Dataset(slf.clone().unbind()),
+                task: this.task.clone(),
+                item: this.item,
+                field: f.id,
+            }))
+    }
+
+    /// `dataset.<field>`.
+    fn __getattr__(slf: Bound<'_, Self>, name: &str) -> PyResult<PyField> {
+        let item_name = {
+            let this = slf.borrow();
+            this.task.item(this.item).name.to_string()
+        };
+        PyDataset::field_by_name(slf, name)?.ok_or_else(|| {
+            PyAttributeError::new_err(format!("\"{item_name}\" has no field \"{name}\""))
+        })
+    }
+
+    /// Adds an empty record at the end and makes it current.
+    fn append(&mut self) -> PyResult<()> {
+        if !self.active {
+            return Err(PyRuntimeError::new_err(
+                "append: open the dataset first (open_empty=True opens it without rows)",
+            ));
+        }
+        self.rows.push(vec![Value::Null; self.columns.len()]);
+        self.rec_no = self.rows.len() - 1;
+        self.state = State::Insert;
+        self.touched.clear();
+        Ok(())
+    }
+
+    fn insert(&mut self) -> PyResult<()> {
+        self.append()
+    }
+
+    fn edit(&mut self) -> PyResult<()> {
+        if self.state == State::Browse {
+            self.start_edit()?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the record's changes for `apply()`.
+    fn post(&mut self) -> PyResult<()> {
+        let values: Vec<(FieldId, Value)> = self
+            .touched
+            .iter()
+            .map(|f| Ok((*f, self.value(*f)?)))
+            .collect::<PyResult<_>>()?;
+        match self.state {
+            State::Insert => self.changes.push((
+                Change::Insert {
+                    values,
+                    details: Vec::new(),
+                },
+                Some(self.rec_no),
+            )),
+            State::Edit if !values.is_empty() => {
+                let id = self.key()?;
+                self.changes.push((
+                    Change::Update {
+                        id,
+                        values,
+                        details: Vec::new(),
+                    },
+                    None,
+                ));
+            }
+            State::Edit | State::Browse => {}
+        }
+        self.state = State::Browse;
+        self.snapshot = None;
+        self.touched.clear();
+        Ok(())
+    }
+
+    fn cancel(&mut self) {
+        match self.state {
+            State::Insert => {
+                self.rows.remove(self.rec_no);
+                self.rec_no = self.rec_no.saturating_sub(1);
+            }
+            State::Edit => {
+                if let (Some(s), Some(row)) = (self.snapshot.take(), self.rows.get_mut(self.rec_no))
+                {
+                    *row = s;
+                }
+            }
+            State::Browse => {}
+        }
+        self.state = State::Browse;
+        self.touched.clear();
+    }
+
+    /// Deletes the current record (saved by `apply()`).
+    fn delete(&mut self) -> PyResult<()> {
+        let id = self.key()?;
+        self.changes.push((Change::Delete { id }, None));
+        self.rows.remove(self.rec_no);
+        if self.rec_no >= self.rows.len() {
+            self.rec_no = self.rows.len().saturating_sub(1);
+        }
+        Ok(())
+    }
+
+    /// Saves the posted changes, in the running handler's transaction.
+    #[pyo3(signature = (connection = None, params = None, safe = false))]
+    fn apply(
+        &mut self,
+        connection: Option<Bound<'_, PyAny>>,
+        params: Option<Bound<'_, PyDict>>,
+        safe: bool,
+    ) -> PyResult<()> {
+        let _ = connection;
+        if self.state != State::Browse {
+            self.post()?;
+        }
+        if self.changes.is_empty() {
+            return Ok(());
+        }
+        let frame = context::current().ok_or_else(|| {
+            PyRuntimeError::new_err("datasets can be applied only while a handler runs")
+        })?;
+        if frame.read_only {
+            return Err(PyRuntimeError::new_err(
+                "changes can be saved only where a write transaction runs: on_apply, the apply record events and server functions, not while opening",
+            ));
+        }
+        let user_params: Map<String, Json> = match params {
+            Some(p) => match py_to_json(p.as_any())? {
+                Json::Object(m) => m,
+                _ => Map::new(),
+            },
+            None => Map::new(),
+        };
+        let hooks = frame.hooks(self.handlers);
+        let task = self.task.clone();
+        let access = if safe {
+            task.access(frame.caller.role)
+        } else {
+            &task.unrestricted
+        };
+        let engine = frame.engine(&hooks, access);
+        let item = task.item(self.item);
+        let (changes, rows): (Vec<Change>, Vec<Option<usize>>) = self.changes.drain(..).unzip();
+        let result = frame
+            .with_conn(|c| engine.apply(c, item, changes, user_params, false))
+            .map_err(to_py_err)?;
+        // New keys into the inserted rows.
+        let pk = item.primary_key;
+        if let Some(c) = self
+            .columns
+            .iter()
+            .position(|c| c.field == pk && c.kind == ColumnKind::Value)
+        {
+            for (r, row) in result.iter().zip(rows) {
+                if let (Some(i), Some(id)) = (row, r.id)
+                    && let Some(row) = self.rows.get_mut(i)
+                {
+                    row[c] = Value::Int(id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows as a list of dicts (for returning from server functions).
+    fn to_list<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        for row in &self.rows {
+            let m: Map<String, Json> = self
+                .columns
+                .iter()
+                .zip(row)
+                .map(|(c, v)| (c.name.clone(), v.to_json()))
+                .collect();
+            out.append(map_to_py(py, &m)?)?;
+        }
+        Ok(out)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<Dataset {} ({} rows)>",
+            self.task.item(self.item).name,
+            self.rows.len()
+        )
+    }
+}
+
+#[pyclass]
+pub struct DatasetIter {
+    dataset: Py<PyDataset>,
+    next: usize,
+}
+
+#[pymethods]
+impl DatasetIter {
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Py<PyDataset>> {
+        let mut d = self.dataset.borrow_mut(py);
+        if self.next >= d.rows.len() {
+            return Err(PyStopIteration::new_err(()));
+        }
+        d.rec_no = self.next;
+        self.next += 1;
+        drop(d);
+        Ok(self.dataset.clone_ref(py))
+    }
+}
+
+/// A dataset holding an open's result (for `on_after_open`).
+pub fn from_result(
+    py: Python<'_>,
+    task: &Arc<Task>,
+    item: ItemId,
+    r: &OpenResult,
+) -> PyResult<Py<PyDataset>> {
+    let mut d = PyDataset::new(task, item, false);
+    d.columns = r.columns.clone();
+    d.rows = r.rows.clone();
+    d.active = true;
+    Py::new(py, d)
+}

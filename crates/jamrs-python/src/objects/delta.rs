@@ -1,0 +1,418 @@
+//! The delta of an apply, as `on_apply` and the record events see it: `for d in delta`,
+//! `d.rec_inserted()`, `d.edit()`, `d.<field>.value`, `d.<field>.old_value`, `d.post()`,
+//! `d.<detail>`. The records are copied into Python objects before a handler runs and the
+//! values it set are copied back after it; `old_value` is what the database held, read inside
+//! the apply's transaction before any handler ran.
+
+use std::sync::{Arc, Mutex};
+
+use jamrs_core::{FieldId, FieldType, ItemId, Task, Value};
+use jamrs_store::engine::{ApplyResult, DetailRecords, Op, Record};
+use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyStopIteration};
+use pyo3::prelude::*;
+
+use crate::convert::{py_to_value, value_to_py};
+use crate::objects::dataset::PyDataset;
+
+/// One record of a delta.
+#[pyclass(name = "DeltaRecord", module = "jamrs")]
+pub struct PyRecord {
+    pub task: Arc<Task>,
+    pub item: ItemId,
+    pub op: Op,
+    pub id: Option<i64>,
+    /// The row as it will be saved: the stored row with the new values over it.
+    pub values: Vec<Value>,
+    /// Fields a handler set.
+    pub set: Vec<bool>,
+    pub old: Option<Vec<Value>>,
+    pub details: Vec<(ItemId, Py<PyDelta>)>,
+}
+
+/// The records of one item in a delta; iterating it positions it on each record, as in Jam.py,
+/// so `delta.<field>` and `d.<field>` both read the current record.
+#[pyclass(name = "Delta", module = "jamrs")]
+pub struct PyDelta {
+    pub task: Arc<Task>,
+    pub item: ItemId,
+    pub records: Vec<Py<PyRecord>>,
+    pub current: usize,
+}
+
+/// `d.<field>`: a field of a delta record or of a dataset's current row.
+#[pyclass(name = "Field", module = "jamrs")]
+pub struct PyField {
+    pub owner: Owner,
+    pub task: Arc<Task>,
+    pub item: ItemId,
+    pub field: FieldId,
+}
+
+pub enum Owner {
+    Record(Py<PyRecord>),
+    Dataset(Py<PyDataset>),
+}
+
+/// What `item.apply_delta` returns and `on_apply` may return.
+#[pyclass(name = "ApplyResult", module = "jamrs")]
+pub struct PyApplyResult {
+    pub result: Mutex<Option<ApplyResult>>,
+}
+
+impl PyRecord {
+    fn field_id(&self, name: &str) -> Option<FieldId> {
+        self.task
+            .item(self.item)
+            .public_fields()
+            .find(|f| f.name.as_str() == name)
+            .map(|f| f.id)
+    }
+}
+
+#[pymethods]
+impl PyRecord {
+    fn rec_inserted(&self) -> bool {
+        self.op == Op::Insert
+    }
+
+    /// True for an update (Jam.py: also for a record whose details alone changed).
+    fn rec_modified(&self) -> bool {
+        self.op == Op::Update
+    }
+
+    fn rec_deleted(&self) -> bool {
+        self.op == Op::Delete
+    }
+
+    /// Jam.py puts the record in edit mode before values change; here values can always be
+    /// set, so `edit`, `post` and `cancel` only keep Jam.py code working.
+    fn edit(&self) {}
+
+    fn post(&self) {}
+
+    fn cancel(&self) {}
+
+    #[getter]
+    fn item_name(&self) -> String {
+        self.task.item(self.item).name.to_string()
+    }
+
+    /// The record's key (`None` for an insert until it is saved).
+    #[getter]
+    fn rec_id(&self) -> Option<i64> {
+        self.id
+    }
+
+    fn __getattr__(slf: Bound<'_, Self>, name: &str) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let this = slf.borrow();
+        if let Some(f) = this.field_id(name) {
+            let field = PyField {
+                owner: Owner::Record(slf.clone().unbind()),
+                task: this.task.clone(),
+                item: this.item,
+                field: f,
+            };
+            return Ok(Py::new(py, field)?.into_any());
+        }
+        for (d, delta) in &this.details {
+            if this.task.item(*d).name.as_str() == name {
+                return Ok(delta.clone_ref(py).into_any());
+            }
+        }
+        Err(PyAttributeError::new_err(format!(
+            "\"{}\" has no field or detail \"{name}\"",
+            this.task.item(this.item).name
+        )))
+    }
+}
+
+impl PyDelta {
+    fn record<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyRecord>> {
+        self.records
+            .get(self.current)
+            .map(|r| r.bind(py).clone())
+            .ok_or_else(|| PyRuntimeError::new_err("the delta has no current record"))
+    }
+}
+
+#[pymethods]
+impl PyDelta {
+    fn __iter__(slf: PyRef<'_, Self>) -> DeltaIter {
+        DeltaIter {
+            delta: slf.into(),
+            next: 0,
+        }
+    }
+
+    fn __len__(&self) -> usize {
+        self.records.len()
+    }
+
+    #[getter]
+    fn rec_count(&self) -> usize {
+        self.records.len()
+    }
+
+    #[getter]
+    fn item_name(&self) -> String {
+        self.task.item(self.item).name.to_string()
+    }
+
+    fn rec_inserted(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.record(py)?.borrow().rec_inserted())
+    }
+
+    fn rec_modified(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.record(py)?.borrow().rec_modified())
+    }
+
+    fn rec_deleted(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.record(py)?.borrow().rec_deleted())
+    }
+
+    fn edit(&self) {}
+
+    fn post(&self) {}
+
+    fn cancel(&self) {}
+
+    /// `delta.<field>` / `delta.<detail>`: of the current record.
+    fn __getattr__(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+        PyRecord::__getattr__(self.record(py)?, name)
+    }
+}
+
+#[pyclass]
+pub struct DeltaIter {
+    delta: Py<PyDelta>,
+    next: usize,
+}
+
+#[pymethods]
+impl DeltaIter {
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Py<PyRecord>> {
+        let mut d = self.delta.borrow_mut(py);
+        match d.records.get(self.next) {
+            Some(r) => {
+                let r = r.clone_ref(py);
+                d.current = self.next;
+                self.next += 1;
+                Ok(r)
+            }
+            None => Err(PyStopIteration::new_err(())),
+        }
+    }
+}
+
+/// Reads `owner`'s value of `field`: (current value, value before the change).
+fn read(py: Python<'_>, owner: &Owner, field: FieldId) -> PyResult<(Value, Value)> {
+    match owner {
+        Owner::Record(r) => {
+            let r = r.borrow(py);
+            let i = field.0 as usize;
+            let v = r.values.get(i).cloned().unwrap_or(Value::Null);
+            let old = match &r.old {
+                Some(old) => old.get(i).cloned().unwrap_or(Value::Null),
+                // Jam.py: an inserted record's old value is its value.
+                None => v.clone(),
+            };
+            Ok((v, old))
+        }
+        Owner::Dataset(d) => {
+            let v = d.borrow(py).value(field)?;
+            Ok((v.clone(), v))
+        }
+    }
+}
+
+#[pymethods]
+impl PyField {
+    #[getter]
+    fn field_name(&self) -> String {
+        self.task.item(self.item).field(self.field).name.to_string()
+    }
+
+    #[getter]
+    fn field_caption(&self) -> String {
+        self.task.item(self.item).field(self.field).caption.clone()
+    }
+
+    #[getter]
+    fn data_type(&self) -> u8 {
+        self.task
+            .item(self.item)
+            .field(self.field)
+            .field_type
+            .jampy_code()
+    }
+
+    /// The value, with NULL as the type's empty value (0, '', False) as in Jam.py.
+    #[getter]
+    fn value<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (v, _) = read(py, &self.owner, self.field)?;
+        value_to_py(py, &v, self.t(), false)
+    }
+
+    #[setter]
+    fn set_value(&self, py: Python<'_>, v: Bound<'_, PyAny>) -> PyResult<()> {
+        let value = py_to_value(&v, self.t())?;
+        match &self.owner {
+            Owner::Record(r) => {
+                let mut r = r.borrow_mut(py);
+                let i = self.field.0 as usize;
+                r.values[i] = value;
+                r.set[i] = true;
+                Ok(())
+            }
+            Owner::Dataset(d) => d.borrow_mut(py).set_value(self.field, value),
+        }
+    }
+
+    /// The value with NULL as `None`.
+    #[getter]
+    fn raw_value<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (v, _) = read(py, &self.owner, self.field)?;
+        value_to_py(py, &v, self.t(), true)
+    }
+
+    #[getter]
+    fn data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.raw_value(py)
+    }
+
+    /// For a delta record, the value stored in the database before this apply.
+    #[getter]
+    fn old_value<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (_, old) = read(py, &self.owner, self.field)?;
+        value_to_py(py, &old, self.t(), false)
+    }
+
+    #[getter]
+    fn text(&self, py: Python<'_>) -> PyResult<String> {
+        let (v, _) = read(py, &self.owner, self.field)?;
+        Ok(match v {
+            Value::Null => String::new(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Text(s) => s,
+            Value::Bool(b) => if b { "true" } else { "false" }.into(),
+        })
+    }
+
+    /// The text shown for the value: `on_field_get_text(field)` of the item's module if it
+    /// has one, otherwise `text`.
+    #[getter]
+    fn display_text(slf: Bound<'_, Self>) -> PyResult<String> {
+        let py = slf.py();
+        let (task, item) = {
+            let f = slf.borrow();
+            (f.task.clone(), f.item)
+        };
+        if let Some(rt) = crate::context::current().map(|f| f.rt.clone())
+            && let Some(text) = rt.field_get_text(py, item, &slf)?
+        {
+            return Ok(text);
+        }
+        let _ = task;
+        slf.borrow().text(py)
+    }
+}
+
+impl PyField {
+    fn t(&self) -> FieldType {
+        self.task.item(self.item).field(self.field).field_type
+    }
+}
+
+#[pymethods]
+impl PyApplyResult {
+    fn __repr__(&self) -> String {
+        "<ApplyResult>".into()
+    }
+}
+
+/// Copies a delta into Python objects.
+pub fn to_py(
+    py: Python<'_>,
+    task: &Arc<Task>,
+    item: ItemId,
+    records: &[Record],
+) -> PyResult<Py<PyDelta>> {
+    let model = task.item(item);
+    let mut out = Vec::with_capacity(records.len());
+    for rec in records {
+        let mut values = rec
+            .old
+            .clone()
+            .unwrap_or_else(|| vec![Value::Null; model.fields.len()]);
+        for (f, v) in &rec.values {
+            values[f.0 as usize] = v.clone();
+        }
+        let details = rec
+            .details
+            .iter()
+            .map(|d| Ok((d.item, to_py(py, task, d.item, &d.records)?)))
+            .collect::<PyResult<Vec<_>>>()?;
+        out.push(Py::new(
+            py,
+            PyRecord {
+                task: task.clone(),
+                item,
+                op: rec.op,
+                id: rec.id,
+                set: vec![false; values.len()],
+                values,
+                old: rec.old.clone(),
+                details,
+            },
+        )?);
+    }
+    Py::new(
+        py,
+        PyDelta {
+            task: task.clone(),
+            item,
+            records: out,
+            current: 0,
+        },
+    )
+}
+
+/// Copies the values a handler set back into the delta.
+pub fn write_back(py: Python<'_>, delta: &Py<PyDelta>, records: &mut [Record]) {
+    let d = delta.borrow(py);
+    for (rec, pyrec) in records.iter_mut().zip(&d.records) {
+        write_back_record(py, pyrec, rec);
+    }
+}
+
+pub fn write_back_record(py: Python<'_>, pyrec: &Py<PyRecord>, rec: &mut Record) {
+    let r = pyrec.borrow(py);
+    for (i, set) in r.set.iter().enumerate() {
+        if *set {
+            rec.set(FieldId(i as u32), r.values[i].clone());
+        }
+    }
+    for (DetailRecords { records, .. }, (_, pydelta)) in rec.details.iter_mut().zip(&r.details) {
+        write_back(py, pydelta, records);
+    }
+}
+
+/// Wraps one record (for `on_before_apply_record` / `on_after_apply_record`).
+pub fn record_to_py(
+    py: Python<'_>,
+    task: &Arc<Task>,
+    item: ItemId,
+    rec: &Record,
+) -> PyResult<Py<PyRecord>> {
+    let delta = to_py(py, task, item, std::slice::from_ref(rec))?;
+    let d = delta.borrow(py);
+    Ok(d.records[0].clone_ref(py))
+}
+
+/// The result inside a `PyApplyResult` (what `item.apply_delta` returned), taken out.
+pub fn result_of(v: &Bound<'_, PyAny>) -> Option<ApplyResult> {
+    let r = v.cast::<PyApplyResult>().ok()?.borrow();
+    r.result.lock().ok().and_then(|mut slot| slot.take())
+}

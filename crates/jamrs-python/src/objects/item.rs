@@ -1,0 +1,404 @@
+//! `task`, `item`, field definitions, `task.consts`, the `connection` token and
+//! `AbortException`.
+
+use std::sync::Arc;
+
+use jamrs_core::model::Field;
+use jamrs_core::{FieldId, FieldType, FilterOp, ItemId, Task};
+use pyo3::exceptions::{PyAttributeError, PyException};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use crate::context;
+
+pyo3::create_exception!(
+    jamrs,
+    AbortException,
+    PyException,
+    "Raised by item.abort(message): the request fails with the message."
+);
+
+/// The task (`item.task`, and the global `task` of every module).
+#[pyclass(name = "Task", frozen, module = "jamrs")]
+pub struct PyTask {
+    pub task: Arc<Task>,
+}
+
+#[pymethods]
+impl PyTask {
+    #[getter]
+    fn item_name(&self) -> &str {
+        self.task.name.as_str()
+    }
+
+    #[getter]
+    fn item_caption(&self) -> &str {
+        &self.task.caption
+    }
+
+    #[getter]
+    fn consts(&self) -> PyConsts {
+        PyConsts
+    }
+
+    /// `task.lookup_lists`: `{name: [[value, text], …]}`.
+    #[getter]
+    fn lookup_lists<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for l in &self.task.lookup_lists {
+            d.set_item(&l.name, l.values.clone())?;
+        }
+        Ok(d)
+    }
+
+    fn item_by_name(&self, name: &str) -> Option<PyItem> {
+        self.task.item_by_name(name).map(|i| PyItem {
+            task: self.task.clone(),
+            item: i.id,
+        })
+    }
+
+    /// `task.<item_name>`.
+    fn __getattr__(&self, name: &str) -> PyResult<PyItem> {
+        self.item_by_name(name).ok_or_else(|| {
+            PyAttributeError::new_err(format!("the task has no item or attribute \"{name}\""))
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<Task {}>", self.task.name)
+    }
+}
+
+/// A tree item, as handlers receive it (`item`) and `task.<name>` gives it.
+#[pyclass(name = "Item", frozen, module = "jamrs")]
+pub struct PyItem {
+    pub task: Arc<Task>,
+    pub item: ItemId,
+}
+
+impl PyItem {
+    pub fn new(task: &Arc<Task>, item: ItemId) -> PyItem {
+        PyItem {
+            task: task.clone(),
+            item,
+        }
+    }
+
+    fn model(&self) -> &jamrs_core::model::Item {
+        self.task.item(self.item)
+    }
+
+    fn field_def(&self, f: &Field) -> PyFieldDef {
+        PyFieldDef {
+            task: self.task.clone(),
+            item: self.item,
+            field: f.id,
+        }
+    }
+}
+
+#[pymethods]
+impl PyItem {
+    #[getter]
+    fn item_name(&self) -> &str {
+        self.model().name.as_str()
+    }
+
+    #[getter]
+    fn item_caption(&self) -> &str {
+        &self.model().caption
+    }
+
+    #[getter]
+    fn task(&self) -> PyTask {
+        PyTask {
+            task: self.task.clone(),
+        }
+    }
+
+    /// The fields a client may name (the soft-delete flag stays on the server).
+    #[getter]
+    fn fields(&self) -> Vec<PyFieldDef> {
+        self.model()
+            .public_fields()
+            .map(|f| self.field_def(f))
+            .collect()
+    }
+
+    #[getter]
+    fn details(&self) -> Vec<PyItem> {
+        self.model()
+            .details
+            .iter()
+            .map(|d| PyItem::new(&self.task, *d))
+            .collect()
+    }
+
+    #[getter]
+    fn soft_delete(&self) -> bool {
+        self.model().deleted_flag.is_some()
+    }
+
+    /// `None` for an unknown name, so `if item.field_by_name('user_id'):` works.
+    fn field_by_name(&self, name: &str) -> Option<PyFieldDef> {
+        self.model()
+            .public_fields()
+            .find(|f| f.name.as_str() == name)
+            .map(|f| self.field_def(f))
+    }
+
+    /// `item.session`: `{"user_info": {...}}` during a request, `None` outside one (for
+    /// example in `on_created`).
+    #[getter]
+    fn session<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        session_dict(py, &self.task)
+    }
+
+    /// `item.user_info`, a shortcut for `item.session['user_info']`.
+    #[getter]
+    fn user_info<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        match session_dict(py, &self.task)? {
+            Some(s) => s.get_item("user_info"),
+            None => Ok(None),
+        }
+    }
+
+    /// Fails the request with `message` (Jam.py's `item.abort`).
+    #[pyo3(signature = (message = None))]
+    fn abort(&self, message: Option<String>) -> PyResult<()> {
+        Err(AbortException::new_err(
+            message.unwrap_or_else(|| "operation aborted".to_string()),
+        ))
+    }
+
+    /// A dataset of this item for server-side work.
+    #[pyo3(signature = (filters = true, details = true, handlers = true))]
+    fn copy(&self, filters: bool, details: bool, handlers: bool) -> super::dataset::PyDataset {
+        let _ = (filters, details);
+        super::dataset::PyDataset::new(&self.task, self.item, handlers)
+    }
+
+    /// Jam.py's default processing of a delta, for an `on_apply` that wraps it:
+    /// `return item.apply_delta(delta, params, connection)`.
+    #[pyo3(signature = (delta, params = None, connection = None))]
+    fn apply_delta(
+        &self,
+        py: Python<'_>,
+        delta: Bound<'_, PyAny>,
+        params: Option<Bound<'_, PyAny>>,
+        connection: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<super::PyApplyResult> {
+        let _ = (params, connection);
+        super::dataset::apply_delta(self, py, delta)
+    }
+
+    /// `item.<detail_name>`.
+    fn __getattr__(&self, name: &str) -> PyResult<PyItem> {
+        let item = self.model();
+        item.details
+            .iter()
+            .find(|d| self.task.item(**d).name.as_str() == name)
+            .map(|d| PyItem::new(&self.task, *d))
+            .ok_or_else(|| {
+                PyAttributeError::new_err(format!(
+                    "item \"{}\" has no attribute \"{name}\"",
+                    item.name
+                ))
+            })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<Item {}>", self.model().name)
+    }
+}
+
+fn session_dict<'py>(py: Python<'py>, task: &Task) -> PyResult<Option<Bound<'py, PyDict>>> {
+    let Some(frame) = context::current().filter(|f| f.in_request) else {
+        return Ok(None);
+    };
+    let info = PyDict::new(py);
+    match &frame.caller.user {
+        Some(u) => {
+            info.set_item("user_id", u.user_id)?;
+            info.set_item("user_name", &u.user_name)?;
+            info.set_item("login", &u.login)?;
+            info.set_item("role_id", u.role_id)?;
+            info.set_item("role_name", &u.role_name)?;
+            info.set_item("tenant_id", u.tenant_id)?;
+        }
+        None => {
+            // An anonymous request (no safe mode): Jam.py's empty user_info.
+            let role = frame.caller.role.map(|r| &task.roles[r]);
+            info.set_item("user_id", py.None())?;
+            info.set_item("user_name", "")?;
+            info.set_item("login", "")?;
+            info.set_item("role_id", role.map(|r| r.id))?;
+            info.set_item("role_name", role.map_or("", |r| r.name.as_str()))?;
+            info.set_item("tenant_id", py.None())?;
+        }
+    }
+    let session = PyDict::new(py);
+    session.set_item("user_info", info)?;
+    Ok(Some(session))
+}
+
+/// A field's definition (`item.field_by_name(...)`, `item.fields`).
+#[pyclass(name = "FieldDef", frozen, module = "jamrs")]
+pub struct PyFieldDef {
+    pub task: Arc<Task>,
+    pub item: ItemId,
+    pub field: FieldId,
+}
+
+impl PyFieldDef {
+    fn model(&self) -> &Field {
+        self.task.item(self.item).field(self.field)
+    }
+}
+
+#[pymethods]
+impl PyFieldDef {
+    #[getter]
+    fn field_name(&self) -> &str {
+        self.model().name.as_str()
+    }
+
+    #[getter]
+    fn field_caption(&self) -> &str {
+        &self.model().caption
+    }
+
+    /// Jam.py's type code (`task.consts.TEXT` … `IMAGE`).
+    #[getter]
+    fn data_type(&self) -> u8 {
+        self.model().field_type.jampy_code()
+    }
+
+    /// The type's name (`"text"`, `"integer"`, …).
+    #[getter]
+    fn field_type(&self) -> &'static str {
+        self.model().field_type.name()
+    }
+
+    #[getter]
+    fn field_size(&self) -> Option<u32> {
+        self.model().size
+    }
+
+    #[getter]
+    fn required(&self) -> bool {
+        self.model().required
+    }
+
+    #[getter]
+    fn read_only(&self) -> bool {
+        self.model().read_only
+    }
+
+    #[getter]
+    fn lookup_item(&self) -> Option<PyItem> {
+        self.model()
+            .lookup
+            .as_ref()
+            .map(|l| PyItem::new(&self.task, l.item()))
+    }
+
+    #[getter]
+    fn master_field(&self) -> Option<String> {
+        let item = self.task.item(self.item);
+        self.model()
+            .master_field
+            .map(|m| item.field(m).name.to_string())
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<Field {}>", self.model().name)
+    }
+}
+
+/// The `connection` handlers receive. It stands for the request's transaction: datasets,
+/// `apply_delta` and `task.execute` always use that transaction while the handler runs, so
+/// passing it is optional in jamrs.
+#[pyclass(name = "Connection", frozen, module = "jamrs")]
+pub struct PyConnection;
+
+/// `task.consts`: Jam.py's constants.
+#[pyclass(name = "Consts", frozen, module = "jamrs")]
+#[derive(Clone, Copy)]
+pub struct PyConsts;
+
+macro_rules! consts {
+    ($($name:ident = $value:expr),* $(,)?) => {
+        #[pymethods]
+        impl PyConsts {
+            $(
+                #[classattr]
+                #[allow(non_snake_case)]
+                fn $name() -> i64 {
+                    $value
+                }
+            )*
+        }
+    };
+}
+
+consts! {
+    FILTER_EQ = FilterOp::Eq.number() as i64,
+    FILTER_NE = FilterOp::Ne.number() as i64,
+    FILTER_LT = FilterOp::Lt.number() as i64,
+    FILTER_LE = FilterOp::Le.number() as i64,
+    FILTER_GT = FilterOp::Gt.number() as i64,
+    FILTER_GE = FilterOp::Ge.number() as i64,
+    FILTER_IN = FilterOp::In.number() as i64,
+    FILTER_NOT_IN = FilterOp::NotIn.number() as i64,
+    FILTER_RANGE = FilterOp::Range.number() as i64,
+    FILTER_ISNULL = FilterOp::IsNull.number() as i64,
+    FILTER_EXACT = FilterOp::Exact.number() as i64,
+    FILTER_CONTAINS = FilterOp::Contains.number() as i64,
+    FILTER_STARTWITH = FilterOp::StartWith.number() as i64,
+    FILTER_ENDWITH = FilterOp::EndWith.number() as i64,
+    FILTER_CONTAINS_ALL = FilterOp::ContainsAll.number() as i64,
+    FILTER_EQ_L = FilterOp::Eq.number() as i64 + 15,
+    FILTER_NE_L = FilterOp::Ne.number() as i64 + 15,
+    FILTER_LT_L = FilterOp::Lt.number() as i64 + 15,
+    FILTER_LE_L = FilterOp::Le.number() as i64 + 15,
+    FILTER_GT_L = FilterOp::Gt.number() as i64 + 15,
+    FILTER_GE_L = FilterOp::Ge.number() as i64 + 15,
+    FILTER_IN_L = FilterOp::In.number() as i64 + 15,
+    FILTER_NOT_IN_L = FilterOp::NotIn.number() as i64 + 15,
+    FILTER_RANGE_L = FilterOp::Range.number() as i64 + 15,
+    FILTER_ISNULL_L = FilterOp::IsNull.number() as i64 + 15,
+    FILTER_EXACT_L = FilterOp::Exact.number() as i64 + 15,
+    FILTER_CONTAINS_L = FilterOp::Contains.number() as i64 + 15,
+    FILTER_STARTWITH_L = FilterOp::StartWith.number() as i64 + 15,
+    FILTER_ENDWITH_L = FilterOp::EndWith.number() as i64 + 15,
+    FILTER_CONTAINS_ALL_L = FilterOp::ContainsAll.number() as i64 + 15,
+    TEXT = FieldType::Text.jampy_code() as i64,
+    INTEGER = FieldType::Integer.jampy_code() as i64,
+    FLOAT = FieldType::Float.jampy_code() as i64,
+    CURRENCY = FieldType::Currency.jampy_code() as i64,
+    DATE = FieldType::Date.jampy_code() as i64,
+    DATETIME = FieldType::DateTime.jampy_code() as i64,
+    BOOLEAN = FieldType::Boolean.jampy_code() as i64,
+    LONGTEXT = FieldType::LongText.jampy_code() as i64,
+    KEYS = FieldType::Keys.jampy_code() as i64,
+    FILE = FieldType::File.jampy_code() as i64,
+    IMAGE = FieldType::Image.jampy_code() as i64,
+    RECORD_INSERTED = 1,
+    RECORD_MODIFIED = 2,
+    RECORD_DELETED = 3,
+    RECORD_DETAILS_MODIFIED = 4,
+}
+
+/// A list of the names in `task.consts` (for `dir()` and the docs' tests).
+pub fn const_names(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
+    let t = py.get_type::<PyConsts>();
+    let names: Vec<String> = t
+        .dir()?
+        .iter()
+        .filter_map(|n| n.extract::<String>().ok())
+        .filter(|n| n.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
+        .collect();
+    PyList::new(py, names)
+}

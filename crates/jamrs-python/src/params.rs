@@ -1,0 +1,168 @@
+//! Open params as Jam.py handlers see them: a dict with `__fields`, `__filters`, `__order`,
+//! `__limit`, `__offset`, `__expanded`, `__funcs`, `__summary`, `__group_by`, `__master`,
+//! `__search`, `__client_request`, and the user's own keys beside them. Whatever a handler
+//! leaves in the dict is what the engine then checks and runs.
+
+use jamrs_core::query::OpenParams;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use serde_json::{Map, Value as Json, json};
+
+use crate::convert::{map_to_py, py_to_json};
+
+pub fn to_json(p: &OpenParams, client_request: bool) -> Map<String, Json> {
+    let mut m = Map::new();
+    m.insert(
+        "__fields".into(),
+        json!(p.fields.clone().unwrap_or_default()),
+    );
+    m.insert("__filters".into(), Json::Array(p.filters.clone()));
+    m.insert("__order".into(), Json::Array(p.order.clone()));
+    m.insert("__limit".into(), json!(p.limit.unwrap_or(0)));
+    m.insert("__offset".into(), json!(p.offset.unwrap_or(0)));
+    m.insert("__expanded".into(), json!(p.expanded));
+    m.insert(
+        "__funcs".into(),
+        p.funcs.clone().map_or(Json::Null, Json::Object),
+    );
+    m.insert("__summary".into(), json!(p.summary));
+    m.insert("__group_by".into(), json!(p.group_by));
+    m.insert("__master".into(), p.master.clone().unwrap_or(Json::Null));
+    m.insert("__search".into(), p.search.clone().unwrap_or(Json::Null));
+    m.insert("__client_request".into(), json!(client_request));
+    for (k, v) in &p.params {
+        m.insert(k.clone(), v.clone());
+    }
+    m
+}
+
+pub fn to_py<'py>(
+    py: Python<'py>,
+    p: &OpenParams,
+    client_request: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    map_to_py(py, &to_json(p, client_request))
+}
+
+fn bad(key: &str, what: &str) -> PyErr {
+    PyValueError::new_err(format!("params['{key}'] must be {what}"))
+}
+
+/// Reads the params back after a handler.
+pub fn from_py(d: &Bound<'_, PyDict>) -> PyResult<OpenParams> {
+    let Json::Object(m) = py_to_json(d.as_any())? else {
+        return Err(PyValueError::new_err("params must stay a dict"));
+    };
+    from_json(m)
+}
+
+pub fn from_json(m: Map<String, Json>) -> PyResult<OpenParams> {
+    let mut p = OpenParams::default();
+    for (k, v) in m {
+        match k.as_str() {
+            "__fields" => match v {
+                Json::Null => {}
+                Json::Array(a) if a.is_empty() => {}
+                Json::Array(a) => {
+                    p.fields = Some(
+                        a.into_iter()
+                            .map(|x| match x {
+                                Json::String(s) => Ok(s),
+                                _ => Err(bad(&k, "a list of field names")),
+                            })
+                            .collect::<PyResult<_>>()?,
+                    )
+                }
+                _ => return Err(bad(&k, "a list of field names")),
+            },
+            "__filters" => match v {
+                Json::Null => {}
+                Json::Array(a) => p.filters = a,
+                _ => return Err(bad(&k, "a list of filters")),
+            },
+            "__order" => match v {
+                Json::Null => {}
+                Json::Array(a) => p.order = a,
+                _ => return Err(bad(&k, "a list")),
+            },
+            "__limit" => p.limit = non_negative(&k, &v)?,
+            "__offset" => p.offset = non_negative(&k, &v)?,
+            "__expanded" => p.expanded = truthy(&v),
+            "__summary" => p.summary = truthy(&v),
+            "__funcs" => match v {
+                Json::Null => {}
+                Json::Object(o) if o.is_empty() => {}
+                Json::Object(o) => p.funcs = Some(o),
+                _ => return Err(bad(&k, "a dict {field: function}")),
+            },
+            "__group_by" => match v {
+                Json::Null => {}
+                Json::Array(a) => {
+                    p.group_by = a
+                        .into_iter()
+                        .map(|x| match x {
+                            Json::String(s) => Ok(s),
+                            _ => Err(bad(&k, "a list of field names")),
+                        })
+                        .collect::<PyResult<_>>()?
+                }
+                _ => return Err(bad(&k, "a list of field names")),
+            },
+            "__master" => p.master = (!v.is_null()).then_some(v),
+            "__search" => p.search = (!v.is_null()).then_some(v),
+            // Informational (Jam.py's): nothing to read back.
+            "__client_request" | "__open_empty" => {}
+            other if other.starts_with("__") => {
+                return Err(PyValueError::new_err(format!(
+                    "params['{other}'] is not an open parameter"
+                )));
+            }
+            _ => {
+                p.params.insert(k, v);
+            }
+        }
+    }
+    Ok(p)
+}
+
+fn non_negative(key: &str, v: &Json) -> PyResult<Option<u64>> {
+    match v {
+        Json::Null => Ok(None),
+        Json::Number(n) => n
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| bad(key, "a whole number, 0 or more")),
+        _ => Err(bad(key, "a whole number, 0 or more")),
+    }
+}
+
+fn truthy(v: &Json) -> bool {
+    match v {
+        Json::Null => false,
+        Json::Bool(b) => *b,
+        Json::Number(n) => n.as_f64() != Some(0.0),
+        Json::String(s) => !s.is_empty(),
+        Json::Array(a) => !a.is_empty(),
+        Json::Object(o) => !o.is_empty(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_round_trip_through_the_jampy_shape() {
+        let p: OpenParams = serde_json::from_value(json!({
+            "fields": ["a", "b"], "filters": [["a", 1, 2]], "order": [["a", true]],
+            "limit": 10, "offset": 5, "expanded": true, "funcs": {"a": "sum"}, "summary": true,
+            "group_by": ["b"], "master": 3, "search": ["a", "x"], "params": {"mine": 1}
+        }))
+        .unwrap();
+        let back = from_json(to_json(&p, true)).unwrap();
+        assert_eq!(format!("{back:?}"), format!("{p:?}"));
+        assert!(from_json(json!({"__nope": 1}).as_object().unwrap().clone()).is_err());
+        assert!(from_json(json!({"__limit": -1}).as_object().unwrap().clone()).is_err());
+    }
+}
