@@ -56,6 +56,8 @@ pub struct Settings {
     pub login: LoginSettings,
     /// How long a server-module handler may run before it is stopped.
     pub module_timeout: std::time::Duration,
+    /// Server modules may run raw SQL (`task.execute`, `task.select`).
+    pub raw_sql: bool,
     /// Paths under `/ext` that the task module's `on_ext_request` answers.
     pub ext_paths: Vec<String>,
     /// The largest `limit` an open may ask for; also the limit of an open that gives none.

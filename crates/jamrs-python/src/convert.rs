@@ -118,3 +118,21 @@ pub fn py_to_value(v: &Bound<'_, PyAny>, t: FieldType) -> PyResult<Value> {
     let json = py_to_json(v)?;
     values::from_json(t, &json).map_err(PyValueError::new_err)
 }
+
+/// Python → a value to bind in raw SQL (None, bool, int, float, str; dates as ISO text).
+pub fn py_to_any_value(v: &Bound<'_, PyAny>) -> PyResult<Value> {
+    Ok(match py_to_json(v)? {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Bool(b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => Value::Text(s),
+        other => {
+            return Err(PyTypeError::new_err(format!(
+                "{other} cannot be bound as an SQL parameter"
+            )));
+        }
+    })
+}

@@ -187,6 +187,23 @@ impl Conn for SqliteConn {
         Ok(out)
     }
 
+    fn query_any(&mut self, sql: &Sql) -> Result<Vec<Vec<Value>>> {
+        let mut stmt = self.live()?.prepare(&sql.text).map_err(map_err)?;
+        let n = stmt.column_count();
+        let mut rows = stmt
+            .query(params_from_iter(sql.params.iter().map(Bind)))
+            .map_err(map_err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(map_err)? {
+            let mut values = Vec::with_capacity(n);
+            for i in 0..n {
+                values.push(decode(row.get_ref(i).map_err(map_err)?, FieldType::Text));
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
     fn execute(&mut self, sql: &Sql) -> Result<u64> {
         let mut stmt = self.live()?.prepare_cached(&sql.text).map_err(map_err)?;
         let n = stmt

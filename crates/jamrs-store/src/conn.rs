@@ -15,6 +15,10 @@ pub trait Conn {
     /// column comes back as `Value::Bool` whatever the database stores).
     fn query(&mut self, sql: &Sql, types: &[FieldType]) -> Result<Vec<Vec<Value>>>;
 
+    /// Runs a query of any shape (raw SQL from server modules), decoding each column by what
+    /// the database holds.
+    fn query_any(&mut self, sql: &Sql) -> Result<Vec<Vec<Value>>>;
+
     /// Runs a statement and returns the number of rows it changed.
     fn execute(&mut self, sql: &Sql) -> Result<u64>;
 

@@ -30,6 +30,10 @@ pub struct TaskFile {
     /// Seconds a server-module handler may run before it is stopped (default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module_timeout: Option<f64>,
+    /// Allow `task.execute` / `task.select` in server modules: raw SQL that no privilege or
+    /// tenancy rule checks (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_sql: Option<bool>,
     /// Paths under `/ext` that `on_ext_request` of `task.py` answers (e.g. `"/hooks/github"`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ext_paths: Vec<String>,

@@ -241,6 +241,7 @@ fn resolve_settings(tf: &TaskFile, errs: &mut Errors) -> Settings {
         language: tf.language.clone().unwrap_or_else(|| "en".into()),
         module_timeout: std::time::Duration::from_secs_f64(module_timeout.clamp(0.01, 3600.0)),
         ext_paths,
+        raw_sql: tf.raw_sql.unwrap_or(false),
         safe_mode: tf.safe_mode.unwrap_or(true),
         session_timeout,
         anonymous_role: None,

@@ -51,6 +51,70 @@ impl PyTask {
         Ok(d)
     }
 
+    /// Runs raw SQL (`?` placeholders, `params` bound) in the handler's transaction. Nothing
+    /// checks it against privileges or tenancy, so a project must allow it (`raw_sql = true`).
+    /// Unlike Jam.py, an error raises instead of being returned as a string. `sql` may also be
+    /// a list of statements or `(sql, params)` pairs.
+    #[pyo3(signature = (sql, params = None, connection = None))]
+    fn execute(
+        &self,
+        sql: Bound<'_, PyAny>,
+        params: Option<Bound<'_, PyAny>>,
+        connection: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let _ = connection;
+        let statements: Vec<(String, Option<Bound<'_, PyAny>>)> =
+            if let Ok(text) = sql.extract::<String>() {
+                vec![(text, params)]
+            } else {
+                let mut out = Vec::new();
+                for s in sql.try_iter()? {
+                    let s = s?;
+                    if let Ok(text) = s.extract::<String>() {
+                        out.push((text, None));
+                    } else {
+                        let (text, p): (String, Bound<'_, PyAny>) = s.extract()?;
+                        out.push((text, Some(p)));
+                    }
+                }
+                out
+            };
+        let frame = raw_frame(&self.task)?;
+        for (text, p) in statements {
+            let sql = raw_sql(text, p.as_ref())?;
+            frame
+                .with_conn(|c| c.execute(&sql))
+                .map_err(super::dataset::to_py_err)?;
+        }
+        Ok(())
+    }
+
+    /// Runs a raw query (see `execute`) and returns its rows as lists.
+    #[pyo3(signature = (sql, params = None, connection = None))]
+    fn select<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        params: Option<Bound<'py, PyAny>>,
+        connection: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let _ = connection;
+        let frame = raw_frame(&self.task)?;
+        let sql = raw_sql(sql, params.as_ref())?;
+        let rows = frame
+            .with_conn(|c| c.query_any(&sql))
+            .map_err(super::dataset::to_py_err)?;
+        let out = PyList::empty(py);
+        for row in rows {
+            let r = PyList::empty(py);
+            for v in &row {
+                r.append(crate::convert::value_to_py(py, v, FieldType::Text, true)?)?;
+            }
+            out.append(r)?;
+        }
+        Ok(out)
+    }
+
     fn item_by_name(&self, name: &str) -> Option<PyItem> {
         self.task.item_by_name(name).map(|i| PyItem {
             task: self.task.clone(),
@@ -211,6 +275,30 @@ impl PyItem {
     fn __repr__(&self) -> String {
         format!("<Item {}>", self.model().name)
     }
+}
+
+fn raw_frame(task: &Task) -> PyResult<std::rc::Rc<context::Frame>> {
+    if !task.settings.raw_sql {
+        return Err(pyo3::exceptions::PyPermissionError::new_err(
+            "task.execute and task.select run SQL that no privilege or tenancy rule checks; set raw_sql = true in jamrs.toml to allow them",
+        ));
+    }
+    context::current().ok_or_else(|| {
+        pyo3::exceptions::PyRuntimeError::new_err("raw SQL can run only while a handler runs")
+    })
+}
+
+fn raw_sql(text: String, params: Option<&Bound<'_, PyAny>>) -> PyResult<jamrs_store::Sql> {
+    let mut values = Vec::new();
+    if let Some(p) = params.filter(|p| !p.is_none()) {
+        for v in p.try_iter()? {
+            values.push(crate::convert::py_to_any_value(&v?)?);
+        }
+    }
+    Ok(jamrs_store::Sql {
+        text,
+        params: values,
+    })
 }
 
 fn session_dict<'py>(py: Python<'py>, task: &Task) -> PyResult<Option<Bound<'py, PyDict>>> {
