@@ -9,7 +9,8 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::conn::map_err;
 
 /// Each step brings the system tables from version `i` to `i + 1`.
-const STEPS: &[&str] = &["
+const STEPS: &[&str] = &[
+    "
 CREATE TABLE IF NOT EXISTS jamrs_users (
   id INTEGER PRIMARY KEY,
   login TEXT NOT NULL UNIQUE,
@@ -33,7 +34,12 @@ CREATE TABLE IF NOT EXISTS jamrs_login_failures (
   at INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS jamrs_login_failures_key ON jamrs_login_failures (key, at);
-"];
+",
+    "
+-- Sessions of users a task's on_login accepted keep the user_info it returned.
+ALTER TABLE jamrs_sessions ADD COLUMN user_info TEXT;
+",
+];
 
 /// The SQL that `ensure` would run on this database (for `jamrs migrate --dry-run`).
 pub fn pending_sql(conn: &Connection) -> Result<String> {

@@ -368,6 +368,84 @@ pub fn delete_expired(conn: &mut dyn Conn, now: i64, timeout: i64) -> Result<u64
     conn.execute(&q)
 }
 
+/// The `user_info` a custom `on_login` returned, checked: `user_id` (an integer), a role that
+/// exists (`role_id`, or `role_name`), and optionally `user_name`, `login`, `tenant_id`.
+pub fn custom_user_info(
+    task: &Task,
+    m: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(UserInfo, usize)> {
+    let bad = |msg: &str| {
+        Error::new(
+            jamrs_core::Kind::Module,
+            format!("on_login returned a user_info without {msg}"),
+        )
+    };
+    let user_id = m
+        .get("user_id")
+        .and_then(serde_json::Value::as_i64)
+        .ok_or_else(|| bad("an integer user_id"))?;
+    let role = match (
+        m.get("role_id").and_then(serde_json::Value::as_i64),
+        m.get("role_name").and_then(serde_json::Value::as_str),
+    ) {
+        (Some(id), _) => task.role_index(id),
+        (None, Some(name)) => task.role_by_name(name),
+        (None, None) => None,
+    }
+    .ok_or_else(|| bad("a role_id (or role_name) of one of the project's roles"))?;
+    let text = |k: &str| {
+        m.get(k)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+    };
+    let login = text("login").unwrap_or_else(|| user_id.to_string());
+    Ok((
+        UserInfo {
+            user_id,
+            user_name: text("user_name").unwrap_or_else(|| login.clone()),
+            login,
+            role_id: task.roles[role].id,
+            role_name: task.roles[role].name.to_string(),
+            tenant_id: m.get("tenant_id").and_then(serde_json::Value::as_i64),
+        },
+        role,
+    ))
+}
+
+/// Starts a session for a user a custom `on_login` accepted (the user need not be in
+/// `jamrs_users`); the session keeps their `user_info`.
+pub fn create_custom_session(
+    conn: &mut dyn Conn,
+    info: &UserInfo,
+    now: i64,
+    address: &str,
+) -> Result<String> {
+    let token = new_token()?;
+    let json = serde_json::json!({
+        "user_id": info.user_id,
+        "login": info.login,
+        "user_name": info.user_name,
+        "role_id": info.role_id,
+        "tenant_id": info.tenant_id,
+    });
+    let q = sql(
+        conn,
+        &format!(
+            "INSERT INTO {SESSIONS} (token_hash, user_id, created_at, last_seen, address, user_info) VALUES (?, ?, ?, ?, ?, ?)"
+        ),
+        vec![
+            Value::Text(token_hash(&token)),
+            Value::Int(info.user_id),
+            Value::Int(now),
+            Value::Int(now),
+            Value::Text(address.to_string()),
+            Value::Text(json.to_string()),
+        ],
+    );
+    conn.execute(&q)?;
+    Ok(token)
+}
+
 /// Ends one session.
 pub fn revoke(conn: &mut dyn Conn, token: &str) -> Result<()> {
     let q = sql(
@@ -433,19 +511,27 @@ pub fn authenticate(
     let q = sql(
         conn,
         &format!(
-            "SELECT s.last_seen, u.{} FROM {SESSIONS} s JOIN {USERS} u ON u.id = s.user_id WHERE s.token_hash = ?",
+            "SELECT s.last_seen, s.user_info, u.{} FROM {SESSIONS} s LEFT JOIN {USERS} u ON u.id = s.user_id WHERE s.token_hash = ?",
             USER_COLUMNS.replace(", ", ", u.")
         ),
         vec![Value::Text(token_hash(token))],
     );
-    let mut types = vec![FieldType::Integer];
+    let mut types = vec![FieldType::Integer, FieldType::Text];
     types.extend(USER_TYPES);
     let rows = conn.query(&q, &types)?;
+    let alive = |last_seen: i64| now - last_seen <= task.settings.session_timeout as i64;
+    // A session of a built-in login names a user row; one of a custom `on_login` carries the
+    // user_info the handler returned.
     let found = rows.first().and_then(|r| {
-        let last_seen = r[0].as_i64()?;
-        let user = user_from(&r[1..]);
-        let alive = now - last_seen <= task.settings.session_timeout as i64;
-        (alive && user.active).then_some((last_seen, user))
+        let last_seen = r[0].as_i64().filter(|l| alive(*l))?;
+        match &r[1] {
+            Value::Text(json) => Some((last_seen, Err(json.clone()))),
+            _ if r[2].is_null() => None,
+            _ => {
+                let user = user_from(&r[2..]);
+                user.active.then_some((last_seen, Ok(user)))
+            }
+        }
     });
     let Some((last_seen, user)) = found else {
         if task.settings.safe_mode {
@@ -456,15 +542,23 @@ pub fn authenticate(
         }
         return Ok(anonymous());
     };
-    let Some((info, role)) = user_info(task, &user) else {
-        return Err(Error::new(
-            jamrs_core::Kind::Unauthorized,
-            format!(
-                "your role (id {}) no longer exists; ask an administrator",
-                user.role_id
-            ),
-        ));
+    let resolved = match &user {
+        Ok(user) => user_info(task, user).ok_or(user.role_id),
+        Err(json) => {
+            let map: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(json).unwrap_or_default();
+            custom_user_info(task, &map).map_err(|_| {
+                map.get("role_id")
+                    .and_then(serde_json::Value::as_i64)
+                    .unwrap_or(0)
+            })
+        }
     };
+    let (info, role) = resolved.map_err(|role_id| {
+        Error::unauthorized(format!(
+            "your role (id {role_id}) no longer exists; ask an administrator"
+        ))
+    })?;
     Ok(Authenticated {
         caller: Caller {
             user: Some(info),

@@ -10,9 +10,10 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jamrs_core::Error;
-use jamrs_store::{auth, store};
+use jamrs_core::session::{Caller, UserInfo};
+use jamrs_store::{Engine, TaskEvent, auth, store};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::task::user_json;
 use crate::AppState;
@@ -50,6 +51,9 @@ pub async fn login(
         u64::from(settings.max_failures),
         u64::from(settings.max_failures_per_address),
     );
+    let (hooks, events, task2) = (state.hooks.clone(), state.events.clone(), task.clone());
+    let form = json!({"login": req.login, "password": req.password});
+    let info = json!({"ip": address.to_string()});
     let attempt = store::write(&*state.store, move |conn| {
         let since = now - window;
         if auth::failures(conn, &attempt_keys[0], since)? >= limits.0
@@ -58,9 +62,41 @@ pub async fn login(
             return Ok(None);
         }
         auth::record_failure(conn, &attempt_keys, now, window)?;
-        Ok(Some(auth::find_user(conn, &login_name)?))
+        // A task module's on_login(task, form_data, info) replaces the built-in check.
+        let caller = Caller::system();
+        let engine = Engine {
+            task: &task2,
+            hooks: &*hooks,
+            caller: &caller,
+            access: &task2.unrestricted,
+        };
+        let (Value::Object(form), Value::Object(info)) = (form, info) else {
+            return Err(Error::internal("login form is not an object"));
+        };
+        match events.on_login(&engine, conn, &form, &info) {
+            None => Ok(Some(Attempt::Builtin(auth::find_user(conn, &login_name)?))),
+            Some(Ok(Some(map))) => {
+                let (user, _) = auth::custom_user_info(&task2, &map)?;
+                Ok(Some(Attempt::Custom(user)))
+            }
+            Some(Ok(None)) => Ok(Some(Attempt::Refused)),
+            Some(Err(e)) => {
+                tracing::info!(error = %e.message, "on_login refused a login by raising");
+                Ok(Some(Attempt::Refused))
+            }
+        }
     })
     .await?;
+    let attempt = match attempt {
+        Some(Attempt::Builtin(user)) => Some(user),
+        Some(Attempt::Custom(info)) => {
+            return start_session(&state, info, keys, address, now, true).await;
+        }
+        Some(Attempt::Refused) => {
+            return Err(Error::unauthorized("wrong login or password").into());
+        }
+        None => None,
+    };
     let Some(user) = attempt else {
         let mut r = ApiError::from(Error::new(
             jamrs_core::Kind::TooManyRequests,
@@ -92,15 +128,40 @@ pub async fn login(
         // Already counted.
         return Err(Error::unauthorized("wrong login or password").into());
     };
+    start_session(&state, info, keys, address, now, false).await
+}
 
-    let user_id = info.user_id;
+/// How a login attempt went before the password check.
+enum Attempt {
+    /// The built-in login: the user row, if the login exists.
+    Builtin(Option<auth::User>),
+    /// The task's on_login accepted it with this user_info.
+    Custom(UserInfo),
+    /// The task's on_login refused it.
+    Refused,
+}
+
+/// Creates the session of an accepted login and answers with its cookie.
+async fn start_session(
+    state: &AppState,
+    info: UserInfo,
+    keys: [String; 2],
+    address: std::net::IpAddr,
+    now: i64,
+    custom: bool,
+) -> Result<Response, ApiError> {
     let [login_key, address_key] = keys;
     let timeout = state.task.settings.session_timeout as i64;
+    let session_info = info.clone();
     let token = store::write(&*state.store, move |conn| {
         auth::delete_expired(conn, now, timeout)?;
         auth::clear_failures(conn, &login_key)?;
         auth::forget_failure(conn, &address_key, now)?;
-        auth::create_session(conn, user_id, now, &address.to_string())
+        if custom {
+            auth::create_custom_session(conn, &session_info, now, &address.to_string())
+        } else {
+            auth::create_session(conn, session_info.user_id, now, &address.to_string())
+        }
     })
     .await?;
     tracing::info!(login = %info.login, "logged in");
@@ -119,7 +180,32 @@ pub async fn logout(
     SessionToken(token): SessionToken,
 ) -> Result<Response, ApiError> {
     if let Some(token) = token {
-        store::write(&*state.store, move |conn| auth::revoke(conn, &token)).await?;
+        let (task, hooks, events) = (
+            state.task.clone(),
+            state.hooks.clone(),
+            state.events.clone(),
+        );
+        let now = session::now();
+        store::write(&*state.store, move |conn| {
+            // on_logout(task, info) of the task module, for a session that is still live; a
+            // failing handler is logged and the session ends anyway.
+            if let Ok(who) = auth::authenticate(conn, &task, Some(&token), now)
+                && let Some(user) = &who.caller.user
+            {
+                let engine = Engine {
+                    task: &task,
+                    hooks: &*hooks,
+                    caller: &who.caller,
+                    access: who.caller.access(&task),
+                };
+                let info = json!({ "user_info": user_json(user) });
+                if let Err(e) = events.task_event(&engine, conn, TaskEvent::Logout, &[info]) {
+                    tracing::warn!(error = %e.message, "on_logout failed");
+                }
+            }
+            auth::revoke(conn, &token)
+        })
+        .await?;
     }
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut()

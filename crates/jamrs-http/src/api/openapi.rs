@@ -92,6 +92,15 @@ pub fn document() -> Json {
                 op["requestBody"] = body("ApplyParams");
                 op["responses"]["200"] = ok("ApplyReply");
             }
+            "/api/items/{item}/call/{function}" => {
+                let mut params = item_param;
+                if let Some(list) = params.as_array_mut() {
+                    list.push(json!({"name": "function", "in": "path", "required": true, "schema": {"type": "string"}, "description": "A function the item's metadata lists in `callable`"}));
+                }
+                op["parameters"] = params;
+                op["requestBody"] = body("CallRequest");
+                op["responses"]["200"] = ok("CallReply");
+            }
             _ => {
                 op["responses"]["200"] = json!({"description": "The OpenAPI document", "content": {"application/json": {"schema": {"type": "object"}}}})
             }
@@ -193,6 +202,12 @@ fn schemas() -> Json {
                 }
             }}}
         },
+        "CallRequest": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {"args": {"type": "array", "description": "Positional arguments after the item"}}
+        },
+        "CallReply": {"type": "object", "required": ["result"], "properties": {"result": {"description": "The function's return value as JSON"}}},
         "Task": {"type": "object", "required": ["task", "groups", "items", "lookup_lists", "privileges", "user"]},
         "LoginRequest": {
             "type": "object",
