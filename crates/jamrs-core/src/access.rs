@@ -71,6 +71,8 @@ pub struct Role {
     pub id: i64,
     pub name: Ident,
     pub caption: String,
+    /// With tenancy: the role sees and changes every tenant's rows.
+    pub all_tenants: bool,
     /// Privileges on items the role does not list.
     pub default: Privileges,
     pub items: Vec<(ItemId, Privileges)>,

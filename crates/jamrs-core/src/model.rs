@@ -56,6 +56,8 @@ pub struct Settings {
     pub login: LoginSettings,
     /// How long a server-module handler may run before it is stopped.
     pub module_timeout: std::time::Duration,
+    /// Built-in multi-tenancy, if the project uses it.
+    pub tenancy: Option<Tenancy>,
     /// Server modules may run raw SQL (`task.execute`, `task.select`).
     pub raw_sql: bool,
     /// Paths under `/ext` that the task module's `on_ext_request` answers.
@@ -64,6 +66,34 @@ pub struct Settings {
     pub max_limit: u64,
     pub database: DatabaseSettings,
     pub server: ServerSettings,
+}
+
+/// Built-in multi-tenancy: covered items keep a tenant column that the engine fills on insert
+/// and adds to every statement's WHERE (and to lookup joins and calculated sub-selects).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tenancy {
+    /// The column's field name (each covered item's `tenant_field` has it).
+    pub column: Ident,
+    /// What fills the column.
+    pub source: TenantSource,
+}
+
+/// Which part of the session's `user_info` is the tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantSource {
+    /// `user_info['user_id']`: each user's own rows.
+    UserId,
+    /// `user_info['tenant_id']`: the rows of the user's organisation.
+    TenantId,
+}
+
+impl TenantSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            TenantSource::UserId => "user_id",
+            TenantSource::TenantId => "tenant_id",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +150,8 @@ pub struct Item {
     pub deleted_flag: Option<FieldId>,
     /// Set when this item is a detail: how its rows link to a master row.
     pub master_link: Option<MasterLink>,
+    /// With `[tenancy]`, the tenant column of a covered item.
+    pub tenant_field: Option<FieldId>,
     /// Items that list this item among their details.
     pub masters: Vec<ItemId>,
     pub details: Vec<ItemId>,
@@ -344,9 +376,11 @@ impl Item {
         self.fields.iter().filter(|f| f.is_stored())
     }
 
-    /// True when `field` is set by the server alone (primary key, deleted flag, master link).
+    /// True when `field` is set by the server alone (primary key, deleted flag, master link,
+    /// tenant column).
     pub fn is_server_set(&self, field: FieldId) -> bool {
         self.field(field).system.is_some()
+            || self.tenant_field == Some(field)
             || self
                 .master_link
                 .is_some_and(|link| link.fields().contains(&field))

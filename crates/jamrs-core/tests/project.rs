@@ -13,10 +13,12 @@ fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-fn examples() -> [PathBuf; 3] {
+fn examples() -> [PathBuf; 5] {
     [
         repo_path("../../examples/notes"),
         repo_path("../../examples/demo"),
+        repo_path("../../examples/seed_item"),
+        repo_path("../../examples/seed_task"),
         repo_path("tests/fixtures/every_key"),
     ]
 }

@@ -8,7 +8,7 @@
 //! nothing: once the handler returns the connection is gone from it, so an object stashed
 //! away by a module cannot reach the database later.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
@@ -33,6 +33,8 @@ pub struct Frame {
     conn: Slot,
     /// The delta of the `on_apply` that is running, for `item.apply_delta`.
     pub delta: RefCell<Option<Delta>>,
+    /// Set once `item.apply_delta` has saved the delta: it must not be saved twice.
+    pub applied: Cell<bool>,
 }
 
 thread_local! {
@@ -63,6 +65,7 @@ pub fn with_frame<R>(
         read_only: lent.read_only(),
         conn: Arc::new(Mutex::new(Some(lent))),
         delta: RefCell::new(delta),
+        applied: Cell::new(false),
     });
     FRAMES.with(|f| f.borrow_mut().push(frame.clone()));
     let out = f(&frame);

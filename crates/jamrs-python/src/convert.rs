@@ -115,7 +115,13 @@ pub fn value_to_py<'py>(
 
 /// Python → a value for a field of type `t`, with the same checks as a client's value.
 pub fn py_to_value(v: &Bound<'_, PyAny>, t: FieldType) -> PyResult<Value> {
-    let json = py_to_json(v)?;
+    // A `datetime` for a date field is its date, as in Jam.py (its documentation sets a date
+    // field to `datetime.datetime.now()`).
+    let json = if t == FieldType::Date && v.hasattr("date")? && v.hasattr("hour")? {
+        py_to_json(&v.call_method0("date")?)?
+    } else {
+        py_to_json(v)?
+    };
     values::from_json(t, &json).map_err(PyValueError::new_err)
 }
 

@@ -313,6 +313,25 @@ impl Runtime {
         Py::new(py, PyItem::new(&self.task, item)).map_err(|e| py_internal(py, &e))
     }
 
+    /// A module-level function of the task's module (`item` None) or of an item's module, for
+    /// `task.<function>` and `task.<item>.<function>`.
+    pub(crate) fn module_function(
+        &self,
+        py: Python<'_>,
+        item: Option<ItemId>,
+        name: &str,
+    ) -> Option<Py<PyAny>> {
+        let m = self.modules.read().ok()?;
+        let slot = match item {
+            Some(i) => m.items.get(i.0 as usize)?,
+            None => &m.task,
+        };
+        match slot {
+            Some(Slot::Loaded(module)) => module.function(py, name).map(Bound::unbind),
+            _ => None,
+        }
+    }
+
     /// `on_field_get_text(field)` of an item's (or the task's) module, if there is one.
     pub fn field_get_text(
         &self,
@@ -331,6 +350,12 @@ impl Runtime {
         }
         Ok(None)
     }
+}
+
+/// Jam.py's `__client_request`: true for an open a client sent, false for one a handler made
+/// (a server-side dataset), which runs while that handler's frame is on this thread.
+fn client_request() -> bool {
+    context::current().is_none()
 }
 
 fn py_internal(py: Python<'_>, e: &PyErr) -> Error {
@@ -403,7 +428,8 @@ impl Hooks for PythonHooks {
         Python::attach(|py| {
             let handlers = rt.handlers(py, self.item_scope(item.id), Event::OnOpen)?;
             let pyitem = rt.item_object(py, item.id)?;
-            let dict = params::to_py(py, params, true).map_err(|e| py_internal(py, &e))?;
+            let dict =
+                params::to_py(py, params, client_request()).map_err(|e| py_internal(py, &e))?;
             let (answer, _) = context::with_frame(rt, engine, conn, true, None, |_| {
                 for (h, _) in &handlers {
                     let r = rt.call(
@@ -420,7 +446,10 @@ impl Hooks for PythonHooks {
                 Ok(None)
             })?;
             let answer: Option<Py<PyAny>> = answer?;
+            // A server-side dataset's open is not paged; the dict does not carry that.
+            let unlimited = params.unlimited;
             *params = params::from_py(&dict).map_err(|e| rt.module_error(py, &e, false))?;
+            params.unlimited = unlimited;
             match answer {
                 Some(r) => Ok(Some(answered_rows(
                     py,
@@ -450,7 +479,8 @@ impl Hooks for PythonHooks {
         Python::attach(|py| {
             let handlers = rt.handlers(py, self.item_scope(item.id), Event::OnBeforeOpen)?;
             let pyitem = rt.item_object(py, item.id)?;
-            let dict = params::to_py(py, params, true).map_err(|e| py_internal(py, &e))?;
+            let dict =
+                params::to_py(py, params, client_request()).map_err(|e| py_internal(py, &e))?;
             let query = query_object(py, &dict).map_err(|e| py_internal(py, &e))?;
             let (run, _) = context::with_frame(rt, engine, conn, true, None, |_| {
                 for (h, _) in &handlers {
@@ -472,7 +502,10 @@ impl Hooks for PythonHooks {
             let run: bool = run?;
             // The query object carries the open options; the dict carries the user params.
             let merged = merge_query(&query, &dict).map_err(|e| rt.module_error(py, &e, false))?;
+            // A server-side dataset's open is not paged; the dict does not carry that.
+            let unlimited = params.unlimited;
             *params = params::from_py(&merged).map_err(|e| rt.module_error(py, &e, false))?;
+            params.unlimited = unlimited;
             Ok(run)
         })
     }
@@ -496,7 +529,8 @@ impl Hooks for PythonHooks {
                 return Ok(());
             };
             let pyitem = rt.item_object(py, item.id)?;
-            let dict = params::to_py(py, params, true).map_err(|e| py_internal(py, &e))?;
+            let dict =
+                params::to_py(py, params, client_request()).map_err(|e| py_internal(py, &e))?;
             let query = query_object(py, &dict).map_err(|e| py_internal(py, &e))?;
             let dataset = objects::dataset::from_result(py, &rt.task, item.id, result)
                 .map_err(|e| py_internal(py, &e))?;
@@ -561,6 +595,13 @@ impl Hooks for PythonHooks {
                             .map_err(|e| py_internal(py, &e))?;
                         let r = rt.call(py, h, args)?;
                         if r.is_none() {
+                            if frame.applied.get() {
+                                // The default processing would save the delta a second time.
+                                return Err(Error::new(
+                                    Kind::Module,
+                                    "on_apply saved the delta with item.apply_delta but returned None; return what apply_delta returned",
+                                ));
+                            }
                             continue;
                         }
                         return match objects::delta::result_of(&r) {
@@ -571,7 +612,6 @@ impl Hooks for PythonHooks {
                             )),
                         };
                     }
-                    let _ = frame;
                     Ok(None)
                 },
             )?;
@@ -691,7 +731,11 @@ impl PythonHooks {
                         .into_pyobject(py)
                         .map_err(|e| py_internal(py, &e))?;
                     let r = rt.call(py, h, args)?;
-                    if r.cast::<PyBool>().is_ok_and(|b| !b.is_true()) {
+                    // Only the before-event can skip a record; the after-event's result is
+                    // ignored, so the item's handler runs whatever the task's returned.
+                    if event == Event::OnBeforeApplyRecord
+                        && r.cast::<PyBool>().is_ok_and(|b| !b.is_true())
+                    {
                         return Ok(false);
                     }
                 }

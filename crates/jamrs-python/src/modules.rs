@@ -99,13 +99,36 @@ pub fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
+/// The line of the innermost traceback entry in `path`.
+fn traceback_line(py: Python<'_>, e: &PyErr, path: &Path) -> Option<i64> {
+    let file = path.display().to_string();
+    let mut tb = e.traceback(py).map(|t| t.into_any());
+    let mut line = None;
+    while let Some(t) = tb.filter(|t| !t.is_none()) {
+        let in_module = t
+            .getattr("tb_frame")
+            .and_then(|f| f.getattr("f_code"))
+            .and_then(|c| c.getattr("co_filename"))
+            .and_then(|n| n.extract::<String>())
+            .is_ok_and(|n| n == file);
+        if in_module {
+            line = t.getattr("tb_lineno").ok().and_then(|l| l.extract().ok());
+        }
+        tb = t.getattr("tb_next").ok();
+    }
+    line
+}
+
 /// `items/notes.py, line 3: invalid syntax` from a Python error raised while loading.
-fn load_error(py: Python<'_>, rel: &str, e: &PyErr) -> Error {
+fn load_error(py: Python<'_>, rel: &str, path: &Path, e: &PyErr) -> Error {
     let value = e.value(py);
+    // A SyntaxError carries its line; any other error raised while the module's code runs is
+    // placed by the innermost traceback entry in the module's own file.
     let line = value
         .getattr("lineno")
         .ok()
-        .and_then(|l| l.extract::<i64>().ok());
+        .and_then(|l| l.extract::<i64>().ok())
+        .or_else(|| traceback_line(py, e, path));
     let msg = value
         .getattr("msg")
         .ok()
@@ -144,7 +167,7 @@ pub fn load(
         Owner::Task => "jamrs_task".to_string(),
         Owner::Item(id) => format!("jamrs_item_{}", task.item(id).name),
     };
-    let module = PyModule::new(py, &name).map_err(|e| load_error(py, &rel, &e))?;
+    let module = PyModule::new(py, &name).map_err(|e| load_error(py, &rel, path, &e))?;
     let globals: Bound<'_, PyDict> = module.dict();
     let run = || -> PyResult<()> {
         globals.set_item("task", task_object)?;
@@ -158,7 +181,7 @@ pub fn load(
         builtins.getattr("exec")?.call1((code, &globals))?;
         Ok(())
     };
-    run().map_err(|e| load_error(py, &rel, &e))?;
+    run().map_err(|e| load_error(py, &rel, path, &e))?;
     let mut handlers: [Option<Py<PyAny>>; 11] = Default::default();
     for e in Event::ALL {
         if let Ok(Some(f)) = globals.get_item(e.name())

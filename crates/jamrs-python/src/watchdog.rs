@@ -1,10 +1,12 @@
 //! Interrupting a handler that runs too long.
 //!
 //! CPython has no sandbox, so a `while True: pass` must be stopped from outside: a watchdog
-//! thread raises `TimeoutError` in the handler's thread with `PyThreadState_SetAsyncExc` once
-//! its deadline passes. The exception surfaces at the handler's next bytecode, unwinds it
-//! (`finally` blocks run), and the request fails as `module_error`; the server keeps serving.
-//! The registration and the signal share one lock, so a handler that has returned is never
+//! thread raises [`ModuleTimeout`] in the handler's thread with `PyThreadState_SetAsyncExc` once
+//! its deadline passes, and again every 100 ms until the handler returns. It derives from
+//! `BaseException`, as `KeyboardInterrupt` does, so the usual `except Exception:` does not
+//! swallow it. The exception surfaces at the handler's next bytecode, unwinds it (`finally`
+//! blocks run), and the request fails as `module_error`; the server keeps serving. The
+//! registration and the signal share one lock, so a handler that has returned is never
 //! signalled, and a signal that arrived too late to be seen is cleared before the thread runs
 //! Python for anyone else.
 
@@ -15,9 +17,20 @@ use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 
+pyo3::create_exception!(
+    jamrs,
+    ModuleTimeout,
+    pyo3::exceptions::PyBaseException,
+    "Raised inside a handler that ran longer than module_timeout (not an Exception, so that \
+     `except Exception:` does not swallow it)."
+);
+
+/// How often a handler past its deadline is signalled again.
+const RESIGNAL: Duration = Duration::from_millis(100);
+
 #[derive(Default)]
 struct Calls {
-    /// Python thread ident → (deadline, signalled).
+    /// Python thread ident → (deadline or next signal, signalled).
     running: HashMap<c_long, (Instant, bool)>,
 }
 
@@ -106,7 +119,7 @@ fn watch(calls: &Arc<(Mutex<Calls>, Condvar)>) {
         let due: Vec<c_long> = c
             .running
             .iter()
-            .filter(|(_, (deadline, signalled))| !signalled && *deadline <= now)
+            .filter(|(_, (deadline, _))| *deadline <= now)
             .map(|(id, _)| *id)
             .collect();
         for id in due {
@@ -116,14 +129,12 @@ fn watch(calls: &Arc<(Mutex<Calls>, Condvar)>) {
             Python::attach(|py| raise_timeout(py, id));
             if let Some(entry) = c.running.get_mut(&id) {
                 entry.1 = true;
+                // A handler that catches the exception anyway (a bare `except:`) and carries
+                // on is signalled again until it returns.
+                entry.0 = Instant::now() + RESIGNAL;
             }
         }
-        let next = c
-            .running
-            .values()
-            .filter(|(_, s)| !s)
-            .map(|(d, _)| *d)
-            .min();
+        let next = c.running.values().map(|(d, _)| *d).min();
         let wait = next.map_or(Duration::from_secs(3600), |d| {
             d.saturating_duration_since(Instant::now())
                 .max(Duration::from_millis(1))
@@ -137,7 +148,7 @@ fn watch(calls: &Arc<(Mutex<Calls>, Condvar)>) {
 
 #[allow(unsafe_code)]
 fn raise_timeout(py: Python<'_>, id: c_long) {
-    let exc = py.get_type::<pyo3::exceptions::PyTimeoutError>();
+    let exc = py.get_type::<ModuleTimeout>();
     // SAFETY: called with the GIL held (`py`); `exc` is a live type object for the whole call;
     // `id` names a thread that is inside a registered handler call (we hold the registry lock,
     // so it cannot have left it), and SetAsyncExc only flags that thread's state.

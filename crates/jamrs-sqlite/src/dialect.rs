@@ -3,7 +3,7 @@
 use jamrs_core::FieldType;
 use jamrs_store::Dialect;
 
-/// The name of the case-folding function registered on every connection (see `conn::open`):
+/// The case-folding function registered on every connection (named in `ilike` below) (see `conn::open`):
 /// SQLite's own `lower()` and `LIKE` fold ASCII only, so "Ärger" would not match "ä".
 pub const FOLD_FN: &str = "jamrs_fold";
 
@@ -18,23 +18,16 @@ impl Dialect for SqliteDialect {
         out.push('?');
     }
 
-    fn push_ilike(&self, out: &mut String, expr: &str, param: &str) {
-        out.push_str(FOLD_FN);
-        out.push('(');
-        out.push_str(expr);
-        out.push_str(") LIKE ");
-        out.push_str(param);
-        out.push_str(" ESCAPE '\\'");
+    fn ilike(&self) -> [&'static str; 3] {
+        ["jamrs_fold(", ") LIKE ", " ESCAPE '\\'"]
     }
 
     fn like_value(&self, pattern: &str) -> String {
         pattern.to_lowercase()
     }
 
-    fn push_distinct(&self, out: &mut String, expr: &str, param: &str) {
-        out.push_str(expr);
-        out.push_str(" IS NOT ");
-        out.push_str(param);
+    fn distinct(&self) -> [&'static str; 3] {
+        ["", " IS NOT ", ""]
     }
 
     fn column_type(&self, t: FieldType) -> &'static str {

@@ -18,17 +18,19 @@ pub trait Dialect: Send + Sync + 'static {
     /// Appends the placeholder for the `n`-th bound value (1-based): `?` or `$n`.
     fn push_placeholder(&self, out: &mut String, n: usize);
 
-    /// Appends a case-insensitive `LIKE` of the expression `expr` against the placeholder
-    /// `param` (whose value [`Dialect::like_value`] prepared), with `\` as the escape character.
-    fn push_ilike(&self, out: &mut String, expr: &str, param: &str);
+    /// The text around a case-insensitive `LIKE` with `\` as the escape character:
+    /// `[0] <expression> [1] <pattern placeholder> [2]` (the pattern prepared by
+    /// [`Dialect::like_value`]).
+    fn ilike(&self) -> [&'static str; 3];
 
     /// Prepares a LIKE pattern's text for [`Dialect::push_ilike`] (e.g. case-folds it).
     fn like_value(&self, pattern: &str) -> String {
         pattern.to_string()
     }
 
-    /// Appends a null-safe "is different from" comparison (Jam.py's FILTER_NE).
-    fn push_distinct(&self, out: &mut String, expr: &str, param: &str);
+    /// The text around a null-safe "is different from" (Jam.py's FILTER_NE):
+    /// `[0] <expression> [1] <value placeholder> [2]`.
+    fn distinct(&self) -> [&'static str; 3];
 
     /// The column type for a field type.
     fn column_type(&self, t: FieldType) -> &'static str;

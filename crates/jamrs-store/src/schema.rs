@@ -683,11 +683,11 @@ mod tests {
         fn push_placeholder(&self, out: &mut String, _n: usize) {
             out.push('?');
         }
-        fn push_ilike(&self, out: &mut String, expr: &str, param: &str) {
-            out.push_str(&format!("{expr} LIKE {param}"));
+        fn ilike(&self) -> [&'static str; 3] {
+            ["", " LIKE ", ""]
         }
-        fn push_distinct(&self, out: &mut String, expr: &str, param: &str) {
-            out.push_str(&format!("{expr} IS NOT {param}"));
+        fn distinct(&self) -> [&'static str; 3] {
+            ["", " IS NOT ", ""]
         }
         fn column_type(&self, t: FieldType) -> &'static str {
             match t {

@@ -55,15 +55,6 @@ impl<'d> SqlWriter<'d> {
         self
     }
 
-    /// Returns the placeholder text for `value` without appending it (for dialect helpers
-    /// that wrap an expression around it).
-    pub fn param_text(&mut self, value: Value) -> String {
-        self.sql.params.push(value);
-        let mut s = String::new();
-        self.dialect.push_placeholder(&mut s, self.sql.params.len());
-        s
-    }
-
     pub fn finish(self) -> Sql {
         self.sql
     }

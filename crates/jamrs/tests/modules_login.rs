@@ -44,6 +44,12 @@ def on_login(task, form_data, info):
         return {'user_id': 10000 + number, 'user_name': 'Member %d' % number,
                 'role_name': 'member', 'tenant_id': 7}
     if form_data['login'] == 'raise':
+        audit = task.audit.copy()
+        audit.open(open_empty=True)
+        audit.append()
+        audit.what.value = 'written before raising'
+        audit.post()
+        audit.apply()
         raise Exception('no such member')
     return None
 
@@ -110,6 +116,8 @@ fn on_login_replaces_the_built_in_login() {
         let r = c.post_json("/api/login", &json!({"login": login, "password": password}));
         assert_error(&r, 401, "unauthorized");
     }
+    // What on_login wrote before it raised was undone with it.
+    assert!(server.db_query("SELECT what FROM audit").is_empty());
 }
 
 #[test]

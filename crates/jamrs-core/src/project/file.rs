@@ -39,6 +39,9 @@ pub struct TaskFile {
     pub ext_paths: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login: Option<LoginFile>,
+    /// Built-in multi-tenancy: which column keeps each user's (or organisation's) rows apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenancy: Option<TenancyFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,6 +69,21 @@ pub struct LoginFile {
     pub window_seconds: Option<u64>,
 }
 
+/// `[tenancy]`: the engine keeps rows apart by one column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenancyFile {
+    /// The tenant column: a field name that covered items have (e.g. `user_id`, `tenant_id`).
+    pub column: String,
+    /// What fills it: `"user_id"` (per-user data) or `"tenant_id"` (users of an organisation).
+    /// Default: the column's name, when it is one of those two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The items it covers. Default: every item that has the column.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<String>,
+}
+
 /// `[[roles]]`: privileges per item and restrictions per field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +92,9 @@ pub struct RoleFile {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caption: Option<String>,
+    /// With `[tenancy]`: this role sees and changes every tenant's rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all_tenants: Option<bool>,
     /// Privileges on every item not listed in `items`: any of view, create, edit, delete.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default: Vec<String>,

@@ -96,6 +96,13 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
     check_index_names(&resolved, &mut errs);
     let roles = resolve_roles(tf, &resolved, &item_index, &mut errs);
     let mut settings = settings;
+    settings.tenancy = resolve_tenancy(tf, &mut resolved, &item_index, &mut errs);
+    if settings.tenancy.is_none() && roles.iter().any(|r| r.all_tenants) {
+        errs.push(
+            TASK_FILE,
+            "a role has all_tenants, but there is no [tenancy]",
+        );
+    }
     settings.anonymous_role = match &tf.anonymous_role {
         Some(name) => {
             if settings.safe_mode {
@@ -242,6 +249,7 @@ fn resolve_settings(tf: &TaskFile, errs: &mut Errors) -> Settings {
         module_timeout: std::time::Duration::from_secs_f64(module_timeout.clamp(0.01, 3600.0)),
         ext_paths,
         raw_sql: tf.raw_sql.unwrap_or(false),
+        tenancy: None,
         safe_mode: tf.safe_mode.unwrap_or(true),
         session_timeout,
         anonymous_role: None,
@@ -555,6 +563,7 @@ fn item_skeleton(
         primary_key: pk,
         deleted_flag,
         master_link: None,
+        tenant_field: None,
         masters: Vec::new(),
         details: Vec::new(),
         callable: Vec::new(),
@@ -1328,6 +1337,7 @@ fn resolve_roles(
         }
         roles.push(Role {
             id: rf.id,
+            all_tenants: rf.all_tenants.unwrap_or(false),
             name,
             caption: rf
                 .caption
@@ -1339,6 +1349,89 @@ fn resolve_roles(
         });
     }
     roles
+}
+
+fn resolve_tenancy(
+    tf: &TaskFile,
+    items: &mut [Item],
+    item_index: &HashMap<String, ItemId>,
+    errs: &mut Errors,
+) -> Option<Tenancy> {
+    let t = tf.tenancy.as_ref()?;
+    // The engine's enforcement lands separately; until it does, refuse the setting rather than
+    // accept a promise nothing keeps.
+    errs.push(
+        TASK_FILE,
+        "[tenancy] is not enforced by this build yet; use a server module (docs/server-modules.md §13) meanwhile",
+    );
+    let column = match Ident::parse(&t.column) {
+        Ok(c) => c,
+        Err(e) => {
+            errs.push(TASK_FILE, format!("tenancy.column: {e}"));
+            return None;
+        }
+    };
+    let source = match t.value.as_deref().unwrap_or(column.as_str()) {
+        "user_id" => TenantSource::UserId,
+        "tenant_id" => TenantSource::TenantId,
+        other => {
+            errs.push(
+                TASK_FILE,
+                format!("tenancy.value: \"{other}\" is not user_id or tenant_id (name which part of the session's user_info fills the column)"),
+            );
+            return None;
+        }
+    };
+    let listed: Vec<ItemId> = if t.items.is_empty() {
+        items
+            .iter()
+            .filter(|i| i.field_by_name(column.as_str()).is_some())
+            .map(|i| i.id)
+            .collect()
+    } else {
+        let mut ids = Vec::new();
+        for name in &t.items {
+            match item_index.get(name) {
+                Some(id) => ids.push(*id),
+                None => errs.push(
+                    TASK_FILE,
+                    format!("tenancy.items: there is no item \"{name}\""),
+                ),
+            }
+        }
+        ids
+    };
+    if listed.is_empty() {
+        errs.push(
+            TASK_FILE,
+            format!("tenancy: no item has a field \"{column}\", so nothing would be kept apart"),
+        );
+    }
+    for id in listed {
+        let item = &mut items[id.0 as usize];
+        let path = item_path(item);
+        match item.field_by_name(column.as_str()) {
+            Some(f)
+                if f.field_type == FieldType::Integer
+                    && f.column.is_some()
+                    && f.system.is_none() =>
+            {
+                let fid = f.id;
+                item.tenant_field = Some(fid);
+                // The server fills it; clients never write it.
+                item.fields[fid.0 as usize].read_only = true;
+            }
+            Some(_) => errs.push(
+                &path,
+                format!("the tenant column \"{column}\" must be a stored integer field"),
+            ),
+            None => errs.push(
+                &path,
+                format!("tenancy covers this item, but it has no field \"{column}\""),
+            ),
+        }
+    }
+    Some(Tenancy { column, source })
 }
 
 fn check_index_names(items: &[Item], errs: &mut Errors) {

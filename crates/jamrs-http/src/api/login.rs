@@ -51,9 +51,6 @@ pub async fn login(
         u64::from(settings.max_failures),
         u64::from(settings.max_failures_per_address),
     );
-    let (hooks, events, task2) = (state.hooks.clone(), state.events.clone(), task.clone());
-    let form = json!({"login": req.login, "password": req.password});
-    let info = json!({"ip": address.to_string()});
     let attempt = store::write(&*state.store, move |conn| {
         let since = now - window;
         if auth::failures(conn, &attempt_keys[0], since)? >= limits.0
@@ -62,31 +59,49 @@ pub async fn login(
             return Ok(None);
         }
         auth::record_failure(conn, &attempt_keys, now, window)?;
-        // A task module's on_login(task, form_data, info) replaces the built-in check.
-        let caller = Caller::system();
-        let engine = Engine {
-            task: &task2,
-            hooks: &*hooks,
-            caller: &caller,
-            access: &task2.unrestricted,
-        };
-        let (Value::Object(form), Value::Object(info)) = (form, info) else {
-            return Err(Error::internal("login form is not an object"));
-        };
-        match events.on_login(&engine, conn, &form, &info) {
-            None => Ok(Some(Attempt::Builtin(auth::find_user(conn, &login_name)?))),
-            Some(Ok(Some(map))) => {
-                let (user, _) = auth::custom_user_info(&task2, &map)?;
-                Ok(Some(Attempt::Custom(user)))
-            }
-            Some(Ok(None)) => Ok(Some(Attempt::Refused)),
-            Some(Err(e)) => {
-                tracing::info!(error = %e.message, "on_login refused a login by raising");
-                Ok(Some(Attempt::Refused))
-            }
-        }
+        Ok(Some(auth::find_user(conn, &login_name)?))
     })
     .await?;
+    // A task module's on_login(task, form_data, info) replaces the built-in check. It runs in a
+    // transaction of its own, so whatever it wrote before refusing by raising is undone.
+    let attempt = match attempt {
+        None => None,
+        Some(user) => {
+            let (hooks, events, task2) = (state.hooks.clone(), state.events.clone(), task.clone());
+            let form = json!({"login": req.login, "password": req.password});
+            let info = json!({"ip": address.to_string()});
+            let custom = store::write(&*state.store, move |conn| {
+                let caller = Caller::system();
+                let engine = Engine {
+                    task: &task2,
+                    hooks: &*hooks,
+                    caller: &caller,
+                    access: &task2.unrestricted,
+                };
+                let (Value::Object(form), Value::Object(info)) = (form, info) else {
+                    return Err(Error::internal("login form is not an object"));
+                };
+                match events.on_login(&engine, conn, &form, &info) {
+                    None => Ok(None),
+                    Some(Ok(Some(map))) => {
+                        let (user, _) = auth::custom_user_info(&task2, &map)?;
+                        Ok(Some(Attempt::Custom(user)))
+                    }
+                    Some(Ok(None)) => Ok(Some(Attempt::Refused)),
+                    Some(Err(e)) => Err(e),
+                }
+            })
+            .await;
+            match custom {
+                Ok(None) => Some(Attempt::Builtin(user)),
+                Ok(Some(a)) => Some(a),
+                Err(e) => {
+                    tracing::info!(error = %e.message, "on_login refused a login by raising");
+                    Some(Attempt::Refused)
+                }
+            }
+        }
+    };
     let attempt = match attempt {
         Some(Attempt::Builtin(user)) => Some(user),
         Some(Attempt::Custom(info)) => {
@@ -186,10 +201,12 @@ pub async fn logout(
             state.events.clone(),
         );
         let now = session::now();
-        store::write(&*state.store, move |conn| {
-            // on_logout(task, info) of the task module, for a session that is still live; a
-            // failing handler is logged and the session ends anyway.
-            if let Ok(who) = auth::authenticate(conn, &task, Some(&token), now)
+        // on_logout(task, info) of the task module, for a session that is still live, in a
+        // transaction of its own (a failing handler is undone and logged); then the session
+        // ends whatever the handler did.
+        let logout_token = token.clone();
+        let done = store::write(&*state.store, move |conn| {
+            if let Ok(who) = auth::authenticate(conn, &task, Some(&logout_token), now)
                 && let Some(user) = &who.caller.user
             {
                 let engine = Engine {
@@ -199,13 +216,15 @@ pub async fn logout(
                     access: who.caller.access(&task),
                 };
                 let info = json!({ "user_info": user_json(user) });
-                if let Err(e) = events.task_event(&engine, conn, TaskEvent::Logout, &[info]) {
-                    tracing::warn!(error = %e.message, "on_logout failed");
-                }
+                events.task_event(&engine, conn, TaskEvent::Logout, &[info])?;
             }
-            auth::revoke(conn, &token)
+            Ok(())
         })
-        .await?;
+        .await;
+        if let Err(e) = done {
+            tracing::warn!(error = %e.message, "on_logout failed");
+        }
+        store::write(&*state.store, move |conn| auth::revoke(conn, &token)).await?;
     }
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut()

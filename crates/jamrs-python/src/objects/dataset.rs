@@ -64,9 +64,16 @@ pub fn apply_delta(
         let pydelta = delta
             .cast::<super::PyDelta>()
             .map_err(|_| PyValueError::new_err("apply_delta takes the delta on_apply received"))?;
-        let mut rust = frame.delta.borrow_mut().take().ok_or_else(|| {
-            PyRuntimeError::new_err("apply_delta works only inside on_apply, once")
-        })?;
+        if frame.applied.get() {
+            return Err(PyRuntimeError::new_err(
+                "apply_delta has already saved this delta",
+            ));
+        }
+        let mut rust = frame
+            .delta
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| PyRuntimeError::new_err("apply_delta works only inside on_apply"))?;
         if rust.item != pydelta.borrow().item {
             frame.delta.borrow_mut().replace(rust);
             return Err(PyValueError::new_err(
@@ -78,7 +85,11 @@ pub fn apply_delta(
         let access = item.task.access(frame.role_access);
         let engine = frame.engine(&hooks, access);
         let result = frame.with_conn(|c| engine.apply_delta(c, &mut rust));
+        if result.is_ok() {
+            super::delta::read_keys(py, &pydelta.clone().unbind(), &rust.records);
+        }
         frame.delta.borrow_mut().replace(rust);
+        frame.applied.set(true);
         let result = result.map_err(to_py_err)?;
         Ok(super::PyApplyResult {
             result: std::sync::Mutex::new(Some(result)),
@@ -115,10 +126,12 @@ impl PyDataset {
         }
     }
 
+    /// The column holding `field`'s value: stored, calculated (expanded opens) or aggregated
+    /// (`funcs`, `summary`); lookup texts are read with `lookup_text`.
     fn column(&self, field: FieldId) -> PyResult<usize> {
         self.columns
             .iter()
-            .position(|c| c.field == field && c.kind == ColumnKind::Value)
+            .position(|c| c.field == field && c.kind != ColumnKind::LookupText)
             .ok_or_else(|| {
                 PyRuntimeError::new_err(format!(
                     "field \"{}\" is not among the dataset's fields (open it first, or add it with set_fields)",
@@ -134,6 +147,15 @@ impl PyDataset {
             .get(self.rec_no)
             .map(|r| r[c].clone())
             .ok_or_else(|| PyRuntimeError::new_err("the dataset has no current record"))
+    }
+
+    /// The current row's lookup text of `field` (an `expanded` open), or `None`.
+    pub fn lookup_text(&self, field: FieldId) -> Option<Value> {
+        let c = self
+            .columns
+            .iter()
+            .position(|c| c.field == field && c.kind == ColumnKind::LookupText)?;
+        self.rows.get(self.rec_no).map(|r| r[c].clone())
     }
 
     /// Sets `field` in the current row (Jam.py puts the dataset in edit mode for it).
@@ -240,6 +262,54 @@ fn where_filters(item: &jamrs_core::model::Item, d: &Bound<'_, PyDict>) -> PyRes
         ]));
     }
     Ok(out)
+}
+
+/// A detail's rows are read per master row: `set_where(<link field>=<master key>)` (and, for
+/// `master_id` links, `master_id=<master item id>` to name one of several masters) becomes the
+/// open's `master`.
+fn master_from_where(
+    task: &Task,
+    item: &jamrs_core::model::Item,
+    filters: &mut Vec<Json>,
+) -> PyResult<Json> {
+    use jamrs_core::model::MasterLink;
+    let mut take = |field: FieldId| -> Option<i64> {
+        let name = item.field(field).name.as_str();
+        let i = filters.iter().position(|f| {
+            f.get(0).and_then(Json::as_str) == Some(name)
+                && f.get(1).and_then(Json::as_str) == Some("eq")
+                && f.get(2).is_some_and(Json::is_i64)
+        })?;
+        filters.remove(i).get(2).and_then(Json::as_i64)
+    };
+    let (rec_field, found) = match item.master_link {
+        Some(MasterLink::MasterField(f)) => (f, take(f).map(|id| (None, id))),
+        Some(MasterLink::MasterIdRecId {
+            master_id,
+            master_rec_id,
+        }) => {
+            let number = take(master_id);
+            (master_rec_id, take(master_rec_id).map(|id| (number, id)))
+        }
+        None => return Ok(Json::Null),
+    };
+    let Some((number, id)) = found else {
+        return Err(PyValueError::new_err(format!(
+            "\"{}\" is a detail: open the rows of one master with set_where({}=<the master's key>)",
+            item.name,
+            item.field(rec_field).name
+        )));
+    };
+    let master = number.and_then(|n| {
+        item.masters
+            .iter()
+            .map(|m| task.item(*m))
+            .find(|m| m.number == Some(n))
+    });
+    Ok(match master {
+        Some(m) => serde_json::json!({"item": m.name.as_str(), "id": id}),
+        None => Json::from(id),
+    })
 }
 
 fn order_entries(names: Vec<String>) -> Vec<Json> {
@@ -352,6 +422,13 @@ impl PyDataset {
                 Json::Object(m) => p.params = m,
                 _ => return Err(PyValueError::new_err("params is a dict")),
             }
+        }
+        if task.item(item_id).is_detail() && p.master.is_none() {
+            p.master = Some(master_from_where(
+                &task,
+                task.item(item_id),
+                &mut p.filters,
+            )?);
         }
         let frame = context::current().ok_or_else(|| {
             PyRuntimeError::new_err("datasets can be opened only while a handler runs")
@@ -608,6 +685,9 @@ impl PyDataset {
         };
         let engine = frame.engine(&hooks, access);
         let item = task.item(self.item);
+        if safe {
+            check_rights(item, access, &self.changes)?;
+        }
         let (changes, rows): (Vec<Change>, Vec<Option<usize>>) = self.changes.drain(..).unzip();
         let result = frame
             .with_conn(|c| engine.apply(c, item, changes, user_params, false))
@@ -652,6 +732,40 @@ impl PyDataset {
             self.rows.len()
         )
     }
+}
+
+/// `apply(safe=True)`: the caller's role must have the privilege of every change (create,
+/// edit, delete) and may not write fields that are prohibited or read-only for it, as a
+/// client's apply is checked.
+fn check_rights(
+    item: &jamrs_core::model::Item,
+    access: &jamrs_core::Access,
+    changes: &[(Change, Option<usize>)],
+) -> PyResult<()> {
+    let p = access.privileges(item.id);
+    for (c, _) in changes {
+        let (allowed, what, values) = match c {
+            Change::Insert { values, .. } => (p.create, "create", values.as_slice()),
+            Change::Update { values, .. } => (p.edit, "edit", values.as_slice()),
+            Change::Delete { .. } => (p.delete, "delete", &[][..]),
+        };
+        if !allowed {
+            return Err(pyo3::exceptions::PyPermissionError::new_err(format!(
+                "your role may not {what} records of \"{}\"",
+                item.name
+            )));
+        }
+        for (f, _) in values {
+            if access.is_prohibited(item.id, *f) || access.is_read_only(item.id, *f) {
+                return Err(pyo3::exceptions::PyPermissionError::new_err(format!(
+                    "{}.{}: your role may not write this field",
+                    item.name,
+                    item.field(*f).name
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[pyclass]

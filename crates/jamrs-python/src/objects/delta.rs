@@ -288,6 +288,29 @@ impl PyField {
         value_to_py(py, &old, self.t(), false)
     }
 
+    /// The lookup field's text: for a dataset opened with `expanded=True`, the text it shows;
+    /// otherwise `None`.
+    #[getter]
+    fn lookup_text<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.owner {
+            Owner::Dataset(d) => match d.borrow(py).lookup_text(self.field) {
+                Some(v) => value_to_py(py, &v, FieldType::Text, true),
+                None => Ok(py.None().into_bound(py)),
+            },
+            Owner::Record(_) => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    /// The record or dataset the field belongs to (Jam.py's `field.owner`), so
+    /// `on_field_get_text` can read the other fields: `field.owner.firstname.value`.
+    #[getter]
+    fn owner(&self, py: Python<'_>) -> Py<PyAny> {
+        match &self.owner {
+            Owner::Record(r) => r.clone_ref(py).into_any(),
+            Owner::Dataset(d) => d.clone_ref(py).into_any(),
+        }
+    }
+
     #[getter]
     fn text(&self, py: Python<'_>) -> PyResult<String> {
         let (v, _) = read(py, &self.owner, self.field)?;
@@ -349,6 +372,10 @@ pub fn to_py(
         for (f, v) in &rec.values {
             values[f.0 as usize] = v.clone();
         }
+        // An insert has its key once saved (`on_after_apply_record`).
+        if let Some(id) = rec.id {
+            values[model.primary_key.0 as usize] = Value::Int(id);
+        }
         let details = rec
             .details
             .iter()
@@ -396,6 +423,25 @@ pub fn write_back_record(py: Python<'_>, pyrec: &Py<PyRecord>, rec: &mut Record)
     }
     for (DetailRecords { records, .. }, (_, pydelta)) in rec.details.iter_mut().zip(&r.details) {
         write_back(py, pydelta, records);
+    }
+}
+
+/// After `item.apply_delta`: the keys the records got (new ones for inserts, at every detail
+/// level) into the Python delta, so `d.id.value` reads them, as in Jam.py.
+pub fn read_keys(py: Python<'_>, delta: &Py<PyDelta>, records: &[Record]) {
+    let d = delta.borrow(py);
+    for (rec, pyrec) in records.iter().zip(&d.records) {
+        let mut r = pyrec.borrow_mut(py);
+        if let Some(id) = rec.id {
+            let pk = r.task.item(r.item).primary_key.0 as usize;
+            r.id = Some(id);
+            if let Some(slot) = r.values.get_mut(pk) {
+                *slot = Value::Int(id);
+            }
+        }
+        for (DetailRecords { records, .. }, (_, pydelta)) in rec.details.iter().zip(&r.details) {
+            read_keys(py, pydelta, records);
+        }
     }
 }
 

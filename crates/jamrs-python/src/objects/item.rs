@@ -122,10 +122,15 @@ impl PyTask {
         })
     }
 
-    /// `task.<item_name>`.
-    fn __getattr__(&self, name: &str) -> PyResult<PyItem> {
-        self.item_by_name(name).ok_or_else(|| {
-            PyAttributeError::new_err(format!("the task has no item or attribute \"{name}\""))
+    /// `task.<item_name>`, or a function of the task's module (`task.<function>`, as in Jam.py).
+    fn __getattr__(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+        if let Some(item) = self.item_by_name(name) {
+            return Ok(Py::new(py, item)?.into_any());
+        }
+        module_function(py, None, name).ok_or_else(|| {
+            PyAttributeError::new_err(format!(
+                "the task has no item, attribute or task.py function \"{name}\""
+            ))
         })
     }
 
@@ -257,24 +262,33 @@ impl PyItem {
         super::dataset::apply_delta(self, py, delta)
     }
 
-    /// `item.<detail_name>`.
-    fn __getattr__(&self, name: &str) -> PyResult<PyItem> {
+    /// `item.<detail_name>`, or a function of the item's module (`task.<item>.<function>`, as
+    /// in Jam.py).
+    fn __getattr__(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
         let item = self.model();
-        item.details
+        if let Some(d) = item
+            .details
             .iter()
             .find(|d| self.task.item(**d).name.as_str() == name)
-            .map(|d| PyItem::new(&self.task, *d))
-            .ok_or_else(|| {
-                PyAttributeError::new_err(format!(
-                    "item \"{}\" has no attribute \"{name}\"",
-                    item.name
-                ))
-            })
+        {
+            return Ok(Py::new(py, PyItem::new(&self.task, *d))?.into_any());
+        }
+        module_function(py, Some(self.item), name).ok_or_else(|| {
+            PyAttributeError::new_err(format!(
+                "item \"{}\" has no attribute, detail or module function \"{name}\"",
+                item.name
+            ))
+        })
     }
 
     fn __repr__(&self) -> String {
         format!("<Item {}>", self.model().name)
     }
+}
+
+/// A function of the task's module (`item` None) or of an item's, while a handler runs.
+fn module_function(py: Python<'_>, item: Option<ItemId>, name: &str) -> Option<Py<PyAny>> {
+    context::current().and_then(|f| f.rt.module_function(py, item, name))
 }
 
 fn raw_frame(task: &Task) -> PyResult<std::rc::Rc<context::Frame>> {

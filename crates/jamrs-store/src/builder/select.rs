@@ -428,40 +428,43 @@ impl Builder<'_> {
         }
     }
 
+    /// The compared expression of a condition: the lookup text, or the field's value. Written
+    /// afresh wherever it is needed, so any values it binds are numbered in text order.
+    fn push_operand(&mut self, w: &mut SqlWriter, field: &Field, on_lookup: bool) {
+        if on_lookup {
+            let (alias, col) = self.lookup_text(field);
+            w.column(&alias, &col);
+        } else {
+            self.push_value(w, field);
+        }
+    }
+
     fn push_cond(&mut self, w: &mut SqlWriter, c: &Cond) {
         let field = self.item.field(c.field);
-        // Render the compared expression once, as text, so it can be repeated (CONTAINS_ALL).
-        let mut scratch = SqlWriter::new(w.dialect);
-        if c.on_lookup {
-            let (alias, col) = self.lookup_text(field);
-            scratch.column(&alias, &col);
-        } else {
-            self.push_value(&mut scratch, field);
-        }
-        // Calculated-field sub-selects carry no bound values, so the text stands alone.
-        debug_assert!(scratch.sql.params.is_empty());
-        let expr = scratch.sql.text;
-        let cmp = |w: &mut SqlWriter, sign: &str, v: &Value| {
-            w.push(&expr).push(sign).param(v.clone());
+        let on_lookup = c.on_lookup;
+        let cmp = |b: &mut Self, w: &mut SqlWriter, sign: &str, v: &Value| {
+            b.push_operand(w, field, on_lookup);
+            w.push(sign).param(v.clone());
         };
         match (&c.op, &c.value) {
-            (FilterOp::Eq | FilterOp::Exact, FilterValue::One(v)) => cmp(w, " = ", v),
-            (FilterOp::Lt, FilterValue::One(v)) => cmp(w, " < ", v),
-            (FilterOp::Le, FilterValue::One(v)) => cmp(w, " <= ", v),
-            (FilterOp::Gt, FilterValue::One(v)) => cmp(w, " > ", v),
-            (FilterOp::Ge, FilterValue::One(v)) => cmp(w, " >= ", v),
+            (FilterOp::Eq | FilterOp::Exact, FilterValue::One(v)) => cmp(self, w, " = ", v),
+            (FilterOp::Lt, FilterValue::One(v)) => cmp(self, w, " < ", v),
+            (FilterOp::Le, FilterValue::One(v)) => cmp(self, w, " <= ", v),
+            (FilterOp::Gt, FilterValue::One(v)) => cmp(self, w, " > ", v),
+            (FilterOp::Ge, FilterValue::One(v)) => cmp(self, w, " >= ", v),
             (FilterOp::Ne, FilterValue::One(v)) => {
-                let p = w.param_text(v.clone());
-                let mut s = String::new();
-                w.dialect.push_distinct(&mut s, &expr, &p);
-                w.push(&s);
+                let [before, between, after] = w.dialect.distinct();
+                w.push(before);
+                self.push_operand(w, field, on_lookup);
+                w.push(between).param(v.clone()).push(after);
             }
             (FilterOp::In | FilterOp::NotIn, FilterValue::List(list)) => {
                 if list.is_empty() {
                     w.push(if c.op == FilterOp::In { "1=0" } else { "1=1" });
                     return;
                 }
-                w.push(&expr).push(if c.op == FilterOp::In {
+                self.push_operand(w, field, on_lookup);
+                w.push(if c.op == FilterOp::In {
                     " IN ("
                 } else {
                     " NOT IN ("
@@ -475,24 +478,24 @@ impl Builder<'_> {
                 w.push(")");
             }
             (FilterOp::Range, FilterValue::Range(a, b)) => {
-                w.push(&expr)
-                    .push(" BETWEEN ")
+                self.push_operand(w, field, on_lookup);
+                w.push(" BETWEEN ")
                     .param(a.clone())
                     .push(" AND ")
                     .param(b.clone());
             }
             (FilterOp::IsNull, FilterValue::IsNull(is_null)) => {
-                w.push(&expr)
-                    .push(if *is_null { " IS NULL" } else { " IS NOT NULL" });
+                self.push_operand(w, field, on_lookup);
+                w.push(if *is_null { " IS NULL" } else { " IS NOT NULL" });
             }
             (FilterOp::Contains, FilterValue::One(Value::Text(t))) => {
-                like(w, &expr, &format!("%{}%", escape_like(t)))
+                self.like(w, field, on_lookup, &format!("%{}%", escape_like(t)))
             }
             (FilterOp::StartWith, FilterValue::One(Value::Text(t))) => {
-                like(w, &expr, &format!("{}%", escape_like(t)))
+                self.like(w, field, on_lookup, &format!("{}%", escape_like(t)))
             }
             (FilterOp::EndWith, FilterValue::One(Value::Text(t))) => {
-                like(w, &expr, &format!("%{}", escape_like(t)))
+                self.like(w, field, on_lookup, &format!("%{}", escape_like(t)))
             }
             (FilterOp::ContainsAll, FilterValue::Words(words)) => {
                 if words.is_empty() {
@@ -504,7 +507,7 @@ impl Builder<'_> {
                     if i > 0 {
                         w.push(" AND ");
                     }
-                    like(w, &expr, &format!("%{}%", escape_like(word)));
+                    self.like(w, field, on_lookup, &format!("%{}%", escape_like(word)));
                 }
                 w.push(")");
             }
@@ -517,10 +520,13 @@ impl Builder<'_> {
     }
 }
 
-fn like(w: &mut SqlWriter, expr: &str, pattern: &str) {
-    let value = w.dialect.like_value(pattern);
-    let p = w.param_text(Value::Text(value));
-    let mut s = String::new();
-    w.dialect.push_ilike(&mut s, expr, &p);
-    w.push(&s);
+impl Builder<'_> {
+    /// A case-insensitive LIKE of the condition's operand against `pattern`.
+    fn like(&mut self, w: &mut SqlWriter, field: &Field, on_lookup: bool, pattern: &str) {
+        let [before, between, after] = w.dialect.ilike();
+        let value = w.dialect.like_value(pattern);
+        w.push(before);
+        self.push_operand(w, field, on_lookup);
+        w.push(between).param(Value::Text(value)).push(after);
+    }
 }

@@ -24,14 +24,14 @@ impl Dialect for Question {
     fn push_placeholder(&self, out: &mut String, _n: usize) {
         out.push('?');
     }
-    fn push_ilike(&self, out: &mut String, expr: &str, param: &str) {
-        out.push_str(&format!("LOWER({expr}) LIKE {param} ESCAPE '\\'"));
+    fn ilike(&self) -> [&'static str; 3] {
+        ["LOWER(", ") LIKE ", " ESCAPE '\\'"]
     }
     fn like_value(&self, pattern: &str) -> String {
         pattern.to_lowercase()
     }
-    fn push_distinct(&self, out: &mut String, expr: &str, param: &str) {
-        out.push_str(&format!("{expr} IS DISTINCT FROM {param}"));
+    fn distinct(&self) -> [&'static str; 3] {
+        ["", " IS DISTINCT FROM ", ""]
     }
     fn column_type(&self, _t: FieldType) -> &'static str {
         "TEXT"
@@ -51,11 +51,11 @@ impl Dialect for Dollar {
     fn push_placeholder(&self, out: &mut String, n: usize) {
         out.push_str(&format!("${n}"));
     }
-    fn push_ilike(&self, out: &mut String, expr: &str, param: &str) {
-        out.push_str(&format!("{expr} ILIKE {param} ESCAPE '\\'"));
+    fn ilike(&self) -> [&'static str; 3] {
+        ["", " ILIKE ", " ESCAPE '\\'"]
     }
-    fn push_distinct(&self, out: &mut String, expr: &str, param: &str) {
-        out.push_str(&format!("{expr} IS DISTINCT FROM {param}"));
+    fn distinct(&self) -> [&'static str; 3] {
+        ["", " IS DISTINCT FROM ", ""]
     }
     fn column_type(&self, _t: FieldType) -> &'static str {
         "TEXT"

@@ -55,7 +55,45 @@ impl TestServer {
         Self::start(dir, &project)
     }
 
+    /// A copy of the repository's `examples/<name>` (its `.py` modules included).
+    pub fn example(name: &str) -> TestServer {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples")
+            .join(name);
+        assert!(source.is_dir(), "no example {}", source.display());
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("project");
+        copy_dir(&source, &project);
+        Self::start(dir, &project)
+    }
+
+    /// [`TestServer::from_files`] with run options (development mode, say).
+    pub fn from_files_with(files: &[(&str, &str)], opts: &RunOptions) -> TestServer {
+        Self::try_from_files_with(files, opts)
+            .unwrap_or_else(|e| panic!("the test server does not start: {e}"))
+    }
+
+    /// Starts a server on a project from file contents, or says why it does not start.
+    pub fn try_from_files_with(
+        files: &[(&str, &str)],
+        opts: &RunOptions,
+    ) -> Result<TestServer, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("project");
+        for (path, text) in files {
+            let target = project.join(path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(target, text).unwrap();
+        }
+        Self::try_start(dir, &project, opts)
+    }
+
     fn start(dir: TempDir, project: &Path) -> TestServer {
+        Self::try_start(dir, project, &RunOptions::default())
+            .unwrap_or_else(|e| panic!("the test server does not start: {e}"))
+    }
+
+    fn try_start(dir: TempDir, project: &Path, opts: &RunOptions) -> Result<TestServer, String> {
         let overrides = Overrides {
             bind: Some("127.0.0.1:0".into()),
         };
@@ -79,16 +117,16 @@ impl TestServer {
             None
         };
         let server = runtime
-            .block_on(app::start(task, &RunOptions::default()))
-            .unwrap_or_else(|e| panic!("the test server does not start: {e}"));
-        TestServer {
+            .block_on(app::start(task, opts))
+            .map_err(|e| e.to_string())?;
+        Ok(TestServer {
             url: server.url(),
             database: server.database.clone(),
             server: Some(server),
             runtime,
             dir,
             admin,
-        }
+        })
     }
 
     /// The project as loaded now (for adding users).
@@ -99,6 +137,14 @@ impl TestServer {
     /// Adds a user with the harness's password.
     pub fn add_user(&self, login: &str, role: &str, tenant: Option<i64>) {
         add_user(&self.task(), login, role, tenant);
+    }
+
+    /// The id of user `login` (what `item.session['user_info']['user_id']` holds for them).
+    pub fn user_id(&self, login: &str) -> i64 {
+        self.db_int(&format!(
+            "SELECT id FROM jamrs_users WHERE login = '{}'",
+            login.replace('\'', "''")
+        ))
     }
 
     /// The project folder.
@@ -210,6 +256,22 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(server) = self.server.take() {
             let _ = self.runtime.block_on(server.stop());
+        }
+    }
+}
+
+/// Copies a folder recursively (the `data/` folder of a developer's run excepted).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "data" {
+                copy_dir(&source, &target);
+            }
+        } else {
+            std::fs::copy(&source, &target).unwrap();
         }
     }
 }
