@@ -12,7 +12,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
-use jamrs_core::session::Caller;
+use jamrs_core::session::{Caller, Tenant};
 use jamrs_core::{Access, Error, Result};
 use jamrs_store::engine::Delta;
 use jamrs_store::{Conn, Engine};
@@ -30,6 +30,8 @@ pub struct Frame {
     /// The rights of the request (for `apply_delta`'s results); datasets are unrestricted.
     pub role_access: Option<usize>,
     pub read_only: bool,
+    /// Whose rows the request sees (datasets made with `unscoped=True` see all).
+    pub tenant: Tenant,
     conn: Slot,
     /// The delta of the `on_apply` that is running, for `item.apply_delta`.
     pub delta: RefCell<Option<Delta>>,
@@ -62,6 +64,7 @@ pub fn with_frame<R>(
         caller: engine.caller.clone(),
         in_request,
         role_access: engine.access.role,
+        tenant: engine.tenant.clone(),
         read_only: lent.read_only(),
         conn: Arc::new(Mutex::new(Some(lent))),
         delta: RefCell::new(delta),
@@ -106,6 +109,7 @@ impl Frame {
             hooks,
             caller: &self.caller,
             access,
+            tenant: self.tenant.clone(),
         }
     }
 

@@ -395,7 +395,7 @@ fn answered_rows(
         rows_obj = pair.get_item(0).map_err(|_| bad())?;
     }
     let q = OpenQuery::resolve(task, item, params, engine.access)?;
-    let columns = builder::select(conn.dialect(), task, &q).columns;
+    let columns = builder::select(conn.dialect(), task, &q, &engine.tenant).columns;
     let mut rows = Vec::new();
     for row in rows_obj.try_iter().map_err(|_| bad())? {
         let row = row.map_err(|_| bad())?;

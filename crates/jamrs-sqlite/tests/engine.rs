@@ -284,6 +284,7 @@ impl Db {
             hooks: &NoHooks,
             caller: &SYSTEM,
             access: &self.task.unrestricted,
+            tenant: jamrs_core::session::Tenant::All,
         };
         engine.open(&mut self.conn, item, params)
     }
@@ -316,6 +317,7 @@ impl Db {
             hooks: &NoHooks,
             caller: &SYSTEM,
             access: &task.unrestricted,
+            tenant: jamrs_core::session::Tenant::All,
         };
         in_transaction(conn, |c| {
             let changes = Change::resolve_all(task, item, &params, &task.unrestricted)?;
@@ -1384,6 +1386,7 @@ fn store_apply(
             hooks: &NoHooks,
             caller: &SYSTEM,
             access: &task.unrestricted,
+            tenant: jamrs_core::session::Tenant::All,
         }
         .apply(conn, item, changes, Default::default(), false)
     }
@@ -1400,6 +1403,7 @@ fn store_open(
             hooks: &NoHooks,
             caller: &SYSTEM,
             access: &task.unrestricted,
+            tenant: jamrs_core::session::Tenant::All,
         }
         .open(conn, item, OpenParams::default())
     }
@@ -1484,6 +1488,7 @@ async fn store_reads_and_writes_on_its_threads() {
                 hooks: &NoHooks,
                 caller: &SYSTEM,
                 access: &task.unrestricted,
+                tenant: jamrs_core::session::Tenant::All,
             }
             .open(conn, item, params)
         }

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use jamrs_core::delta::{Change, DetailChanges};
 use jamrs_core::model::{DefaultValue, FieldId, Item, ItemId, MasterLink, SystemField};
 use jamrs_core::query::{Cond, Filter, FilterValue, MasterRef, OpenParams, OpenQuery};
-use jamrs_core::session::Caller;
+use jamrs_core::session::{Caller, Tenant};
 use jamrs_core::{Access, Error, FieldError, FieldType, FilterOp, Result, Task, Value, values};
 
 use serde_json::{Map, Value as Json};
@@ -124,6 +124,9 @@ pub struct Engine<'a> {
     /// What the request may see and do; results leave out fields it is prohibited from. Usually
     /// the caller's rights; unrestricted for server-side datasets, which Jam.py does not check.
     pub access: &'a Access,
+    /// Whose rows of items `[tenancy]` covers the request sees and changes
+    /// (`caller.tenant(task)`; `Tenant::All` only for unscoped server code).
+    pub tenant: Tenant,
 }
 
 impl Engine<'_> {
@@ -143,7 +146,7 @@ impl Engine<'_> {
             self.open_query(conn, &q)?
         } else {
             OpenResult {
-                columns: builder::select(conn.dialect(), self.task, &q).columns,
+                columns: builder::select(conn.dialect(), self.task, &q, &self.tenant).columns,
                 rows: Vec::new(),
             }
         };
@@ -152,12 +155,25 @@ impl Engine<'_> {
         Ok(result)
     }
 
+    /// Refuses work on an item `[tenancy]` covers when the request belongs to nobody: fail
+    /// closed rather than read or write every tenant's rows.
+    pub fn require_tenant(&self, item: &Item) -> Result<()> {
+        if item.tenant_field.is_some() && self.tenant == Tenant::Nobody {
+            return Err(Error::forbidden(format!(
+                "\"{}\" keeps each tenant's rows apart, and this request belongs to no tenant (log in; server code outside a request must ask for an unscoped dataset)",
+                item.name
+            )));
+        }
+        Ok(())
+    }
+
     /// A checked open.
     pub fn open_query(&self, conn: &mut dyn Conn, q: &OpenQuery) -> Result<OpenResult> {
+        self.require_tenant(self.task.item(q.item))?;
         if let Some(m) = q.master {
             self.require_live(conn, self.task.item(m.item), m.id)?;
         }
-        let select = builder::select(conn.dialect(), self.task, q);
+        let select = builder::select(conn.dialect(), self.task, q, &self.tenant);
         let types: Vec<FieldType> = select.columns.iter().map(|c| c.value_type).collect();
         let rows = conn.query(&select.sql, &types)?;
         Ok(OpenResult {
@@ -167,7 +183,8 @@ impl Engine<'_> {
     }
 
     fn require_live(&self, conn: &mut dyn Conn, item: &Item, id: i64) -> Result<()> {
-        let sql = builder::lookup_exists(conn.dialect(), item, id);
+        self.require_tenant(item)?;
+        let sql = builder::lookup_exists(conn.dialect(), item, id, &self.tenant);
         if conn.query(&sql, &[FieldType::Integer])?.is_empty() {
             return Err(Error::not_found(format!(
                 "{} {id} does not exist",
@@ -187,6 +204,7 @@ impl Engine<'_> {
         expanded: bool,
     ) -> Result<ApplyResult> {
         top_level(self.task, item)?;
+        self.require_tenant(item)?;
         let mut delta = Delta {
             item: item.id,
             records: records_from(self.task, changes, "changes"),
@@ -230,7 +248,7 @@ impl Engine<'_> {
                 }
                 continue;
             };
-            let sql = builder::select_row(conn.dialect(), item, id, link);
+            let sql = builder::select_row(conn.dialect(), item, id, link, &self.tenant);
             let types: Vec<FieldType> = item.stored_fields().map(|f| f.field_type).collect();
             let mut rows = conn.query(&sql, &types)?;
             let Some(stored) = rows.pop() else {
@@ -272,6 +290,7 @@ impl Engine<'_> {
             master_number: m.number,
             master_id: id,
         });
+        self.require_tenant(item)?;
         let mut results = Vec::with_capacity(records.len());
         for rec in records.iter_mut() {
             if !self
@@ -324,6 +343,20 @@ impl Engine<'_> {
             }
         }
         set_link(item, &mut row, link);
+        // The tenant column is the server's: the caller's tenant, whatever a client or a
+        // handler put there. A role that sees every tenant keeps a value a handler set, and
+        // otherwise stamps its own.
+        if let Some(tf) = item.tenant_field {
+            let slot = &mut row[tf.0 as usize];
+            match &self.tenant {
+                Tenant::Only(v) => *slot = v.clone(),
+                Tenant::All if slot.is_null() => {
+                    *slot = self.caller.tenant_value(self.task).unwrap_or(Value::Null)
+                }
+                Tenant::All => {}
+                Tenant::Nobody => return Err(Error::internal("insert for nobody")),
+            }
+        }
         if let Some(flag) = item.deleted_flag {
             row[flag.0 as usize] = Value::Bool(false);
         }
@@ -388,7 +421,7 @@ impl Engine<'_> {
         }
         self.validate(conn, item, &row, &changed, &rec.path)?;
         if !values.is_empty() {
-            let sql = builder::update(conn.dialect(), item, id, &values, link);
+            let sql = builder::update(conn.dialect(), item, id, &values, link, &self.tenant);
             if conn.execute(&sql)? != 1 {
                 return Err(Error::conflict(format!(
                     "{} {id} changed while it was being saved",
@@ -417,9 +450,9 @@ impl Engine<'_> {
             .ok_or_else(|| Error::internal("delete without a key"))?;
         self.delete_details(conn, item, id)?;
         let sql = if item.deleted_flag.is_some() {
-            builder::soft_delete_rows(conn.dialect(), item, Some(id), link)
+            builder::soft_delete_rows(conn.dialect(), item, Some(id), link, &self.tenant)
         } else {
-            builder::delete_rows(conn.dialect(), item, Some(id), link)
+            builder::delete_rows(conn.dialect(), item, Some(id), link, &self.tenant)
         };
         if conn.execute(&sql)? != 1 {
             return Err(Error::conflict(format!(
@@ -446,7 +479,7 @@ impl Engine<'_> {
             let detail = self.task.item(*did);
             if !detail.details.is_empty() {
                 let keys = conn.query(
-                    &builder::select_keys(conn.dialect(), detail, link),
+                    &builder::select_keys(conn.dialect(), detail, link, &self.tenant),
                     &[FieldType::Integer],
                 )?;
                 for key in keys
@@ -457,9 +490,9 @@ impl Engine<'_> {
                 }
             }
             let sql = if item.deleted_flag.is_some() && detail.deleted_flag.is_some() {
-                builder::soft_delete_rows(conn.dialect(), detail, None, Some(link))
+                builder::soft_delete_rows(conn.dialect(), detail, None, Some(link), &self.tenant)
             } else {
-                builder::delete_rows(conn.dialect(), detail, None, Some(link))
+                builder::delete_rows(conn.dialect(), detail, None, Some(link), &self.tenant)
             };
             conn.execute(&sql)?;
         }
@@ -537,7 +570,7 @@ impl Engine<'_> {
                 (&f.lookup, v, f.field_type)
             {
                 let target = self.task.item(lookup.item());
-                let sql = builder::lookup_exists(conn.dialect(), target, *key);
+                let sql = builder::lookup_exists(conn.dialect(), target, *key, &self.tenant);
                 if conn.query(&sql, &[FieldType::Integer])?.is_empty() {
                     errors.push(FieldError {
                         field: at,

@@ -80,6 +80,7 @@ pub async fn start(task: Task, opts: &RunOptions) -> Result<Server, Error> {
                 hooks: &*hooks,
                 caller: &caller,
                 access: &task.unrestricted,
+                tenant: caller.tenant(&task),
             };
             events.task_event(&engine, conn, TaskEvent::Created, &[])
         })

@@ -1358,12 +1358,6 @@ fn resolve_tenancy(
     errs: &mut Errors,
 ) -> Option<Tenancy> {
     let t = tf.tenancy.as_ref()?;
-    // The engine's enforcement lands separately; until it does, refuse the setting rather than
-    // accept a promise nothing keeps.
-    errs.push(
-        TASK_FILE,
-        "[tenancy] is not enforced by this build yet; use a server module (docs/server-modules.md §13) meanwhile",
-    );
     let column = match Ident::parse(&t.column) {
         Ok(c) => c,
         Err(e) => {

@@ -38,6 +38,7 @@ pub async fn post(
             hooks: &*hooks,
             caller: &who.caller,
             access,
+            tenant: who.caller.tenant(&task),
         };
         engine.apply(conn, item, changes, body.params, body.expanded)
     })

@@ -58,6 +58,7 @@ pub async fn post(
             hooks: &*hooks,
             caller: &who.caller,
             access,
+            tenant: who.caller.tenant(&task),
         };
         events.call_function(&engine, conn, item, &function, &req.args)
     })

@@ -54,6 +54,7 @@ pub async fn post(
             hooks: &*hooks,
             caller: &caller,
             access: &task.unrestricted,
+            tenant: caller.tenant(&task),
         };
         events.task_event(&engine, conn, TaskEvent::ExtRequest, &[json!(path), params])
     })

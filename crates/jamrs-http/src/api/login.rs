@@ -77,6 +77,7 @@ pub async fn login(
                     hooks: &*hooks,
                     caller: &caller,
                     access: &task2.unrestricted,
+                    tenant: caller.tenant(&task2),
                 };
                 let (Value::Object(form), Value::Object(info)) = (form, info) else {
                     return Err(Error::internal("login form is not an object"));
@@ -214,6 +215,7 @@ pub async fn logout(
                     hooks: &*hooks,
                     caller: &who.caller,
                     access: who.caller.access(&task),
+                    tenant: who.caller.tenant(&task),
                 };
                 let info = json!({ "user_info": user_json(user) });
                 events.task_event(&engine, conn, TaskEvent::Logout, &[info])?;

@@ -37,6 +37,7 @@ pub async fn post(
             hooks: &*hooks,
             caller: &who.caller,
             access: who.caller.access(&task),
+            tenant: who.caller.tenant(&task),
         };
         Ok((engine.open(conn, item, params)?, who.needs_touch))
     })

@@ -35,6 +35,9 @@ pub struct PyDataset {
     task: Arc<Task>,
     item: ItemId,
     handlers: bool,
+    /// Sees every tenant's rows (`copy(unscoped=True)`): for server code outside a request,
+    /// such as `on_created`, that must work across tenants.
+    unscoped: bool,
     fields: Vec<String>,
     filters: Vec<Json>,
     order: Vec<Json>,
@@ -107,11 +110,12 @@ pub fn to_py_err(e: Error) -> PyErr {
 }
 
 impl PyDataset {
-    pub fn new(task: &Arc<Task>, item: ItemId, handlers: bool) -> PyDataset {
+    pub fn new(task: &Arc<Task>, item: ItemId, handlers: bool, unscoped: bool) -> PyDataset {
         PyDataset {
             task: task.clone(),
             item,
             handlers,
+            unscoped,
             fields: Vec::new(),
             filters: Vec::new(),
             order: Vec::new(),
@@ -329,10 +333,21 @@ impl PyDataset {
         self.task.item(self.item).name.to_string()
     }
 
-    #[pyo3(signature = (filters = true, details = true, handlers = true))]
-    fn copy(&self, filters: bool, details: bool, handlers: bool) -> PyDataset {
+    #[pyo3(signature = (filters = true, details = true, handlers = true, unscoped = None))]
+    fn copy(
+        &self,
+        filters: bool,
+        details: bool,
+        handlers: bool,
+        unscoped: Option<bool>,
+    ) -> PyDataset {
         let _ = (filters, details);
-        PyDataset::new(&self.task, self.item, handlers)
+        PyDataset::new(
+            &self.task,
+            self.item,
+            handlers,
+            unscoped.unwrap_or(self.unscoped),
+        )
     }
 
     /// `set_where(field=value, field__op=value)` or `set_where({...})`; replaces earlier ones.
@@ -389,7 +404,7 @@ impl PyDataset {
         connection: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let _ = (options, connection);
-        let (task, item_id, handlers, mut p) = {
+        let (task, item_id, handlers, unscoped, mut p) = {
             let mut this = slf.borrow_mut();
             if let Some(f) = fields {
                 this.fields = f;
@@ -404,6 +419,7 @@ impl PyDataset {
                 this.task.clone(),
                 this.item,
                 this.handlers,
+                this.unscoped,
                 this.open_params(),
             )
         };
@@ -439,14 +455,23 @@ impl PyDataset {
         } else {
             &task.unrestricted
         };
-        let engine = frame.engine(&hooks, access);
+        let mut engine = frame.engine(&hooks, access);
+        if unscoped {
+            engine.tenant = jamrs_core::session::Tenant::All;
+        }
         let item = task.item(item_id);
         let result = frame
             .with_conn(|c| {
                 if open_empty {
                     let q = OpenQuery::resolve(&task, item, &p, access)?;
                     return Ok(OpenResult {
-                        columns: jamrs_store::builder::select(c.dialect(), &task, &q).columns,
+                        columns: jamrs_store::builder::select(
+                            c.dialect(),
+                            &task,
+                            &q,
+                            &engine.tenant,
+                        )
+                        .columns,
                         rows: Vec::new(),
                     });
                 }
@@ -683,7 +708,10 @@ impl PyDataset {
         } else {
             &task.unrestricted
         };
-        let engine = frame.engine(&hooks, access);
+        let mut engine = frame.engine(&hooks, access);
+        if self.unscoped {
+            engine.tenant = jamrs_core::session::Tenant::All;
+        }
         let item = task.item(self.item);
         if safe {
             check_rights(item, access, &self.changes)?;
@@ -795,7 +823,7 @@ pub fn from_result(
     item: ItemId,
     r: &OpenResult,
 ) -> PyResult<Py<PyDataset>> {
-    let mut d = PyDataset::new(task, item, false);
+    let mut d = PyDataset::new(task, item, false, false);
     d.columns = r.columns.clone();
     d.rows = r.rows.clone();
     d.active = true;

@@ -241,11 +241,19 @@ impl PyItem {
         ))
     }
 
-    /// A dataset of this item for server-side work.
-    #[pyo3(signature = (filters = true, details = true, handlers = true))]
-    fn copy(&self, filters: bool, details: bool, handlers: bool) -> super::dataset::PyDataset {
+    /// A dataset of this item for server-side work. It sees the request's tenant; with
+    /// `unscoped=True` it sees every tenant's rows (server code outside a request must ask for
+    /// that explicitly to touch an item `[tenancy]` covers).
+    #[pyo3(signature = (filters = true, details = true, handlers = true, unscoped = false))]
+    fn copy(
+        &self,
+        filters: bool,
+        details: bool,
+        handlers: bool,
+        unscoped: bool,
+    ) -> super::dataset::PyDataset {
         let _ = (filters, details);
-        super::dataset::PyDataset::new(&self.task, self.item, handlers)
+        super::dataset::PyDataset::new(&self.task, self.item, handlers, unscoped)
     }
 
     /// Jam.py's default processing of a delta, for an `on_apply` that wraps it:

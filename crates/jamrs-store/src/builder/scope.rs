@@ -2,6 +2,7 @@
 
 use jamrs_core::Value;
 use jamrs_core::model::{Item, MasterLink};
+use jamrs_core::session::Tenant;
 
 use crate::sql::SqlWriter;
 
@@ -22,11 +23,13 @@ pub struct RowScope<'a> {
     pub alias: Option<&'a str>,
     /// Restrict to the detail rows of one master row.
     pub link: Option<Link>,
+    /// Restrict a covered item to one tenant's rows.
+    pub tenant: &'a Tenant,
 }
 
 impl RowScope<'_> {
-    /// Appends ` AND …` for the soft-delete flag and the detail link; the caller has already
-    /// written a `WHERE` with at least one condition.
+    /// Appends ` AND …` for the soft-delete flag, the detail link and the tenant; the caller
+    /// has already written a `WHERE` with at least one condition.
     pub fn push_and(&self, w: &mut SqlWriter) {
         let item = self.item;
         let col = |w: &mut SqlWriter, c: &jamrs_core::Ident| match self.alias {
@@ -73,6 +76,37 @@ impl RowScope<'_> {
                     }
                 }
             }
+        }
+        push_tenant(w, item, self.alias, self.tenant);
+    }
+}
+
+/// Appends ` AND <alias>.<tenant column> = ?` for an item `[tenancy]` covers (` AND 1=0` for
+/// nobody); nothing for other items or for a caller who sees every tenant. Used in WHERE
+/// clauses and in the ON clause of lookup joins.
+pub fn push_tenant(w: &mut SqlWriter, item: &Item, alias: Option<&str>, tenant: &Tenant) {
+    let Some(col) = item
+        .tenant_field
+        .and_then(|f| item.field(f).column.as_ref())
+    else {
+        return;
+    };
+    match tenant {
+        Tenant::All => {}
+        Tenant::Only(v) => {
+            w.push(" AND ");
+            match alias {
+                Some(a) => {
+                    w.column(a, col);
+                }
+                None => {
+                    w.ident(col);
+                }
+            }
+            w.push(" = ").param(v.clone());
+        }
+        Tenant::Nobody => {
+            w.push(" AND 1=0");
         }
     }
 }

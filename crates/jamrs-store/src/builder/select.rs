@@ -5,9 +5,10 @@ use jamrs_core::model::{Field, FieldId, Item, ItemId};
 use jamrs_core::query::{Cond, Filter, FilterValue, OpenQuery};
 use jamrs_core::{Agg, FieldType, FilterOp, Ident, Task, Value};
 
-use super::scope::{Link, RowScope};
+use super::scope::{Link, RowScope, push_tenant};
 use crate::dialect::{Dialect, escape_like};
 use crate::sql::{Sql, SqlWriter};
+use jamrs_core::session::Tenant;
 
 /// The alias of the item's own table.
 const MAIN: &str = "t";
@@ -55,16 +56,19 @@ struct Join {
 struct Builder<'a> {
     task: &'a Task,
     item: &'a Item,
+    tenant: &'a Tenant,
     joins: Vec<Join>,
     frozen: bool,
 }
 
-/// Builds the SELECT for `q`.
-pub fn select(dialect: &dyn Dialect, task: &Task, q: &OpenQuery) -> Select {
+/// Builds the SELECT for `q`, seeing only `tenant`'s rows of covered items (the item's own,
+/// those its lookups join and those its calculated fields aggregate).
+pub fn select(dialect: &dyn Dialect, task: &Task, q: &OpenQuery, tenant: &Tenant) -> Select {
     let item = task.item(q.item);
     let mut b = Builder {
         task,
         item,
+        tenant,
         joins: Vec::new(),
         frozen: false,
     };
@@ -132,6 +136,8 @@ pub fn select(dialect: &dyn Dialect, task: &Task, q: &OpenQuery) -> Select {
         if let Some(pk) = &target.pk().column {
             w.column(&j.alias, pk);
         }
+        // Another tenant's row joins as no row: its lookup text is not shown.
+        push_tenant(&mut w, target, Some(&j.alias), tenant);
     }
 
     w.push(" WHERE 1=1");
@@ -143,6 +149,7 @@ pub fn select(dialect: &dyn Dialect, task: &Task, q: &OpenQuery) -> Select {
         item,
         alias: Some(MAIN),
         link,
+        tenant,
     }
     .push_and(&mut w);
     for f in &q.filters {
@@ -383,6 +390,7 @@ impl Builder<'_> {
                 item: detail,
                 alias: Some(&alias),
                 link: None,
+                tenant: self.tenant,
             }
             .push_and(w);
             w.push(")");

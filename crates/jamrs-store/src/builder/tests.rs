@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use jamrs_core::model::Item;
 use jamrs_core::project::{ItemFile, ProjectFiles, TaskFile};
 use jamrs_core::query::{OpenParams, OpenQuery};
+use jamrs_core::session::Tenant;
 use jamrs_core::{Error, FieldType, Kind, Task, Value};
 use serde_json::{Value as Json, json};
 
@@ -40,6 +41,9 @@ impl Dialect for Question {
         "INTEGER PRIMARY KEY"
     }
 }
+
+/// Builder tests see every tenant (tenancy has its own tests).
+static ALL: Tenant = Tenant::All;
 
 /// Numbered placeholders, so the order of bound values is visible in the text.
 struct Dollar;
@@ -185,7 +189,7 @@ fn query(item_name: &str, p: Json) -> OpenQuery {
 
 /// The SELECT on the `?` dialect.
 fn sql(item_name: &str, p: Json) -> Sql {
-    select(&Question, task(), &query(item_name, p)).sql
+    select(&Question, task(), &query(item_name, p), &ALL).sql
 }
 
 fn int(i: i64) -> Value {
@@ -634,13 +638,18 @@ fn plain_open_selects_stored_fields_in_request_order() {
 
 #[test]
 fn all_fields_but_the_deleted_flag() {
-    let sel = select(&Question, task(), &query("customers", json!({})));
+    let sel = select(&Question, task(), &query("customers", json!({})), &ALL);
     assert_eq!(
         sel.sql.text,
         "SELECT t.\"id\", t.\"lastname\", t.\"firstname\" FROM \"customers\" AS t \
          WHERE 1=1 ORDER BY t.\"id\" ASC LIMIT ? OFFSET ?"
     );
-    let sel = select(&Question, task(), &query("artists", json!({"fields": []})));
+    let sel = select(
+        &Question,
+        task(),
+        &query("artists", json!({"fields": []})),
+        &ALL,
+    );
     assert_eq!(
         sel.sql.text,
         "SELECT t.\"id\", t.\"name\" FROM \"artists\" AS t \
@@ -660,6 +669,7 @@ fn expanded_layout_is_values_then_calculated_then_lookup_texts() {
             json!({"fields": ["firstname", "id", "quantity", "customer", "total"], "expanded": true,
                    "order": ["id"]}),
         ),
+        &ALL,
     );
     assert_eq!(
         sel.sql.text,
@@ -698,6 +708,7 @@ fn three_level_lookup() {
             json!({"fields": ["id", "track"], "expanded": true,
                    "master": {"item": "invoices", "id": 7}}),
         ),
+        &ALL,
     );
     assert_eq!(
         sel.sql.text,
@@ -724,6 +735,7 @@ fn lookup_levels_share_their_prefix_joins() {
             "tracks",
             json!({"fields": ["artist", "album", "id"], "expanded": true, "order": ["id"]}),
         ),
+        &ALL,
     );
     assert_eq!(
         sel.sql.text,
@@ -763,6 +775,7 @@ fn an_open_needs_a_column_to_select() {
         &Question,
         task(),
         &query("tracks", json!({"fields": ["sold"], "expanded": true})),
+        &ALL,
     );
     assert_eq!(sel.columns.len(), 1);
     assert!(sel.sql.text.starts_with("SELECT (SELECT COALESCE("));
@@ -950,6 +963,7 @@ fn summary_and_funcs() {
                    "funcs": {"total": "sum", "customer": "COUNT", "invoice_date": "max"},
                    "filters": [["paid", 1, false]]}),
         ),
+        &ALL,
     );
     // No GROUP BY: one row, so no order (the default order is dropped) and no paging.
     assert_eq!(
@@ -976,6 +990,7 @@ fn summary_and_funcs() {
             "tracks",
             json!({"fields": ["unitprice"], "funcs": {"unitprice": "avg"}}),
         ),
+        &ALL,
     );
     assert_eq!(
         sel.sql.text,
@@ -995,6 +1010,7 @@ fn group_by_with_lookup_text() {
                    "group_by": ["customer"], "expanded": true, "order": [["total", true]],
                    "limit": 10}),
         ),
+        &ALL,
     );
     assert_eq!(
         sel.sql.text,
@@ -1031,6 +1047,7 @@ fn group_by_a_lookup_field_that_is_not_selected() {
             json!({"fields": ["total"], "funcs": {"total": "sum"}, "group_by": ["customer"],
                    "expanded": true}),
         ),
+        &ALL,
     );
     assert_eq!(
         sel.sql.text,
@@ -1095,7 +1112,7 @@ fn numbered_placeholders_follow_text_order() {
                            [[["id", 2, 4]], [["id", 7, [8, 9]]]]],
                "limit": 20, "offset": 40}),
     );
-    let s = select(&Dollar, task(), &q).sql;
+    let s = select(&Dollar, task(), &q, &ALL).sql;
     assert_eq!(
         s.text,
         "SELECT t.\"id\", t.\"track\", j3.\"name\" FROM \"lines\" AS t \
@@ -1140,6 +1157,7 @@ fn write_statements_number_their_values() {
         5,
         &[(f("quantity"), int(2)), (f("track"), int(9))],
         link,
+        &ALL,
     );
     assert_eq!(
         s.text,
@@ -1161,19 +1179,19 @@ fn write_statements_number_their_values() {
         master_number: Some(10),
         master_id: 3,
     });
-    let s = delete_rows(&Dollar, notes, None, link);
+    let s = delete_rows(&Dollar, notes, None, link, &ALL);
     assert_eq!(
         s.text,
         "DELETE FROM \"notes\" WHERE 1=1 AND \"owner_type\" = $1 AND \"owner_id\" = $2"
     );
     assert_eq!(s.params, [int(10), int(3)]);
-    let s = soft_delete_rows(&Question, lines, Some(4), link);
+    let s = soft_delete_rows(&Question, lines, Some(4), link, &ALL);
     assert_eq!(
         s.text,
         "UPDATE \"lines\" SET \"deleted\" = 1 WHERE \"id\" = ? AND \"deleted\" = 0 AND \"invoice\" = ?"
     );
     assert_eq!(s.params, [int(4), int(3)]);
-    let s = select_row(&Question, item("artists"), 8, None);
+    let s = select_row(&Question, item("artists"), 8, None, &ALL);
     assert_eq!(
         s.text,
         "SELECT \"id\", \"name\", \"deleted\" FROM \"artists\" WHERE \"id\" = ? AND \"deleted\" = 0"
@@ -1185,12 +1203,13 @@ fn write_statements_number_their_values() {
             master_number: None,
             master_id: 2,
         },
+        &ALL,
     );
     assert_eq!(
         s.text,
         "SELECT \"id\" FROM \"lines\" WHERE 1=1 AND \"deleted\" = 0 AND \"invoice\" = ?"
     );
-    let s = lookup_exists(&Question, item("customers"), 6);
+    let s = lookup_exists(&Question, item("customers"), 6, &ALL);
     assert_eq!(s.text, "SELECT 1 FROM \"customers\" WHERE \"id\" = ?");
     assert_eq!(s.params, [int(6)]);
 }
@@ -1469,7 +1488,7 @@ fn search_is_contains_all_on_one_field() {
         "tracks",
         json!({"search": {"field": "album", "text": "abbey  road"}}),
     );
-    let s = select(&Question, task(), &q).sql;
+    let s = select(&Question, task(), &q, &ALL).sql;
     assert!(
         s.text.contains(
             "AND (LOWER(j1.\"title\") LIKE ? ESCAPE '\\' AND LOWER(j1.\"title\") LIKE ? ESCAPE '\\')"

@@ -7,6 +7,7 @@ use jamrs_core::model::{FieldId, Item};
 use super::scope::{Link, RowScope};
 use crate::dialect::Dialect;
 use crate::sql::{Sql, SqlWriter};
+use jamrs_core::session::Tenant;
 
 fn pk_col(item: &Item) -> &jamrs_core::Ident {
     item.pk()
@@ -15,16 +16,23 @@ fn pk_col(item: &Item) -> &jamrs_core::Ident {
         .expect("the primary key is a stored field")
 }
 
-fn scope(item: &Item, link: Option<Link>) -> RowScope<'_> {
+fn scope<'a>(item: &'a Item, link: Option<Link>, tenant: &'a Tenant) -> RowScope<'a> {
     RowScope {
         item,
         alias: None,
         link,
+        tenant,
     }
 }
 
 /// `WHERE "pk" = ? AND <scope>`, or `WHERE 1=1 AND <scope>` without a key.
-fn push_where(w: &mut SqlWriter, item: &Item, id: Option<i64>, link: Option<Link>) {
+fn push_where(
+    w: &mut SqlWriter,
+    item: &Item,
+    id: Option<i64>,
+    link: Option<Link>,
+    tenant: &Tenant,
+) {
     w.push(" WHERE ");
     match id {
         Some(id) => {
@@ -34,7 +42,7 @@ fn push_where(w: &mut SqlWriter, item: &Item, id: Option<i64>, link: Option<Link
             w.push("1=1");
         }
     }
-    scope(item, link).push_and(w);
+    scope(item, link, tenant).push_and(w);
 }
 
 /// INSERT of stored field values; the database numbers the key.
@@ -77,6 +85,7 @@ pub fn update(
     id: i64,
     values: &[(FieldId, Value)],
     link: Option<Link>,
+    tenant: &Tenant,
 ) -> Sql {
     let mut w = SqlWriter::new(d);
     w.push("UPDATE ").ident(&item.table).push(" SET ");
@@ -90,13 +99,19 @@ pub fn update(
             w.ident(c).push(" = ").param(v.clone());
         }
     }
-    push_where(&mut w, item, Some(id), link);
+    push_where(&mut w, item, Some(id), link, tenant);
     w.finish()
 }
 
 /// Sets the soft-delete flag of one live row (`id`), or of every live detail row of a master
 /// (`id = None`, `link` set).
-pub fn soft_delete_rows(d: &dyn Dialect, item: &Item, id: Option<i64>, link: Option<Link>) -> Sql {
+pub fn soft_delete_rows(
+    d: &dyn Dialect,
+    item: &Item,
+    id: Option<i64>,
+    link: Option<Link>,
+    tenant: &Tenant,
+) -> Sql {
     let flag = item
         .deleted_flag
         .and_then(|f| item.field(f).column.as_ref())
@@ -107,20 +122,32 @@ pub fn soft_delete_rows(d: &dyn Dialect, item: &Item, id: Option<i64>, link: Opt
         .push(" SET ")
         .ident(flag)
         .push(" = 1");
-    push_where(&mut w, item, id, link);
+    push_where(&mut w, item, id, link, tenant);
     w.finish()
 }
 
 /// Deletes one row (`id`), or every detail row of a master (`id = None`, `link` set).
-pub fn delete_rows(d: &dyn Dialect, item: &Item, id: Option<i64>, link: Option<Link>) -> Sql {
+pub fn delete_rows(
+    d: &dyn Dialect,
+    item: &Item,
+    id: Option<i64>,
+    link: Option<Link>,
+    tenant: &Tenant,
+) -> Sql {
     let mut w = SqlWriter::new(d);
     w.push("DELETE FROM ").ident(&item.table);
-    push_where(&mut w, item, id, link);
+    push_where(&mut w, item, id, link, tenant);
     w.finish()
 }
 
 /// Reads the stored row `id` (live, within `link`). Columns are `item.stored_fields()` in order.
-pub fn select_row(d: &dyn Dialect, item: &Item, id: i64, link: Option<Link>) -> Sql {
+pub fn select_row(
+    d: &dyn Dialect,
+    item: &Item,
+    id: i64,
+    link: Option<Link>,
+    tenant: &Tenant,
+) -> Sql {
     let mut w = SqlWriter::new(d);
     w.push("SELECT ");
     for (i, f) in item.stored_fields().enumerate() {
@@ -132,25 +159,25 @@ pub fn select_row(d: &dyn Dialect, item: &Item, id: i64, link: Option<Link>) -> 
         }
     }
     w.push(" FROM ").ident(&item.table);
-    push_where(&mut w, item, Some(id), link);
+    push_where(&mut w, item, Some(id), link, tenant);
     w.finish()
 }
 
 /// The keys of a master's live detail rows.
-pub fn select_keys(d: &dyn Dialect, item: &Item, link: Link) -> Sql {
+pub fn select_keys(d: &dyn Dialect, item: &Item, link: Link, tenant: &Tenant) -> Sql {
     let mut w = SqlWriter::new(d);
     w.push("SELECT ")
         .ident(pk_col(item))
         .push(" FROM ")
         .ident(&item.table);
-    push_where(&mut w, item, None, Some(link));
+    push_where(&mut w, item, None, Some(link), tenant);
     w.finish()
 }
 
 /// `SELECT 1` if the live row `id` of a lookup item exists.
-pub fn lookup_exists(d: &dyn Dialect, item: &Item, id: i64) -> Sql {
+pub fn lookup_exists(d: &dyn Dialect, item: &Item, id: i64, tenant: &Tenant) -> Sql {
     let mut w = SqlWriter::new(d);
     w.push("SELECT 1 FROM ").ident(&item.table);
-    push_where(&mut w, item, Some(id), None);
+    push_where(&mut w, item, Some(id), None, tenant);
     w.finish()
 }
