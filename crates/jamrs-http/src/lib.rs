@@ -1,4 +1,4 @@
-//! jamrs-http: the JSON API over HTTP.
+//! jamrs-http: the JSON API over HTTP, and the web UI's embedded files.
 //!
 //! The only crate that knows status codes, headers and wire shapes. Handlers check the
 //! request, hand the work to the engine on a database thread (`jamrs_store::store::{read,
@@ -8,8 +8,8 @@
 
 pub mod api;
 pub mod error;
-mod page;
 pub mod session;
+pub mod ui;
 pub mod wire;
 
 use std::sync::Arc;
@@ -20,7 +20,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request, header};
 use jamrs_core::Task;
 use jamrs_store::{Events, Hooks, Store};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -43,7 +45,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api", api::router())
         .route("/ext/{*path}", axum::routing::post(api::ext::post))
-        .route("/", axum::routing::get(page::index))
+        .merge(ui::router())
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::no_method)
         .layer(DefaultBodyLimit::max(max_body))
@@ -75,8 +77,46 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, RequestIds::default()))
         .with_state(state)
+}
+
+/// Request ids: a random prefix per process and a counter (`3f9a1c0e-17`). Unique across the
+/// processes sharing a database, without a trip to the kernel's random source per request.
+#[derive(Clone)]
+struct RequestIds {
+    prefix: Arc<str>,
+    next: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Default for RequestIds {
+    fn default() -> Self {
+        let mut bytes = [0u8; 4];
+        if getrandom::fill(&mut bytes).is_err() {
+            // Fall back to the time: ids are for logs, not for security.
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            bytes = t.to_le_bytes();
+        }
+        RequestIds {
+            prefix: bytes
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+                .into(),
+            next: Arc::default(),
+        }
+    }
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n}", self.prefix))
+            .ok()
+            .map(RequestId::new)
+    }
 }
 
 /// Serves until `shutdown` resolves, then lets requests in flight finish.

@@ -97,6 +97,14 @@ impl PythonHooks {
     }
 }
 
+/// Runs a database thread's loop with one Python thread state kept for the thread's life, so
+/// each handler call only takes the interpreter lock instead of creating and tearing down a
+/// thread state (which cost more than the handler itself). Pass it to the store's thread
+/// wrapper when the project has modules.
+pub fn keep_thread_state(run: Box<dyn FnOnce() + Send>) {
+    Python::attach(|py| py.detach(run));
+}
+
 /// True when the project has any server module (so the interpreter is worth starting).
 pub fn has_modules(task: &Task) -> bool {
     task.module.is_some() || task.items.iter().any(|i| i.module.is_some())

@@ -5,14 +5,18 @@
 //! its deadline passes, and again every 100 ms until the handler returns. It derives from
 //! `BaseException`, as `KeyboardInterrupt` does, so the usual `except Exception:` does not
 //! swallow it. The exception surfaces at the handler's next bytecode, unwinds it (`finally`
-//! blocks run), and the request fails as `module_error`; the server keeps serving. The
-//! registration and the signal share one lock, so a handler that has returned is never
-//! signalled, and a signal that arrived too late to be seen is cleared before the thread runs
-//! Python for anyone else.
+//! blocks run), and the request fails as `module_error`; the server keeps serving.
+//!
+//! The watchdog polls a small table of running handlers (every 25 ms); a handler registers and
+//! deregisters itself with two short lock operations and no wake-up, so a handler call costs
+//! nearly nothing extra. The watchdog takes the interpreter lock before it re-checks and signals
+//! a handler, and the handler's thread holds the interpreter lock whenever it registers or
+//! deregisters: so a handler that has returned is never signalled, and a signal that arrived
+//! too late to be seen is cleared before the thread runs Python for anyone else.
 
 use std::collections::HashMap;
 use std::os::raw::c_long;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
@@ -28,19 +32,31 @@ pyo3::create_exception!(
 /// How often a handler past its deadline is signalled again.
 const RESIGNAL: Duration = Duration::from_millis(100);
 
-#[derive(Default)]
-struct Calls {
-    /// Python thread ident → (deadline or next signal, signalled).
-    running: HashMap<c_long, (Instant, bool)>,
+/// How often the watchdog looks at the running handlers.
+const POLL: Duration = Duration::from_millis(25);
+
+/// One running outermost handler call.
+#[derive(Clone, Copy)]
+struct Running {
+    /// Distinguishes this call from a later call on the same thread.
+    call: u64,
+    /// When to signal it (first the deadline, then every `RESIGNAL`).
+    due: Instant,
+    signalled: bool,
 }
 
+/// Python thread ident → its running call. The lock is never held while waiting for the
+/// interpreter lock.
+type Table = Mutex<HashMap<c_long, Running>>;
+
 pub struct Watchdog {
-    calls: Arc<(Mutex<Calls>, Condvar)>,
+    table: Arc<Table>,
 }
 
 thread_local! {
     static IDENT: std::cell::Cell<Option<c_long>> = const { std::cell::Cell::new(None) };
     static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    static CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// This thread's Python ident (`threading.get_ident()`), which `SetAsyncExc` targets.
@@ -60,19 +76,20 @@ fn ident(py: Python<'_>) -> PyResult<c_long> {
 
 impl Watchdog {
     pub fn start() -> Watchdog {
-        let calls: Arc<(Mutex<Calls>, Condvar)> = Arc::default();
-        let shared = calls.clone();
+        let table: Arc<Table> = Arc::default();
+        let shared = table.clone();
         let spawned = std::thread::Builder::new()
             .name("jamrs-python-watchdog".into())
             .spawn(move || watch(&shared));
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start the server-module watchdog; long handlers will not be stopped");
         }
-        Watchdog { calls }
+        Watchdog { table }
     }
 
-    /// Runs `f` (a handler call) with a deadline `limit` away. Nested calls keep the outermost
-    /// deadline. Returns `f`'s result and whether the watchdog stopped it.
+    /// Runs `f` (a handler call, with the interpreter lock held: `py`) with a deadline `limit`
+    /// away. Nested calls keep the outermost deadline. Returns `f`'s result and whether the
+    /// watchdog stopped it.
     pub fn guard<R>(&self, py: Python<'_>, limit: Duration, f: impl FnOnce() -> R) -> (R, bool) {
         let depth = DEPTH.with(|d| {
             let v = d.get();
@@ -80,69 +97,60 @@ impl Watchdog {
             v
         });
         let id = if depth == 0 { ident(py).ok() } else { None };
-        // The registry lock is only ever taken without the GIL: the watchdog holds it while it
-        // waits for the GIL, so taking it with the GIL held could deadlock.
-        let calls = &self.calls;
-        if let Some(id) = id {
-            py.detach(|| {
-                if let Ok(mut c) = calls.0.lock() {
-                    c.running.insert(id, (Instant::now() + limit, false));
-                    calls.1.notify_one();
-                }
-            });
+        let call = CALLS.with(|c| {
+            let v = c.get().wrapping_add(1);
+            c.set(v);
+            v
+        });
+        if let (Some(id), Ok(mut t)) = (id, self.table.lock()) {
+            t.insert(
+                id,
+                Running {
+                    call,
+                    due: Instant::now() + limit,
+                    signalled: false,
+                },
+            );
         }
         let out = f();
-        let stopped = match id {
-            Some(id) => py.detach(|| {
-                calls
-                    .0
-                    .lock()
-                    .ok()
-                    .and_then(|mut c| c.running.remove(&id))
-                    .is_some_and(|(_, signalled)| signalled)
-            }),
-            None => false,
+        let stopped = match (id, self.table.lock()) {
+            (Some(id), Ok(mut t)) => t.remove(&id).is_some_and(|r| r.signalled),
+            _ => false,
         };
         if let (Some(id), true) = (id, stopped) {
-            clear_pending(id);
+            clear_pending(py, id);
         }
         DEPTH.with(|d| d.set(depth));
         (out, stopped)
     }
 }
 
-fn watch(calls: &Arc<(Mutex<Calls>, Condvar)>) {
-    let (lock, wake) = &**calls;
-    let Ok(mut c) = lock.lock() else { return };
+fn watch(table: &Arc<Table>) {
     loop {
+        std::thread::sleep(POLL);
         let now = Instant::now();
-        let due: Vec<c_long> = c
-            .running
-            .iter()
-            .filter(|(_, (deadline, _))| *deadline <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in due {
-            // Taking the GIL here waits for the handler's thread to yield it, which CPython
-            // makes every switch interval (5 ms). The lock is held meanwhile, so the handler
-            // cannot deregister in between.
-            Python::attach(|py| raise_timeout(py, id));
-            if let Some(entry) = c.running.get_mut(&id) {
-                entry.1 = true;
-                // A handler that catches the exception anyway (a bare `except:`) and carries
-                // on is signalled again until it returns.
-                entry.0 = Instant::now() + RESIGNAL;
-            }
-        }
-        let next = c.running.values().map(|(d, _)| *d).min();
-        let wait = next.map_or(Duration::from_secs(3600), |d| {
-            d.saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(1))
-        });
-        c = match wake.wait_timeout(c, wait) {
-            Ok((guard, _)) => guard,
+        let due: Vec<(c_long, u64)> = match table.lock() {
+            Ok(t) => t
+                .iter()
+                .filter(|(_, r)| r.due <= now)
+                .map(|(id, r)| (*id, r.call))
+                .collect(),
             Err(_) => return,
         };
+        for (id, call) in due {
+            // With the interpreter lock held, the handler's thread cannot register or
+            // deregister; re-check that the same call is still running, then signal it.
+            Python::attach(|py| {
+                let Ok(mut t) = table.lock() else { return };
+                if let Some(r) = t.get_mut(&id).filter(|r| r.call == call) {
+                    raise_timeout(py, id);
+                    r.signalled = true;
+                    // A handler that catches the exception anyway (a bare `except:`) and
+                    // carries on is signalled again until it returns.
+                    r.due = Instant::now() + RESIGNAL;
+                }
+            });
+        }
     }
 }
 
@@ -150,20 +158,18 @@ fn watch(calls: &Arc<(Mutex<Calls>, Condvar)>) {
 fn raise_timeout(py: Python<'_>, id: c_long) {
     let exc = py.get_type::<ModuleTimeout>();
     // SAFETY: called with the GIL held (`py`); `exc` is a live type object for the whole call;
-    // `id` names a thread that is inside a registered handler call (we hold the registry lock,
-    // so it cannot have left it), and SetAsyncExc only flags that thread's state.
+    // `id` names a thread that is inside a registered handler call (we hold the GIL and the
+    // table lock, so it cannot have left it), and SetAsyncExc only flags that thread's state.
     unsafe {
         pyo3::ffi::PyThreadState_SetAsyncExc(id, exc.as_ptr());
     }
 }
 
 #[allow(unsafe_code)]
-fn clear_pending(id: c_long) {
-    Python::attach(|_py| {
-        // SAFETY: the GIL is held; a NULL exception clears a pending asynchronous exception of
-        // thread `id` (this thread), so it cannot fire in the next handler it runs.
-        unsafe {
-            pyo3::ffi::PyThreadState_SetAsyncExc(id, std::ptr::null_mut());
-        }
-    });
+fn clear_pending(_py: Python<'_>, id: c_long) {
+    // SAFETY: the GIL is held (`_py`); a NULL exception clears a pending asynchronous exception
+    // of thread `id` (this thread), so it cannot fire in the next handler it runs.
+    unsafe {
+        pyo3::ffi::PyThreadState_SetAsyncExc(id, std::ptr::null_mut());
+    }
 }

@@ -7,6 +7,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread;
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
@@ -26,6 +27,13 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens the writer (creating the file, switching it to WAL) and `readers` reader threads.
     pub fn open(path: &Path, readers: usize) -> Result<SqliteStore> {
+        Self::open_with(path, readers, None)
+    }
+
+    /// As [`SqliteStore::open`], running each database thread's loop inside `wrap` (server
+    /// modules use it to give each thread one long-lived Python thread state instead of making
+    /// one for every handler call).
+    pub fn open_with(path: &Path, readers: usize, wrap: Option<ThreadWrap>) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
@@ -36,6 +44,7 @@ impl SqliteStore {
             "jamrs-sqlite-writer".into(),
             SqliteConn::new(writer_conn),
             writer_rx,
+            wrap.clone(),
         )?;
         let (reader_tx, reader_rx) = unbounded::<Job>();
         for i in 0..readers.max(1) {
@@ -44,6 +53,7 @@ impl SqliteStore {
                 format!("jamrs-sqlite-reader-{i}"),
                 SqliteConn::new(conn),
                 reader_rx.clone(),
+                wrap.clone(),
             )?;
         }
         Ok(SqliteStore {
@@ -58,22 +68,40 @@ impl SqliteStore {
     }
 }
 
-fn spawn_worker(name: String, mut conn: SqliteConn, jobs: Receiver<Job>) -> Result<()> {
+/// Runs a database thread's whole loop (see [`SqliteStore::open_with`]).
+pub type ThreadWrap = Arc<dyn Fn(Box<dyn FnOnce() + Send>) + Send + Sync>;
+
+fn spawn_worker(
+    name: String,
+    conn: SqliteConn,
+    jobs: Receiver<Job>,
+    wrap: Option<ThreadWrap>,
+) -> Result<()> {
+    let thread_name = name.clone();
+    let run = move || {
+        let loop_ = move || worker_loop(&name, conn, jobs);
+        match wrap {
+            Some(w) => w(Box::new(loop_)),
+            None => loop_(),
+        }
+    };
     thread::Builder::new()
-        .name(name.clone())
-        .spawn(move || {
-            for job in jobs.iter() {
-                // A panicking job must not take the connection down with it.
-                if catch_unwind(AssertUnwindSafe(|| job(&mut conn))).is_err() {
-                    tracing::error!(worker = %name, "a database job panicked");
-                    if let Err(e) = conn.rollback() {
-                        tracing::error!(worker = %name, error = %e, "rollback after panic failed");
-                    }
-                }
-            }
-        })
+        .name(thread_name)
+        .spawn(run)
         .map(|_| ())
         .map_err(|e| Error::internal(format!("cannot start a database thread: {e}")))
+}
+
+fn worker_loop(name: &str, mut conn: SqliteConn, jobs: Receiver<Job>) {
+    for job in jobs.iter() {
+        // A panicking job must not take the connection down with it.
+        if catch_unwind(AssertUnwindSafe(|| job(&mut conn))).is_err() {
+            tracing::error!(worker = %name, "a database job panicked");
+            if let Err(e) = conn.rollback() {
+                tracing::error!(worker = %name, error = %e, "rollback after panic failed");
+            }
+        }
+    }
 }
 
 fn stopped() -> Error {

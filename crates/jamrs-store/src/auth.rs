@@ -508,14 +508,15 @@ pub fn authenticate(
         }
         return Ok(anonymous());
     };
-    let q = sql(
-        conn,
-        &format!(
+    // Every request runs this; build its text once.
+    static SESSION_QUERY: OnceLock<String> = OnceLock::new();
+    let text = SESSION_QUERY.get_or_init(|| {
+        format!(
             "SELECT s.last_seen, s.user_info, u.{} FROM {SESSIONS} s LEFT JOIN {USERS} u ON u.id = s.user_id WHERE s.token_hash = ?",
             USER_COLUMNS.replace(", ", ", u.")
-        ),
-        vec![Value::Text(token_hash(token))],
-    );
+        )
+    });
+    let q = sql(conn, text, vec![Value::Text(token_hash(token))]);
     let mut types = vec![FieldType::Integer, FieldType::Text];
     types.extend(USER_TYPES);
     let rows = conn.query(&q, &types)?;

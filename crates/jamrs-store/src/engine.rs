@@ -283,12 +283,12 @@ impl Engine<'_> {
         conn: &mut dyn Conn,
         item: &Item,
         records: &mut [Record],
-        master: Option<(&Item, i64)>,
+        master: Option<&MasterRow>,
         params: &Map<String, Json>,
     ) -> Result<Vec<ChangeResult>> {
-        let link = master.map(|(m, id)| Link {
-            master_number: m.number,
-            master_id: id,
+        let link = master.map(|m| Link {
+            master_number: m.item.number,
+            master_id: m.id,
         });
         self.require_tenant(item)?;
         let mut results = Vec::with_capacity(records.len());
@@ -307,7 +307,7 @@ impl Engine<'_> {
                 continue;
             }
             let result = match rec.op {
-                Op::Insert => self.insert(conn, item, rec, link, params)?,
+                Op::Insert => self.insert(conn, item, rec, link, master, params)?,
                 Op::Update => self.update(conn, item, rec, link, params)?,
                 Op::Delete => self.delete(conn, item, rec, link)?,
             };
@@ -324,6 +324,7 @@ impl Engine<'_> {
         item: &Item,
         rec: &mut Record,
         link: Option<Link>,
+        master: Option<&MasterRow>,
         params: &Map<String, Json>,
     ) -> Result<ChangeResult> {
         let mut row = vec![Value::Null; item.fields.len()];
@@ -344,17 +345,22 @@ impl Engine<'_> {
         }
         set_link(item, &mut row, link);
         // The tenant column is the server's: the caller's tenant, whatever a client or a
-        // handler put there. A role that sees every tenant keeps a value a handler set, and
-        // otherwise stamps its own.
+        // handler put there. For a role that sees every tenant, a detail row takes its master
+        // row's tenant (it must stay visible to the master's owner); other rows keep a value a
+        // handler set, and otherwise get the caller's own.
         if let Some(tf) = item.tenant_field {
             let slot = &mut row[tf.0 as usize];
-            match &self.tenant {
-                Tenant::Only(v) => *slot = v.clone(),
-                Tenant::All if slot.is_null() => {
+            let inherited = master
+                .and_then(|m| m.tenant.as_ref())
+                .filter(|t| !t.is_null());
+            match (&self.tenant, inherited) {
+                (Tenant::Only(v), _) => *slot = v.clone(),
+                (Tenant::All, Some(t)) => *slot = t.clone(),
+                (Tenant::All, None) if slot.is_null() => {
                     *slot = self.caller.tenant_value(self.task).unwrap_or(Value::Null)
                 }
-                Tenant::All => {}
-                Tenant::Nobody => return Err(Error::internal("insert for nobody")),
+                (Tenant::All, None) => {}
+                (Tenant::Nobody, _) => return Err(Error::internal("insert for nobody")),
             }
         }
         if let Some(flag) = item.deleted_flag {
@@ -376,7 +382,7 @@ impl Engine<'_> {
         let id = conn.insert(&sql)?;
         row[item.primary_key.0 as usize] = Value::Int(id);
         rec.id = Some(id);
-        let details = self.process_details(conn, item, rec, id, params)?;
+        let details = self.process_details(conn, item, rec, id, &row, params)?;
         Ok(ChangeResult {
             op: Op::Insert,
             id: Some(id),
@@ -429,7 +435,7 @@ impl Engine<'_> {
                 )));
             }
         }
-        let details = self.process_details(conn, item, rec, id, params)?;
+        let details = self.process_details(conn, item, rec, id, &row, params)?;
         Ok(ChangeResult {
             op: Op::Update,
             id: Some(id),
@@ -499,18 +505,25 @@ impl Engine<'_> {
         Ok(())
     }
 
+    /// Saves a record's details under its row `id`, whose stored values are `row`.
     fn process_details(
         &self,
         conn: &mut dyn Conn,
         item: &Item,
         rec: &mut Record,
         id: i64,
+        row: &[Value],
         params: &Map<String, Json>,
     ) -> Result<Vec<(ItemId, Vec<ChangeResult>)>> {
+        let master = MasterRow {
+            item,
+            id,
+            tenant: item.tenant_field.map(|f| row[f.0 as usize].clone()),
+        };
         let mut out = Vec::with_capacity(rec.details.len());
         for d in &mut rec.details {
             let detail = self.task.item(d.item);
-            let results = self.process(conn, detail, &mut d.records, Some((item, id)), params)?;
+            let results = self.process(conn, detail, &mut d.records, Some(&master), params)?;
             out.push((d.item, results));
         }
         Ok(out)
@@ -647,6 +660,14 @@ impl Engine<'_> {
         }
         Ok(())
     }
+}
+
+/// The master row a detail record is saved under.
+struct MasterRow<'a> {
+    item: &'a Item,
+    id: i64,
+    /// The master row's tenant column, when `[tenancy]` covers the master.
+    tenant: Option<Value>,
 }
 
 /// Refuses a detail as the item of an apply: without a master there is no link to set or to

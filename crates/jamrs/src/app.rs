@@ -8,6 +8,7 @@ use jamrs_core::session::Caller;
 use jamrs_core::{Error, Task};
 use jamrs_http::AppState;
 use jamrs_sqlite::SqliteStore;
+use jamrs_sqlite::store::ThreadWrap;
 use jamrs_store::{Engine, Events, Hooks, NoHooks, Store, TaskEvent, store};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -66,10 +67,13 @@ pub async fn start(task: Task, opts: &RunOptions) -> Result<Server, Error> {
     let db = database_path(&task);
     migrate::at_start(&task, &db, opts.allow_destructive)?;
     let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db, readers)?);
     let bind = task.settings.server.bind.clone();
     let task = Arc::new(task);
+    // Modules first: one that does not load stops the start before anything else runs.
     let (hooks, events) = modules(&task, opts)?;
+    let wrap: Option<ThreadWrap> = jamrs_python::has_modules(&task)
+        .then(|| Arc::new(jamrs_python::keep_thread_state) as ThreadWrap);
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_with(&db, readers, wrap)?);
     // on_created(task): once, with no session, in a transaction of its own.
     {
         let (task, hooks, events) = (task.clone(), hooks.clone(), events.clone());

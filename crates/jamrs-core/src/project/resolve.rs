@@ -93,10 +93,11 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
     }
     link_details(&ctx, &mut resolved, &mut errs);
     check_numbers(&resolved, &mut errs);
-    check_index_names(&resolved, &mut errs);
     let roles = resolve_roles(tf, &resolved, &item_index, &mut errs);
     let mut settings = settings;
     settings.tenancy = resolve_tenancy(tf, &mut resolved, &item_index, &mut errs);
+    // After tenancy, which may add an index per covered item.
+    check_index_names(&resolved, &mut errs);
     if settings.tenancy.is_none() && roles.iter().any(|r| r.all_tenants) {
         errs.push(
             TASK_FILE,
@@ -1376,7 +1377,7 @@ fn resolve_tenancy(
             return None;
         }
     };
-    let listed: Vec<ItemId> = if t.items.is_empty() {
+    let mut listed: Vec<ItemId> = if t.items.is_empty() {
         items
             .iter()
             .filter(|i| i.field_by_name(column.as_str()).is_some())
@@ -1401,7 +1402,24 @@ fn resolve_tenancy(
             format!("tenancy: no item has a field \"{column}\", so nothing would be kept apart"),
         );
     }
+    // The details of a covered item are covered too. Their rows belong to the master's tenant,
+    // but other items reach them without the master: a lookup to a detail row shows its text,
+    // and a calculated field of another item (Jam.py demo's tracks_sold over invoice lines)
+    // aggregates them. Only a tenant column of their own keeps those paths apart.
+    let mut detail_of: HashMap<ItemId, ItemId> = HashMap::new();
+    let mut next = 0;
+    while next < listed.len() {
+        let master = listed[next];
+        for d in items[master.0 as usize].details.clone() {
+            if !listed.contains(&d) {
+                listed.push(d);
+                detail_of.insert(d, master);
+            }
+        }
+        next += 1;
+    }
     for id in listed {
+        let master = detail_of.get(&id).map(|m| items[m.0 as usize].name.clone());
         let item = &mut items[id.0 as usize];
         let path = item_path(item);
         match item.field_by_name(column.as_str()) {
@@ -1414,15 +1432,56 @@ fn resolve_tenancy(
                 item.tenant_field = Some(fid);
                 // The server fills it; clients never write it.
                 item.fields[fid.0 as usize].read_only = true;
+                // A unique index across tenants would let one tenant's value block another's,
+                // and tell them it exists.
+                for ix in item.indexes.iter().filter(|ix| ix.unique) {
+                    if !ix.fields.iter().any(|o| o.field == fid) {
+                        errs.push(
+                            &path,
+                            format!(
+                                "the unique index \"{}\" does not include the tenant column \"{column}\": one tenant's value would block another's and tell them it exists; add \"{column}\" to its fields",
+                                ix.name
+                            ),
+                        );
+                    }
+                }
+                // Every statement on the item filters by the tenant (and the soft-delete flag):
+                // give it an index that leads with them, unless the item declares one.
+                if !item
+                    .indexes
+                    .iter()
+                    .any(|ix| ix.fields.first().is_some_and(|o| o.field == fid))
+                {
+                    let mut fields = vec![Order { field: fid, desc: false }];
+                    if let Some(d) = item.deleted_flag {
+                        fields.push(Order { field: d, desc: false });
+                    }
+                    match Ident::parse(&format!("{}_tenant_idx", item.table)) {
+                        Ok(name) => item.indexes.push(Index {
+                            name,
+                            fields,
+                            unique: false,
+                        }),
+                        Err(e) => errs.push(&path, format!("the tenant index name {e}; declare an index on \"{column}\" yourself")),
+                    }
+                }
             }
             Some(_) => errs.push(
                 &path,
                 format!("the tenant column \"{column}\" must be a stored integer field"),
             ),
-            None => errs.push(
-                &path,
-                format!("tenancy covers this item, but it has no field \"{column}\""),
-            ),
+            None => match master {
+                Some(m) => errs.push(
+                    &path,
+                    format!(
+                        "tenancy covers \"{m}\", so its detail needs the tenant column \"{column}\" too (other items reach detail rows through lookups and calculated fields, not only through their master)"
+                    ),
+                ),
+                None => errs.push(
+                    &path,
+                    format!("tenancy covers this item, but it has no field \"{column}\""),
+                ),
+            },
         }
     }
     Some(Tenancy { column, source })

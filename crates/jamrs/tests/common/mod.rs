@@ -8,6 +8,8 @@
 // clippy's allow-unwrap-in-tests does not reach.
 #![allow(clippy::unwrap_used)]
 
+pub mod tenancy;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -219,6 +221,15 @@ impl TestServer {
         let conn = rusqlite::Connection::open(&self.database).unwrap();
         conn.busy_timeout(Duration::from_secs(10)).unwrap();
         conn.execute(sql, []).unwrap()
+    }
+
+    /// Runs several statements on the database behind the server's back (to plant rows a client
+    /// could not write, or to reset a table between property-test cases).
+    pub fn db_batch(&self, sql: &str) {
+        let conn = rusqlite::Connection::open(&self.database).unwrap();
+        conn.busy_timeout(Duration::from_secs(10)).unwrap();
+        conn.execute_batch(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
     /// The one integer a query returns (`SELECT COUNT(*) …`).

@@ -1,0 +1,164 @@
+// The task's metadata as `GET /api/task` sends it, with the questions the UI asks of it.
+// Everything the server leaves out (items the role cannot view, prohibited fields) is simply
+// not here, so the UI cannot show it.
+
+export class Meta {
+  constructor(json) {
+    this.json = json;
+    this.user = json.user;
+    this.safeMode = json.safe_mode;
+    this.task = json.task;
+    this.groups = json.groups;
+    this.items = new Map(json.items.map((i) => [i.name, new ItemMeta(i, this)]));
+    this.lists = new Map(json.lookup_lists.map((l) => [l.name, new Map(l.values)]));
+    this.privileges = json.privileges;
+  }
+
+  item(name) {
+    return this.items.get(name) || null;
+  }
+
+  /** Menu groups with the items the role may view, leaving out invisible groups and items. */
+  menu() {
+    return this.groups
+      .filter((g) => g.visible)
+      .map((g) => ({
+        name: g.name,
+        caption: g.caption,
+        items: g.items.map((n) => this.item(n)).filter((i) => i && i.visible && i.can('view')),
+      }))
+      .filter((g) => g.items.length > 0);
+  }
+}
+
+export class ItemMeta {
+  constructor(json, meta) {
+    this.meta = meta;
+    this.name = json.name;
+    this.caption = json.caption;
+    this.visible = json.visible;
+    this.pk = json.primary_key;
+    this.masters = json.masters;
+    this.details = json.details;
+    this.masterLink = json.master_link || [];
+    this.fields = json.fields.map((f) => new FieldMeta(f, this));
+    this.filters = json.filters;
+    this.defaultOrder = json.default_order;
+  }
+
+  field(name) {
+    return this.fields.find((f) => f.name === name) || null;
+  }
+
+  /** `can('view' | 'create' | 'edit' | 'delete')`. */
+  can(what) {
+    const p = this.meta.privileges[this.name];
+    return Boolean(p && p[`can_${what}`]);
+  }
+
+  /** Fields shown in grids and forms: visible, and not the link to a master. */
+  shownFields() {
+    return this.fields.filter((f) => f.visible && f.name !== this.pk && !this.masterLink.includes(f.name));
+  }
+
+  /** Fields that may be searched: text, and the texts of lookups and lookup lists. */
+  searchFields() {
+    return this.shownFields().filter((f) => f.searchable());
+  }
+
+  /** Numeric fields the totals row sums. */
+  sumFields() {
+    return this.shownFields().filter((f) => f.isNumeric() && !f.lookup && !f.lookupValues && !f.masterField);
+  }
+
+  /** The detail items of this item the role may view. */
+  detailItems() {
+    return this.details.map((d) => this.meta.item(d)).filter(Boolean);
+  }
+}
+
+export class FieldMeta {
+  constructor(json, item) {
+    this.item = item;
+    this.name = json.name;
+    this.caption = json.caption;
+    this.type = json.type;
+    this.required = json.required;
+    this.readOnly = json.read_only;
+    this.visible = json.visible;
+    this.size = json.size;
+    this.defaultValue = json.default_value;
+    this.alignment = json.alignment;
+    this.help = json.help;
+    this.placeholder = json.placeholder;
+    this.typeahead = Boolean(json.typeahead);
+    this.lookup = json.lookup || null;
+    this.lookupValues = json.lookup_values || null;
+    this.masterField = json.master_field || null;
+    this.calc = json.calc || null;
+    this.serverSet = Boolean(json.server_set);
+  }
+
+  isNumeric() {
+    return this.type === 'integer' || this.type === 'float' || this.type === 'currency';
+  }
+
+  isKeys() {
+    return this.type === 'keys' && Boolean(this.lookup);
+  }
+
+  /** A lookup to one row (not a keys list), whose text comes back as `<name>.text`. */
+  isLookup() {
+    return Boolean(this.lookup) && this.type !== 'keys';
+  }
+
+  /** The key a row's displayed value is under in an expanded open. */
+  displayKey() {
+    return this.isLookup() ? `${this.name}.text` : this.name;
+  }
+
+  /** The user may type into it (role, metadata and server-owned fields all allow). */
+  editable() {
+    return !this.readOnly && !this.serverSet && !this.calc && !this.masterField &&
+      !this.item.masterLink.includes(this.name) && this.name !== this.item.pk;
+  }
+
+  searchable() {
+    if (this.isLookup()) return true;
+    if (this.lookupValues) return true;
+    return this.type === 'text' || this.type === 'longtext';
+  }
+
+  lookupItem() {
+    return this.lookup ? this.item.meta.item(this.lookup.item) : null;
+  }
+
+  list() {
+    return this.lookupValues ? this.item.meta.lists.get(this.lookupValues) : null;
+  }
+
+  align() {
+    if (this.alignment) return this.alignment;
+    if (this.type === 'boolean') return 'center';
+    if (this.isNumeric() && !this.lookup && !this.lookupValues) return 'right';
+    return 'left';
+  }
+}
+
+/**
+ * How the lookup item shows the text of a lookup with `path` (`lookup.path`): the lookup item's
+ * field `path[0]` when the path has one step, else the field of the lookup item whose own lookup
+ * text follows the rest of the path (a lookup field, or a master-field field, as the demo's
+ * `tracks.artist`). Returns the key in an expanded row of the lookup item, or null.
+ */
+export function textKeyIn(lookupItem, path) {
+  if (!lookupItem) return null;
+  if (path.length === 1) {
+    const f = lookupItem.field(path[0]);
+    return f ? f.displayKey() : null;
+  }
+  const rest = path.slice(1).join('/');
+  const f = lookupItem.fields.find((g) => g.lookup && (g.name === path[0] || g.masterField === path[0]) &&
+    g.lookup.path.join('/') === rest);
+  return f ? f.displayKey() : null;
+}
