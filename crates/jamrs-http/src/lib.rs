@@ -74,7 +74,10 @@ pub fn router(state: AppState) -> Router {
                         .unwrap_or("-");
                     tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
                 })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                // One line per request only at debug level (RUST_LOG=tower_http=debug): at info it
+                // cost about a sixth of the throughput of a small open. Failures (5xx) are
+                // logged at error by the layer, inside the request's span with its id.
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, RequestIds::default()))
