@@ -110,6 +110,8 @@ impl Frame {
             caller: &self.caller,
             access,
             tenant: self.tenant.clone(),
+            // Server code: trusted to name what it likes (its opens still run `on_open`).
+            client: false,
         }
     }
 

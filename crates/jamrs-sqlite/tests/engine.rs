@@ -285,6 +285,7 @@ impl Db {
             caller: &SYSTEM,
             access: &self.task.unrestricted,
             tenant: jamrs_core::session::Tenant::All,
+            client: false,
         };
         engine.open(&mut self.conn, item, params)
     }
@@ -318,6 +319,7 @@ impl Db {
             caller: &SYSTEM,
             access: &task.unrestricted,
             tenant: jamrs_core::session::Tenant::All,
+            client: false,
         };
         in_transaction(conn, |c| {
             let changes = Change::resolve_all(task, item, &params, &task.unrestricted)?;
@@ -1387,6 +1389,7 @@ fn store_apply(
             caller: &SYSTEM,
             access: &task.unrestricted,
             tenant: jamrs_core::session::Tenant::All,
+            client: false,
         }
         .apply(conn, item, changes, Default::default(), false)
     }
@@ -1404,6 +1407,7 @@ fn store_open(
             caller: &SYSTEM,
             access: &task.unrestricted,
             tenant: jamrs_core::session::Tenant::All,
+            client: false,
         }
         .open(conn, item, OpenParams::default())
     }
@@ -1489,6 +1493,7 @@ async fn store_reads_and_writes_on_its_threads() {
                 caller: &SYSTEM,
                 access: &task.unrestricted,
                 tenant: jamrs_core::session::Tenant::All,
+                client: false,
             }
             .open(conn, item, params)
         }

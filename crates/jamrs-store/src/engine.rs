@@ -8,7 +8,7 @@
 //! detail link in its WHERE), then its details; a delete cascades to its details. The caller
 //! runs apply inside one transaction, so any error leaves the database as it was.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jamrs_core::delta::{Change, DetailChanges};
 use jamrs_core::model::{DefaultValue, FieldId, Item, ItemId, MasterLink, SystemField};
@@ -127,6 +127,12 @@ pub struct Engine<'a> {
     /// Whose rows of items `[tenancy]` covers the request sees and changes
     /// (`caller.tenant(task)`; `Tenant::All` only for unscoped server code).
     pub tenant: Tenant,
+    /// The request is a client's (the HTTP API), not server code's: what it names must be
+    /// within what it could open. The master of a detail it opens, the lookup values its apply
+    /// writes and the rows its apply writes (as they are after the change) must pass the
+    /// filters the items' `on_open` adds for its session, so that the seed's recipe, which
+    /// filters opens, also holds for these (see [`Engine::check_reach`]).
+    pub client: bool,
 }
 
 impl Engine<'_> {
@@ -142,6 +148,11 @@ impl Engine<'_> {
         }
         let run = self.hooks.before_open(self, conn, item, &mut params)?;
         let q = OpenQuery::resolve(self.task, item, &params, self.access)?;
+        if self.client
+            && let Some(m) = q.master
+        {
+            self.require_reachable_master(conn, m)?;
+        }
         let mut result = if run {
             self.open_query(conn, &q)?
         } else {
@@ -153,6 +164,19 @@ impl Engine<'_> {
         self.hooks
             .after_open(self, conn, item, &params, &mut result)?;
         Ok(result)
+    }
+
+    /// A client names the master of a detail it opens: that row must be one it could open.
+    fn require_reachable_master(&self, conn: &mut dyn Conn, m: MasterRef) -> Result<()> {
+        let master = self.task.item(m.item);
+        match self.reachable(conn, master, &[m.id], None)? {
+            Some(seen) if !seen.contains(&m.id) => Err(Error::not_found(format!(
+                "{} {} does not exist",
+                master.name, m.id
+            ))
+            .with_field("master.id")),
+            _ => Ok(()),
+        }
     }
 
     /// Refuses work on an item `[tenancy]` covers when the request belongs to nobody: fail
@@ -584,7 +608,14 @@ impl Engine<'_> {
             {
                 let target = self.task.item(lookup.item());
                 let sql = builder::lookup_exists(conn.dialect(), target, *key, &self.tenant);
-                if conn.query(&sql, &[FieldType::Integer])?.is_empty() {
+                // A client may only point at a row it could open (as it would pick it from the
+                // lookup's list); the answer is the same as for a row that does not exist.
+                let hidden = conn.query(&sql, &[FieldType::Integer])?.is_empty()
+                    || (self.client
+                        && self
+                            .reachable(conn, target, &[*key], None)?
+                            .is_some_and(|seen| !seen.contains(key)));
+                if hidden {
                     errors.push(FieldError {
                         field: at,
                         message: format!("{} {key} does not exist", target.name),
@@ -597,6 +628,118 @@ impl Engine<'_> {
         } else {
             Err(Error::validation(errors))
         }
+    }
+
+    /// Checks that every row a client's apply inserted or changed is still one the client can
+    /// open: the filters the item's `on_open` adds for this session (the seed recipe's
+    /// `user_id = me`) must hold for the written rows, or the apply fails and, as the caller
+    /// runs it in one transaction, nothing changes. This is PostgreSQL's row-security rule
+    /// (a policy's `WITH CHECK` defaults to its `USING`): without it the seed recipe, which
+    /// checks only `old_value`, lets a user give their row to another user by changing
+    /// `user_id`. An `on_open` that answers the open itself cannot be checked this way and is
+    /// left to its module.
+    pub fn check_reach(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        results: &[ChangeResult],
+        master: Option<MasterRef>,
+        at: &str,
+    ) -> Result<()> {
+        let written: Vec<(usize, i64)> = results
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.op != Op::Delete && !r.row.is_empty())
+            .filter_map(|(i, r)| r.id.map(|id| (i, id)))
+            .collect();
+        for chunk in written.chunks(500) {
+            if !self.check_rows(conn, item, chunk, master, at)? {
+                break;
+            }
+        }
+        for (i, r) in results.iter().enumerate() {
+            let Some(id) = r.id.filter(|_| r.op != Op::Delete) else {
+                continue;
+            };
+            for (did, detail_results) in &r.details {
+                let detail = self.task.item(*did);
+                let m = Some(MasterRef { item: item.id, id });
+                let path = format!("{at}[{i}].{}", detail.name);
+                self.check_reach(conn, detail, detail_results, m, &path)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_rows(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        written: &[(usize, i64)],
+        master: Option<MasterRef>,
+        at: &str,
+    ) -> Result<bool> {
+        let ids: Vec<i64> = written.iter().map(|&(_, id)| id).collect();
+        let Some(seen) = self.reachable(conn, item, &ids, master)? else {
+            // No filters to check, for these rows or the rest.
+            return Ok(false);
+        };
+        if let Some(&(i, id)) = written.iter().find(|(_, id)| !seen.contains(id)) {
+            return Err(Error::forbidden(format!(
+                "after this change {} {id} would be a row you cannot open (the filters of its on_open no longer hold): the change is refused",
+                item.name
+            ))
+            .with_field(&format!("{at}[{i}]")));
+        }
+        Ok(true)
+    }
+
+    /// Which of `ids` (rows of `item`, under `master` for a detail) the request could open
+    /// through the filters `item`'s `on_open` adds for its session; `None` when `on_open` adds
+    /// none (or answers opens itself), so that every row the engine's own scope allows is.
+    /// The handler runs as for a client's open without filters of its own.
+    fn reachable(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        ids: &[i64],
+        master: Option<MasterRef>,
+    ) -> Result<Option<HashSet<i64>>> {
+        if item.is_detail() && master.is_none() {
+            // A nested master or a lookup target that is a detail: its open needs a master
+            // this check does not have; the engine's own scope still applies.
+            return Ok(None);
+        }
+        let master_json = master
+            .map(|m| serde_json::json!({"item": self.task.item(m.item).name.as_str(), "id": m.id}));
+        let mut params = OpenParams {
+            master: master_json.clone(),
+            ..OpenParams::default()
+        };
+        if self.hooks.on_open(self, conn, item, &mut params)?.is_some() || params.filters.is_empty()
+        {
+            return Ok(None);
+        }
+        let filters_only = OpenParams {
+            filters: params.filters,
+            master: master_json,
+            ..OpenParams::default()
+        };
+        let mut q = OpenQuery::resolve(self.task, item, &filters_only, self.access)?;
+        q.fields = vec![item.primary_key];
+        q.order.clear();
+        q.offset = 0;
+        q.limit = ids.len() as u64;
+        q.filters.push(Filter::Cond(Cond {
+            field: item.primary_key,
+            op: FilterOp::In,
+            on_lookup: false,
+            value: FilterValue::List(ids.iter().map(|&id| Value::Int(id)).collect()),
+        }));
+        let found = self.open_query(conn, &q)?;
+        Ok(Some(
+            found.rows.iter().filter_map(|r| r[0].as_i64()).collect(),
+        ))
     }
 
     /// Replaces each result's row with the expanded one (lookup texts, calculated fields).

@@ -85,6 +85,7 @@ pub async fn start(task: Task, opts: &RunOptions) -> Result<Server, Error> {
                 caller: &caller,
                 access: &task.unrestricted,
                 tenant: caller.tenant(&task),
+                client: false,
             };
             events.task_event(&engine, conn, TaskEvent::Created, &[])
         })

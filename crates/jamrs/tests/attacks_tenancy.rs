@@ -6,15 +6,17 @@
 //! organisation. Every refused request is checked twice: its answer, and a snapshot of the
 //! whole database before and after.
 //!
-//! Where the recipe alone is weaker than built-in tenancy (a user can give a row away), the
-//! test asserts what happens rather than hiding it; `docs/security.md` lists these limits.
+//! Where the recipe alone is weaker than built-in tenancy, the tests assert what happens rather
+//! than hiding it; `docs/security.md` lists these limits.
 //! Queries (lookups, filters, injections, aggregates) are in `attacks_queries.rs`.
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::tenancy::{CHANGE, DELETE, Setup, World, in_setups, refused, refused_with, seed};
+use common::tenancy::{
+    CHANGE, DELETE, Setup, World, in_setups, refused, refused_with, seed, unchanged,
+};
 use common::{error_fields, ids, ok};
 use serde_json::{Value, json};
 
@@ -239,25 +241,41 @@ fn deleted_and_unowned_rows(setup: Setup) {
 
 /// Changing the tenant column of one's own row. With built-in tenancy the column is the
 /// server's: the client's value is ignored and the row stays its owner's. With the recipe
-/// alone the update passes the recipe's check (the stored value is the user's own) and the
-/// row moves to the other user: the recipe lets a user give a row away (not take one).
+/// alone the update passes the recipe's check (the stored value is the user's own), and the
+/// engine refuses it because the row would leave what the user can open (the filter the
+/// recipe's on_open adds): nobody can give a row to another user.
 fn moving_ones_own_row(setup: Setup) {
     let w = World::new(setup);
     let data = seed(&w);
     let column = setup.column();
     let (mine, bob_tenant) = (data[0].notes[0], w.tenant(1));
-    let reply = ok(w.alice().apply(
-        "notes",
-        &json!({"changes": [{"op": "update", "id": mine, "values": {"title": "alice: given", column: bob_tenant}}]}),
-    ));
-    let owner = w
-        .server
-        .db_int(&format!("SELECT {column} FROM notes WHERE id = {mine}"));
+    let give = || {
+        w.alice().apply(
+            "notes",
+            &json!({"changes": [{"op": "update", "id": mine, "values": {"title": "alice: given", column: bob_tenant}}]}),
+        )
+    };
     if setup.recipe_alone() {
-        assert_eq!(owner, bob_tenant, "the recipe alone lets the row go");
-        assert!(ids(w.bob(), "notes", json!({})).contains(&mine));
-        assert!(!ids(w.alice(), "notes", json!({})).contains(&mine));
+        let err = refused_with(&w, give, 403, "forbidden");
+        assert_eq!(error_fields(&err), ["changes[0]"], "{err}");
+        assert_eq!(ids(w.bob(), "notes", json!({})), data[1].notes);
+        assert!(ids(w.alice(), "notes", json!({})).contains(&mine));
+        // Inside a larger delta, the rows before it do not stay changed either.
+        let before = w.server.db_snapshot();
+        let reply = w.alice().apply(
+            "notes",
+            &json!({"changes": [
+                {"op": "insert", "values": {"title": "alice: kept?"}},
+                {"op": "update", "id": data[0].notes[1], "values": {"title": "alice: renamed?"}},
+                {"op": "update", "id": mine, "values": {column: bob_tenant}}]}),
+        );
+        let err = unchanged(&w, &before, reply, 403, "forbidden");
+        assert_eq!(error_fields(&err), ["changes[2]"], "{err}");
     } else {
+        let reply = ok(give());
+        let owner = w
+            .server
+            .db_int(&format!("SELECT {column} FROM notes WHERE id = {mine}"));
         assert_eq!(owner, w.tenant(0), "the row stays alice's");
         assert_eq!(reply["changes"][0]["values"][column], json!(w.tenant(0)));
         assert_eq!(ids(w.bob(), "notes", json!({})), data[1].notes);

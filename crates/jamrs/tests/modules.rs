@@ -379,6 +379,61 @@ def on_before_open(item, query, params, connection):
     assert_eq!(ids(&c, "notes", json!({"params": {"b_only": true}})), [2]);
 }
 
+/// What a client's apply writes must stay within the filters `on_open` adds (as PostgreSQL's
+/// row security checks written rows against the policy): a change that would take a row out of
+/// them is refused and nothing changes. Filters added in `on_before_open` only shape the query
+/// and are not part of the check, so a row can be hidden by a change there.
+#[test]
+fn a_client_apply_cannot_take_a_row_out_of_the_filters_of_on_open() {
+    let _py = shared();
+    for (event, signature) in [
+        ("on_open", "item, params"),
+        ("on_before_open", "item, query, params, connection"),
+    ] {
+        let filters = if event == "on_open" {
+            "params['__filters']"
+        } else {
+            "query.filters"
+        };
+        let server = Project::new()
+            .module(
+                "items/notes.py",
+                &format!(
+                    "def {event}({signature}):\n    {filters}.append(['stamp', item.task.consts.FILTER_ISNULL, True])\n"
+                ),
+            )
+            .start();
+        let c = server.client();
+        let id = insert(&c, "notes", &[json!({"title": "a"})])[0];
+        ok(c.apply(
+            "notes",
+            &json!({"changes": [{"op": "update", "id": id, "values": {"title": "b"}}]}),
+        ));
+        let hide =
+            json!({"changes": [{"op": "update", "id": id, "values": {"stamp": "archived"}}]});
+        if event == "on_open" {
+            let before = server.db_snapshot();
+            let err = assert_error(&c.apply("notes", &hide), 403, "forbidden");
+            assert_eq!(err["fields"][0]["field"], json!("changes[0]"), "{err}");
+            assert_eq!(server.db_snapshot(), before, "nothing changed");
+            assert_eq!(ids(&c, "notes", json!({})), [id]);
+            // An insert outside the filters is refused the same way.
+            let err = assert_error(
+                &c.apply(
+                    "notes",
+                    &json!({"changes": [{"op": "insert", "values": {"title": "c", "stamp": "x"}}]}),
+                ),
+                403,
+                "forbidden",
+            );
+            assert_eq!(err["fields"][0]["field"], json!("changes[0]"), "{err}");
+        } else {
+            ok(c.apply("notes", &hide));
+            assert!(ids(&c, "notes", json!({})).is_empty());
+        }
+    }
+}
+
 #[test]
 fn on_after_open_can_change_rows_and_the_task_handler_serves_items_without_one() {
     let _py = shared();

@@ -13,12 +13,11 @@
 //! before the step (`db_query`), and a failure prints the whole sequence (shrunk) and the step.
 //!
 //! Three worlds: built-in tenancy, the seed's recipe (`task.py` of `examples/seed_task`) with
-//! built-in tenancy, and the recipe alone. The recipe alone does not keep lookups, a detail's
-//! rows or calculated fields apart, and lets a user give a row away (`docs/security.md`; the
-//! `*_recipe` attack tests show each), so in that world the steps keep to what the recipe
-//! covers: lookup values and detail opens' masters name the user's own rows, updates do not
-//! write the tenant column, and the shared categories' totals are not opened. Updates and
-//! deletes still name any row.
+//! built-in tenancy, and the recipe alone. With the recipe alone the engine holds lookup values,
+//! detail opens' masters and the tenant column of written rows to the filters the recipe's
+//! `on_open` adds, so every step names any row there too; what the recipe alone does not keep
+//! apart is calculated fields over shared items (`docs/security.md`), so in that world the
+//! shared categories' totals are not opened.
 
 #![allow(clippy::unwrap_used)]
 
@@ -429,27 +428,12 @@ impl Case<'_> {
         }
     }
 
-    /// The key of a row to change, as the acting user sends it.
+    /// The key of a row (to change, to look up, as a master), as the acting user sends it.
     fn key(&self, k: Key, user: usize) -> i64 {
         match k {
             Key::Own(i) => 2 * user as i64 + 1 + i,
             Key::Any(i) => i,
         }
-    }
-
-    /// A key that refers to a row (a lookup value, a detail open's master). With the recipe
-    /// alone, which does not keep them apart, it is one of the user's own start rows.
-    fn reference(&self, k: Key, user: usize) -> i64 {
-        match k {
-            Key::Any(i) if self.recipe_alone() => 2 * user as i64 + 1 + i % 2,
-            k => self.key(k, user),
-        }
-    }
-
-    /// A tenant column value to send on update. With the recipe alone, which lets a user give
-    /// a row away, there is none.
-    fn tenant(&self, t: Option<i64>) -> Option<i64> {
-        t.filter(|_| !self.recipe_alone())
     }
 
     fn lines(&self, lines: &[Detail], user: usize) -> Value {
@@ -460,7 +444,7 @@ impl Case<'_> {
                 Detail::Insert { qty, contact } => json!({"op": "insert", "values": {
                     "text": format!("{login}: new line"),
                     "qty": qty * scale(user),
-                    "contact": self.reference(*contact, user),
+                    "contact": self.key(*contact, user),
                     "category": 1,
                 }}),
                 Detail::Update { line, qty } => {
@@ -488,7 +472,7 @@ impl Case<'_> {
                 }
                 let mut params = params.0.clone();
                 if let Some(m) = master {
-                    params["master"] = json!(self.reference(*m, *user));
+                    params["master"] = json!(self.key(*m, *user));
                 }
                 (*user, open(item), params)
             }
@@ -504,7 +488,7 @@ impl Case<'_> {
                     "title": format!("{}: new note", USERS[*user]),
                     "amount": amount * scale(*user),
                     "category": category,
-                    "contact": self.reference(*contact, *user),
+                    "contact": self.key(*contact, *user),
                 });
                 // On insert the column is stamped, with the recipe too.
                 if let Some(t) = tenant {
@@ -527,9 +511,9 @@ impl Case<'_> {
                     values["amount"] = json!(a * scale(*user));
                 }
                 if let Some(c) = contact {
-                    values["contact"] = json!(self.reference(*c, *user));
+                    values["contact"] = json!(self.key(*c, *user));
                 }
-                if let Some(t) = self.tenant(*tenant) {
+                if let Some(t) = *tenant {
                     values["user_id"] = json!(t);
                 }
                 let c = json!({"op": "update", "id": self.key(*note, *user), "values": values,
@@ -560,7 +544,7 @@ impl Case<'_> {
             } => {
                 let login = USERS[*user];
                 let mut values = json!({"email": format!("{login}-changed@example.com")});
-                if let Some(t) = self.tenant(*tenant) {
+                if let Some(t) = *tenant {
                     values["user_id"] = json!(t);
                 }
                 (

@@ -39,8 +39,11 @@ pub async fn post(
             caller: &who.caller,
             access,
             tenant: who.caller.tenant(&task),
+            client: true,
         };
-        engine.apply(conn, item, changes, body.params, body.expanded)
+        let results = engine.apply(conn, item, changes, body.params, body.expanded)?;
+        engine.check_reach(conn, item, &results, None, "changes")?;
+        Ok(results)
     })
     .await?;
     let reply = ApplyReply {

@@ -59,6 +59,7 @@ pub async fn post(
             caller: &who.caller,
             access,
             tenant: who.caller.tenant(&task),
+            client: false,
         };
         events.call_function(&engine, conn, item, &function, &req.args)
     })

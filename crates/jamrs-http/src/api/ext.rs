@@ -55,6 +55,7 @@ pub async fn post(
             caller: &caller,
             access: &task.unrestricted,
             tenant: caller.tenant(&task),
+            client: false,
         };
         events.task_event(&engine, conn, TaskEvent::ExtRequest, &[json!(path), params])
     })

@@ -78,6 +78,7 @@ pub async fn login(
                     caller: &caller,
                     access: &task2.unrestricted,
                     tenant: caller.tenant(&task2),
+                    client: false,
                 };
                 let (Value::Object(form), Value::Object(info)) = (form, info) else {
                     return Err(Error::internal("login form is not an object"));
@@ -216,6 +217,7 @@ pub async fn logout(
                     caller: &who.caller,
                     access: who.caller.access(&task),
                     tenant: who.caller.tenant(&task),
+                    client: false,
                 };
                 let info = json!({ "user_info": user_json(user) });
                 events.task_event(&engine, conn, TaskEvent::Logout, &[info])?;

@@ -38,6 +38,7 @@ pub async fn post(
             caller: &who.caller,
             access: who.caller.access(&task),
             tenant: who.caller.tenant(&task),
+            client: true,
         };
         Ok((engine.open(conn, item, params)?, who.needs_touch))
     })
