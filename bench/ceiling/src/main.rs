@@ -1,5 +1,5 @@
 //! The benchmark's ceiling: what this machine can do for jamrs's requests with nothing but
-//! axum, rusqlite and the same SQL.
+//! axum, rusqlite and the same SQL (and jamrs's allocator, mimalloc).
 //!
 //! It answers the benchmark's three requests on jamrs's paths, with jamrs's JSON shapes:
 //!
@@ -34,6 +34,10 @@ use rusqlite::{Connection, OpenFlags};
 use serde::Deserialize;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use tokio::sync::oneshot;
+
+/// The allocator jamrs ships with (`crates/jamrs/src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// jamrs's SQL for a page of a covered item with a soft-delete flag (builder/select.rs).
 const PAGE_SQL: &str = "SELECT t.\"id\", t.\"title\", t.\"body\", t.\"user_id\" FROM \"notes\" AS t \
@@ -80,7 +84,11 @@ fn value(v: ValueRef<'_>) -> Value {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::Int(i),
         ValueRef::Real(f) => Value::Float(f),
-        ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        // As jamrs decodes text (crates/jamrs-sqlite/src/conn.rs).
+        ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(match std::str::from_utf8(t) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(t).into_owned(),
+        }),
     }
 }
 

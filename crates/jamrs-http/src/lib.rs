@@ -28,13 +28,31 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 /// The services every handler uses.
-#[derive(Clone)]
-pub struct AppState {
+pub struct Services {
     pub task: Arc<Task>,
     pub store: Arc<dyn Store>,
     pub hooks: Arc<dyn Hooks>,
     /// Server-module events outside open and apply (login, logout, `/ext`, server functions).
     pub events: Arc<dyn Events>,
+}
+
+/// The router's state: the [`Services`] behind one `Arc`, since axum clones the state for
+/// every request (one reference count to change instead of four).
+#[derive(Clone)]
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> AppState {
+        AppState(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -122,9 +122,12 @@ fn decode(v: ValueRef<'_>, t: FieldType) -> Value {
             _ => Value::Int(i),
         },
         ValueRef::Real(f) => Value::Float(f),
-        ValueRef::Text(s) | ValueRef::Blob(s) => {
-            Value::Text(String::from_utf8_lossy(s).into_owned())
-        }
+        // `from_utf8` first: its check of valid text is several times faster than the lossy
+        // conversion's, which only text that is not UTF-8 needs.
+        ValueRef::Text(s) | ValueRef::Blob(s) => Value::Text(match std::str::from_utf8(s) {
+            Ok(t) => t.to_owned(),
+            Err(_) => String::from_utf8_lossy(s).into_owned(),
+        }),
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use jamrs_core::session::Caller;
 use jamrs_core::{Error, Task};
-use jamrs_http::AppState;
+use jamrs_http::{AppState, Services};
 use jamrs_sqlite::SqliteStore;
 use jamrs_sqlite::store::ThreadWrap;
 use jamrs_store::{Engine, Events, Hooks, NoHooks, Store, TaskEvent, store};
@@ -91,12 +91,12 @@ pub async fn start(task: Task, opts: &RunOptions) -> Result<Server, Error> {
         })
         .await?;
     }
-    let state = AppState {
+    let state = AppState::new(Services {
         task,
         store,
         hooks,
         events,
-    };
+    });
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .map_err(|e| Error::internal(format!("cannot listen on {bind}: {e}")))?;
