@@ -652,9 +652,19 @@ impl Engine<'_> {
             .filter(|(_, r)| r.op != Op::Delete && !r.row.is_empty())
             .filter_map(|(i, r)| r.id.map(|id| (i, id)))
             .collect();
-        for chunk in written.chunks(500) {
-            if !self.check_rows(conn, item, chunk, master, at)? {
-                break;
+        if !written.is_empty()
+            && let Some(q) = self.reach_query(conn, item, master)?
+        {
+            for chunk in written.chunks(500) {
+                let ids: Vec<i64> = chunk.iter().map(|&(_, id)| id).collect();
+                let seen = self.reachable_ids(conn, item, q.clone(), &ids)?;
+                if let Some(&(i, id)) = chunk.iter().find(|(_, id)| !seen.contains(id)) {
+                    return Err(Error::forbidden(format!(
+                        "after this change {} {id} would be a row you cannot open (the filters of its on_open no longer hold): the change is refused",
+                        item.name
+                    ))
+                    .with_field(&format!("{at}[{i}]")));
+                }
             }
         }
         for (i, r) in results.iter().enumerate() {
@@ -671,33 +681,9 @@ impl Engine<'_> {
         Ok(())
     }
 
-    fn check_rows(
-        &self,
-        conn: &mut dyn Conn,
-        item: &Item,
-        written: &[(usize, i64)],
-        master: Option<MasterRef>,
-        at: &str,
-    ) -> Result<bool> {
-        let ids: Vec<i64> = written.iter().map(|&(_, id)| id).collect();
-        let Some(seen) = self.reachable(conn, item, &ids, master)? else {
-            // No filters to check, for these rows or the rest.
-            return Ok(false);
-        };
-        if let Some(&(i, id)) = written.iter().find(|(_, id)| !seen.contains(id)) {
-            return Err(Error::forbidden(format!(
-                "after this change {} {id} would be a row you cannot open (the filters of its on_open no longer hold): the change is refused",
-                item.name
-            ))
-            .with_field(&format!("{at}[{i}]")));
-        }
-        Ok(true)
-    }
-
     /// Which of `ids` (rows of `item`, under `master` for a detail) the request could open
     /// through the filters `item`'s `on_open` adds for its session; `None` when `on_open` adds
     /// none (or answers opens itself), so that every row the engine's own scope allows is.
-    /// The handler runs as for a client's open without filters of its own.
     fn reachable(
         &self,
         conn: &mut dyn Conn,
@@ -705,6 +691,21 @@ impl Engine<'_> {
         ids: &[i64],
         master: Option<MasterRef>,
     ) -> Result<Option<HashSet<i64>>> {
+        match self.reach_query(conn, item, master)? {
+            Some(q) => Ok(Some(self.reachable_ids(conn, item, q, ids)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The open that holds `item`'s rows to the filters its `on_open` adds for this session
+    /// (run as for a client's open without filters of its own); `None` when it adds none, or
+    /// answers opens itself.
+    fn reach_query(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        master: Option<MasterRef>,
+    ) -> Result<Option<OpenQuery>> {
         if item.is_detail() && master.is_none() {
             // A nested master or a lookup target that is a detail: its open needs a master
             // this check does not have; the engine's own scope still applies.
@@ -729,6 +730,17 @@ impl Engine<'_> {
         q.fields = vec![item.primary_key];
         q.order.clear();
         q.offset = 0;
+        Ok(Some(q))
+    }
+
+    /// The keys among `ids` that the reach query `q` of `item` finds.
+    fn reachable_ids(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        mut q: OpenQuery,
+        ids: &[i64],
+    ) -> Result<HashSet<i64>> {
         q.limit = ids.len() as u64;
         q.filters.push(Filter::Cond(Cond {
             field: item.primary_key,
@@ -737,9 +749,7 @@ impl Engine<'_> {
             value: FilterValue::List(ids.iter().map(|&id| Value::Int(id)).collect()),
         }));
         let found = self.open_query(conn, &q)?;
-        Ok(Some(
-            found.rows.iter().filter_map(|r| r[0].as_i64()).collect(),
-        ))
+        Ok(found.rows.iter().filter_map(|r| r[0].as_i64()).collect())
     }
 
     /// Replaces each result's row with the expanded one (lookup texts, calculated fields).
