@@ -341,7 +341,7 @@ fn text_to_integer_keeps_what_converts_and_needs_permission() {
             r#"INSERT INTO "jamrs_new_notes" ("id", "title", "qty", "deleted") SELECT "id", "title", CASE WHEN CAST(CAST("qty" AS NUMERIC) AS INTEGER) = "qty" THEN CAST(CAST("qty" AS NUMERIC) AS INTEGER) END, "deleted" FROM "notes""#,
             r#"DROP TABLE "notes""#,
             r#"ALTER TABLE "jamrs_new_notes" RENAME TO "notes""#,
-            r#"CREATE INDEX "notes_title_idx" ON "notes" ("title")"#,
+            r#"CREATE INDEX "notes_title_idx" ON "notes" ("title", "deleted")"#,
         ]
     );
 
@@ -506,9 +506,27 @@ fn indexes_are_created_changed_and_dropped() {
     let plan = migrate(&mut conn, &fx.task(&[("notes", &indexed)]), false);
     assert_eq!(
         plan.statements(),
-        [r#"CREATE INDEX "by_n" ON "notes" ("n" DESC, "title")"#]
+        // The soft-delete flag is appended to a plain index (docs/project-format.md §6).
+        [r#"CREATE INDEX "by_n" ON "notes" ("n" DESC, "title", "deleted")"#]
     );
     assert_eq!(index_names(&conn, "notes"), ["by_n"]);
+    // An index made before the flag was appended is rebuilt with it; nothing else changes.
+    conn.execute_batch(r#"DROP INDEX by_n; CREATE INDEX "by_n" ON "notes" ("n" DESC, "title")"#)
+        .expect("old index");
+    let plan = migrate(&mut conn, &fx.task(&[("notes", &indexed)]), false);
+    assert_eq!(
+        described(&plan),
+        [
+            "drop index by_n on notes",
+            "create index by_n on notes (n DESC, title, deleted)"
+        ]
+    );
+    assert_eq!(
+        migrate(&mut conn, &fx.task(&[("notes", &indexed)]), false)
+            .statements()
+            .len(),
+        0
+    );
 
     // A unique index over duplicate values fails as a whole, naming the statement.
     let unique = indexed.replace("name = \"by_n\"", "name = \"by_n\"\nunique = true");

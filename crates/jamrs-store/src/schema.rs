@@ -392,12 +392,12 @@ pub fn desired(task: &Task, dialect: &dyn Dialect) -> DesiredSchema {
                     })
                 })
                 .collect();
+            let deleted_column = item.deleted_flag.and_then(|d| item.field(d).column.clone());
             let indexes = item
                 .indexes
                 .iter()
-                .map(|ix| IndexDef {
-                    name: ix.name.clone(),
-                    columns: ix
+                .map(|ix| {
+                    let mut columns: Vec<IndexColumn> = ix
                         .fields
                         .iter()
                         .filter_map(|o| {
@@ -406,8 +406,25 @@ pub fn desired(task: &Task, dialect: &dyn Dialect) -> DesiredSchema {
                                 desc: o.desc,
                             })
                         })
-                        .collect(),
-                    unique: ix.unique,
+                        .collect();
+                    // Every query of a soft-delete item tests the flag: carry it in the item's
+                    // plain indexes, so that counting or paging a tenant's rows reads the
+                    // index alone instead of every row of the tenant (bench/README.md, scale).
+                    // Not in unique ones: it would change what they refuse.
+                    if let Some(flag) = &deleted_column
+                        && !ix.unique
+                        && !columns.iter().any(|c| c.column == *flag)
+                    {
+                        columns.push(IndexColumn {
+                            column: flag.clone(),
+                            desc: false,
+                        });
+                    }
+                    IndexDef {
+                        name: ix.name.clone(),
+                        columns,
+                        unique: ix.unique,
+                    }
                 })
                 .collect();
             TableDef {
@@ -813,6 +830,50 @@ mod tests {
         let mut def = String::new();
         push_column_def(&TestDialect, &mut def, &t.columns[3]);
         assert_eq!(def, r#""deleted" INTEGER NOT NULL DEFAULT 0"#);
+    }
+
+    #[test]
+    fn plain_indexes_of_soft_delete_items_carry_the_flag() {
+        let mut notes = notes();
+        notes.indexes.push(IndexFile {
+            name: None,
+            fields: vec!["n".into()],
+            unique: None,
+        });
+        notes.indexes.push(IndexFile {
+            name: Some("by_n_flag".into()),
+            fields: vec!["deleted".into(), "n".into()],
+            unique: None,
+        });
+        let mut plain = notes.clone();
+        plain.soft_delete = Some(false);
+        plain.indexes.pop();
+        let d = desired(
+            &task(vec![("notes", notes), ("plain", plain)]),
+            &TestDialect,
+        );
+        let sql: Vec<String> = d
+            .tables
+            .iter()
+            .flat_map(|t| {
+                t.indexes
+                    .iter()
+                    .map(|ix| create_index_sql(&TestDialect, &t.name, ix))
+            })
+            .collect();
+        assert_eq!(
+            sql,
+            [
+                // Unique: as declared.
+                r#"CREATE UNIQUE INDEX "notes_title_n_idx" ON "notes" ("title", "n" DESC)"#,
+                r#"CREATE INDEX "notes_n_idx" ON "notes" ("n", "deleted")"#,
+                // The flag already in it: as declared.
+                r#"CREATE INDEX "by_n_flag" ON "notes" ("deleted", "n")"#,
+                // No soft delete: as declared.
+                r#"CREATE UNIQUE INDEX "plain_title_n_idx" ON "plain" ("title", "n" DESC)"#,
+                r#"CREATE INDEX "plain_n_idx" ON "plain" ("n")"#,
+            ]
+        );
     }
 
     #[test]
