@@ -121,11 +121,7 @@ impl Default for RequestIds {
             bytes = t.to_le_bytes();
         }
         RequestIds {
-            prefix: bytes
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-                .into(),
+            prefix: jamrs_store::auth::hex(&bytes).into(),
             next: Arc::default(),
         }
     }
