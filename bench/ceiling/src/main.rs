@@ -10,16 +10,20 @@
 //! The SQL is the text jamrs's builder writes for these requests (crates/jamrs-store/src/builder,
 //! soft-delete flag and tenant predicate included), and the database runs as jamrs runs it:
 //! one writer thread with the only read-write connection (one `BEGIN IMMEDIATE … COMMIT` per
-//! apply), reader threads on read-only connections sharing one queue, the same connection
-//! settings (WAL, synchronous=NORMAL, the query-planner stability guarantee, cached statements).
+//! apply), reads on a read-only connection of the request's own thread, bounded to 1 ms by a
+//! progress handler and run again on reader threads when interrupted (as
+//! crates/jamrs-sqlite/src/store.rs does), the same connection settings (WAL,
+//! synchronous=NORMAL, the query-planner stability guarantee, cached statements).
 //! There is no session, no metadata, no privilege or tenancy rule: the tenant is the request's
 //! `"tenant"` or the command line's `--tenant`.
 //!
 //! Usage: `jamrs-bench-ceiling DB ADDR [--tenant N]`.
 
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -54,6 +58,7 @@ const PAGE_FIELDS: [&str; 4] = ["id", "title", "body", "user_id"];
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 struct Db {
+    path: PathBuf,
     readers: Sender<Job>,
     writer: Sender<Job>,
     tenant: i64,
@@ -206,6 +211,54 @@ impl Serialize for Rows<'_> {
     }
 }
 
+/// jamrs's bound on a read on the request's thread (crates/jamrs/src/app.rs) and how often
+/// SQLite checks it (crates/jamrs-sqlite/src/store.rs).
+const READ_BUDGET: Duration = Duration::from_millis(1);
+const PROGRESS_STEPS: i32 = 1000;
+
+thread_local! {
+    static HERE: RefCell<Option<Connection>> = const { RefCell::new(None) };
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    static TRIPPED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn past_deadline() -> bool {
+    let past = DEADLINE.get().is_some_and(|d| Instant::now() >= d);
+    if past {
+        TRIPPED.set(true);
+    }
+    past
+}
+
+fn no_lock_wait(_attempts: i32) -> bool {
+    TRIPPED.set(true);
+    false
+}
+
+/// Runs `job` on this thread's read-only connection within [`READ_BUDGET`]; `None` if it was
+/// interrupted (it then runs on a reader).
+fn read_here<T>(
+    path: &Path,
+    job: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+) -> Option<rusqlite::Result<T>> {
+    HERE.with(|here| {
+        let mut here = here.borrow_mut();
+        if here.is_none() {
+            let mut conn = open(path, true).expect("cannot open the database");
+            conn.progress_handler(PROGRESS_STEPS, Some(past_deadline))
+                .expect("progress handler");
+            conn.busy_handler(Some(no_lock_wait)).expect("busy handler");
+            *here = Some(conn);
+        }
+        let conn = here.as_mut()?;
+        TRIPPED.set(false);
+        DEADLINE.set(Some(Instant::now() + READ_BUDGET));
+        let result = job(conn);
+        DEADLINE.set(None);
+        (!TRIPPED.get()).then_some(result)
+    })
+}
+
 async fn open_notes(State(db): State<Arc<Db>>, body: Bytes) -> Response {
     let req: OpenRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -218,7 +271,7 @@ async fn open_notes(State(db): State<Arc<Db>>, body: Bytes) -> Response {
         Some(n) => n.min(1000),
     } as i64;
     let offset = req.offset.unwrap_or(0) as i64;
-    let rows = run(&db.readers, move |conn| {
+    let job = move |conn: &mut Connection| -> rusqlite::Result<Vec<Vec<Value>>> {
         if count {
             let mut stmt = conn.prepare_cached(COUNT_SQL)?;
             let n: i64 = stmt.query_row([tenant], |r| r.get(0))?;
@@ -236,8 +289,11 @@ async fn open_notes(State(db): State<Arc<Db>>, body: Bytes) -> Response {
             }
             Ok(out)
         }
-    })
-    .await;
+    };
+    let rows = match read_here(&db.path, job) {
+        Some(done) => done.map_err(|e| error(&e.to_string())),
+        None => run(&db.readers, job).await,
+    };
     let rows = match rows {
         Ok(r) => r,
         Err(resp) => return resp,
@@ -376,6 +432,7 @@ fn main() {
         );
     }
     let db = Arc::new(Db {
+        path: path.clone(),
         readers: reader_tx,
         writer,
         tenant,

@@ -1,27 +1,83 @@
-//! One writer, many readers, on threads of their own.
+//! One writer, many readers, on threads of their own; optionally, short reads on the caller's.
 //!
 //! SQLite allows one writer at a time per file; a single writer thread owning the only
 //! read-write connection makes that explicit and keeps lock waits out of requests. Readers
 //! share a queue and each owns a read-only connection, so a bug on a read path cannot write.
-//! None of this runs on the async runtime: the server awaits a oneshot answer.
+//! The server awaits a oneshot answer.
+//!
+//! With [`SqliteStore::read_on_caller`], reads first run on a read-only connection that the
+//! calling thread (an async worker) owns: a page query takes a few microseconds of SQLite, and
+//! the handoff to a reader thread and back cost more CPU than that (measured in
+//! bench/README.md). A read may hold the caller's thread for `budget` at most: a progress
+//! handler interrupts its SQL after that, a lock wait interrupts it at once, and the read runs
+//! again on a reader. Reads that call server modules do not run here: Python code has no such
+//! bound, and the app leaves this off when the project has modules.
 
+use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use jamrs_core::{Error, Result};
-use jamrs_store::store::Job;
+use jamrs_store::store::{Here, Job};
 use jamrs_store::{Conn, Dialect, Store};
 
 use crate::conn::{SqliteConn, open};
 use crate::dialect::SqliteDialect;
 
 pub struct SqliteStore {
+    /// Tells this store's connections from other stores' in a thread's [`HERE`].
+    id: u64,
     path: PathBuf,
     writer: Sender<Job>,
     readers: Sender<Job>,
+    /// How long a read may hold the calling thread; `None`: reads only run on readers.
+    budget: Option<Duration>,
+}
+
+/// How many SQLite VM steps run between two checks of a read's time bound (each check reads
+/// the clock, about 20 ns; a 20-row page takes some hundreds of steps).
+const PROGRESS_STEPS: i32 = 1000;
+
+static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The calling thread's read-only connections, one per store that read on it.
+    static HERE: RefCell<Vec<(u64, SqliteConn)>> = const { RefCell::new(Vec::new()) };
+    /// When the read running on this thread must stop.
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// Set when the read running on this thread was interrupted (time, or a lock wait).
+    static TRIPPED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The progress handler of a caller-thread connection: interrupts once the deadline passed.
+fn past_deadline() -> bool {
+    let past = DEADLINE.get().is_some_and(|d| Instant::now() >= d);
+    if past {
+        TRIPPED.set(true);
+    }
+    past
+}
+
+/// The busy handler of a caller-thread connection: never waits for a lock on the caller's
+/// thread (a reader will).
+fn no_lock_wait(_attempts: i32) -> bool {
+    TRIPPED.set(true);
+    false
+}
+
+/// A read-only connection for the calling thread, with the bound's handlers.
+fn open_here(path: &Path) -> Result<SqliteConn> {
+    let mut conn = open(path, true)?;
+    conn.progress_handler(PROGRESS_STEPS, Some(past_deadline))
+        .map_err(crate::conn::map_err)?;
+    conn.busy_handler(Some(no_lock_wait))
+        .map_err(crate::conn::map_err)?;
+    Ok(SqliteConn::new(conn))
 }
 
 impl SqliteStore {
@@ -57,10 +113,19 @@ impl SqliteStore {
             )?;
         }
         Ok(SqliteStore {
+            id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
             path: path.to_path_buf(),
             writer,
             readers: reader_tx,
+            budget: None,
         })
+    }
+
+    /// Lets reads run on the calling thread for up to `budget` each (see the module's doc).
+    /// Only for projects whose reads run no server module code.
+    pub fn read_on_caller(mut self, budget: Duration) -> SqliteStore {
+        self.budget = Some(budget);
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -119,6 +184,53 @@ impl Store for SqliteStore {
 
     fn submit_write(&self, job: Job) -> Result<()> {
         self.writer.send(job).map_err(|_| stopped())
+    }
+
+    fn reads_here(&self) -> bool {
+        self.budget.is_some()
+    }
+
+    fn read_here(&self, job: &mut dyn FnMut(&mut dyn Conn)) -> Here {
+        let Some(budget) = self.budget else {
+            return Here::Declined;
+        };
+        HERE.with(|here| {
+            // A job cannot start another read, but if one ever did, it goes to a reader.
+            let Ok(mut conns) = here.try_borrow_mut() else {
+                return Here::Declined;
+            };
+            let at = match conns.iter().position(|(id, _)| *id == self.id) {
+                Some(at) => at,
+                None => match open_here(&self.path) {
+                    Ok(conn) => {
+                        conns.push((self.id, conn));
+                        conns.len() - 1
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot open a read connection on this thread");
+                        return Here::Declined;
+                    }
+                },
+            };
+            let conn = &mut conns[at].1;
+            TRIPPED.set(false);
+            DEADLINE.set(Some(Instant::now() + budget));
+            let ran = catch_unwind(AssertUnwindSafe(|| job(conn)));
+            DEADLINE.set(None);
+            // A read job leaves no transaction open; make sure, whatever happened.
+            if !conn.get().is_autocommit() {
+                let _ = conn.rollback();
+            }
+            match ran {
+                Err(_) => {
+                    tracing::error!("a database job panicked");
+                    // The job's answer was never written: run it where a panic is contained.
+                    Here::TooLong
+                }
+                Ok(()) if TRIPPED.get() => Here::TooLong,
+                Ok(()) => Here::Done,
+            }
+        })
     }
 }
 

@@ -1397,7 +1397,7 @@ fn store_apply(
 
 fn store_open(
     task: &Arc<Task>,
-) -> impl FnOnce(&mut dyn Conn) -> Result<OpenResult, Error> + Send + 'static {
+) -> impl FnOnce(&mut dyn Conn) -> Result<OpenResult, Error> + Clone + Send + 'static {
     let task = Arc::clone(task);
     move |conn| {
         let item = task.item_by_name("artists").unwrap();
@@ -1510,5 +1510,82 @@ async fn store_reads_and_writes_on_its_threads() {
     .await
     .unwrap_err();
     assert_eq!(e.kind, Kind::Internal);
+    assert_eq!(db.count("artists", "1=1"), 5);
+}
+
+/// How many times a read job ran, and its answer (the number of rows its SQL counted).
+fn counting_read(
+    runs: &Arc<std::sync::atomic::AtomicUsize>,
+    sql: &'static str,
+) -> impl FnOnce(&mut dyn Conn) -> Result<i64, Error> + Clone + Send + 'static {
+    let runs = Arc::clone(runs);
+    move |conn| {
+        runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let rows = conn.query_any(&Sql {
+            text: sql.into(),
+            params: vec![],
+        })?;
+        Ok(rows[0][0].as_i64().unwrap())
+    }
+}
+
+#[tokio::test]
+async fn reads_on_the_callers_thread_stay_read_only_and_move_to_a_reader_when_long() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+    let db = Db::new();
+    let task = Arc::new(db.task.clone());
+    let path = db.dir.path().join("shop.sqlite");
+    let store = Arc::new(
+        SqliteStore::open(&path, 2)
+            .unwrap()
+            .read_on_caller(Duration::from_millis(1)),
+    );
+
+    // A short read runs once, on this thread, and sees what the writer committed.
+    store::write(
+        &*store,
+        store_apply(&task, json!([{"op": "insert", "values": {"name": "Blur"}}])),
+    )
+    .await
+    .unwrap();
+    let r = store::read(&*store, store_open(&task)).await.unwrap();
+    assert_eq!(r.rows.len(), 4);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let n = store::read(
+        &*store,
+        counting_read(&runs, "SELECT COUNT(*) FROM artists"),
+    )
+    .await
+    .unwrap();
+    assert_eq!((n, runs.load(Ordering::SeqCst)), (5, 1));
+
+    // A read that runs past the bound is interrupted and runs again, to its end, on a reader.
+    let runs = Arc::new(AtomicUsize::new(0));
+    let long = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) \
+                SELECT COUNT(*) FROM n";
+    let n = store::read(&*store, counting_read(&runs, long))
+        .await
+        .unwrap();
+    assert_eq!((n, runs.load(Ordering::SeqCst)), (3_000_000, 2));
+
+    // The caller's connection is read-only too, and still answers after the interrupted read.
+    let e = store::read(&*store, |conn: &mut dyn Conn| {
+        conn.execute(&Sql {
+            text: "DELETE FROM artists".into(),
+            params: vec![],
+        })
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind, Kind::Internal);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let n = store::read(
+        &*store,
+        counting_read(&runs, "SELECT COUNT(*) FROM artists"),
+    )
+    .await
+    .unwrap();
+    assert_eq!((n, runs.load(Ordering::SeqCst)), (5, 1));
     assert_eq!(db.count("artists", "1=1"), 5);
 }

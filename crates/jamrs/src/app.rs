@@ -61,6 +61,11 @@ impl Server {
     }
 }
 
+/// How long a read may hold the request's thread before it moves to a reader thread: about a
+/// hundred page queries' worth; longer reads (a count over a million rows) are rare and pay
+/// this once more on the reader.
+const READ_BUDGET: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// Migrates the project's database (additive changes always, destructive ones only when
 /// allowed), opens the store and starts serving on the task's `server.bind`.
 pub async fn start(task: Task, opts: &RunOptions) -> Result<Server, Error> {
@@ -73,7 +78,14 @@ pub async fn start(task: Task, opts: &RunOptions) -> Result<Server, Error> {
     let (hooks, events) = modules(&task, opts)?;
     let wrap: Option<ThreadWrap> = jamrs_python::has_modules(&task)
         .then(|| Arc::new(jamrs_python::keep_thread_state) as ThreadWrap);
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_with(&db, readers, wrap)?);
+    let mut sqlite = SqliteStore::open_with(&db, readers, wrap.clone())?;
+    // Without modules every read is SQL jamrs built, so short ones run on the request's own
+    // thread (crates/jamrs-sqlite/src/store.rs); with modules, a read may run Python of any
+    // length, which must not hold an async worker.
+    if wrap.is_none() {
+        sqlite = sqlite.read_on_caller(READ_BUDGET);
+    }
+    let store: Arc<dyn Store> = Arc::new(sqlite);
     // on_created(task): once, with no session, in a transaction of its own.
     {
         let (task, hooks, events) = (task.clone(), hooks.clone(), events.clone());
