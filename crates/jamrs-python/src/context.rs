@@ -37,6 +37,9 @@ pub struct Frame {
     pub delta: RefCell<Option<Delta>>,
     /// Set once `item.apply_delta` has saved the delta: it must not be saved twice.
     pub applied: Cell<bool>,
+    /// `item.session` once made: the same dict for the whole handler, as in Jam.py (and the
+    /// recipe's handlers read it twice each).
+    pub session: RefCell<Option<pyo3::Py<pyo3::types::PyDict>>>,
 }
 
 thread_local! {
@@ -69,6 +72,7 @@ pub fn with_frame<R>(
         conn: Arc::new(Mutex::new(Some(lent))),
         delta: RefCell::new(delta),
         applied: Cell::new(false),
+        session: RefCell::new(None),
     });
     FRAMES.with(|f| f.borrow_mut().push(frame.clone()));
     let out = f(&frame);

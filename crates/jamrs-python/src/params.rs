@@ -5,44 +5,52 @@
 
 use jamrs_core::query::OpenParams;
 use pyo3::exceptions::PyValueError;
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
-use serde_json::{Map, Value as Json, json};
+use pyo3::types::{PyDict, PyList};
+use serde_json::{Map, Value as Json};
 
-use crate::convert::{map_to_py, py_to_json};
+use crate::convert::{json_to_py, map_to_py, py_to_json};
 
-pub fn to_json(p: &OpenParams, client_request: bool) -> Map<String, Json> {
-    let mut m = Map::new();
-    m.insert(
-        "__fields".into(),
-        json!(p.fields.clone().unwrap_or_default()),
-    );
-    m.insert("__filters".into(), Json::Array(p.filters.clone()));
-    m.insert("__order".into(), Json::Array(p.order.clone()));
-    m.insert("__limit".into(), json!(p.limit.unwrap_or(0)));
-    m.insert("__offset".into(), json!(p.offset.unwrap_or(0)));
-    m.insert("__expanded".into(), json!(p.expanded));
-    m.insert(
-        "__funcs".into(),
-        p.funcs.clone().map_or(Json::Null, Json::Object),
-    );
-    m.insert("__summary".into(), json!(p.summary));
-    m.insert("__group_by".into(), json!(p.group_by));
-    m.insert("__master".into(), p.master.clone().unwrap_or(Json::Null));
-    m.insert("__search".into(), p.search.clone().unwrap_or(Json::Null));
-    m.insert("__client_request".into(), json!(client_request));
-    for (k, v) in &p.params {
-        m.insert(k.clone(), v.clone());
-    }
-    m
-}
-
+/// The params as the dict a handler gets (every `on_open` call makes one, so it is built
+/// directly, with interned keys; the tests check it against the JSON form).
 pub fn to_py<'py>(
     py: Python<'py>,
     p: &OpenParams,
     client_request: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    map_to_py(py, &to_json(p, client_request))
+    let d = PyDict::new(py);
+    let list = |items: &[Json]| -> PyResult<Bound<'py, PyList>> {
+        let l = PyList::empty(py);
+        for x in items {
+            l.append(json_to_py(py, x)?)?;
+        }
+        Ok(l)
+    };
+    let fields: &[String] = p.fields.as_deref().unwrap_or_default();
+    d.set_item(intern!(py, "__fields"), PyList::new(py, fields)?)?;
+    d.set_item(intern!(py, "__filters"), list(&p.filters)?)?;
+    d.set_item(intern!(py, "__order"), list(&p.order)?)?;
+    d.set_item(intern!(py, "__limit"), p.limit.unwrap_or(0))?;
+    d.set_item(intern!(py, "__offset"), p.offset.unwrap_or(0))?;
+    d.set_item(intern!(py, "__expanded"), p.expanded)?;
+    match &p.funcs {
+        Some(f) => d.set_item(intern!(py, "__funcs"), map_to_py(py, f)?)?,
+        None => d.set_item(intern!(py, "__funcs"), py.None())?,
+    }
+    d.set_item(intern!(py, "__summary"), p.summary)?;
+    d.set_item(intern!(py, "__group_by"), PyList::new(py, &p.group_by)?)?;
+    let or_none = |v: &Option<Json>| match v {
+        Some(v) => json_to_py(py, v),
+        None => Ok(py.None().into_bound(py)),
+    };
+    d.set_item(intern!(py, "__master"), or_none(&p.master)?)?;
+    d.set_item(intern!(py, "__search"), or_none(&p.search)?)?;
+    d.set_item(intern!(py, "__client_request"), client_request)?;
+    for (k, v) in &p.params {
+        d.set_item(k, json_to_py(py, v)?)?;
+    }
+    Ok(d)
 }
 
 fn bad(key: &str, what: &str) -> PyErr {
@@ -150,7 +158,36 @@ fn truthy(v: &Json) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    /// The handler's dict as JSON: what [`to_py`] must make.
+    fn to_json(p: &OpenParams, client_request: bool) -> Map<String, Json> {
+        let mut m = Map::new();
+        m.insert(
+            "__fields".into(),
+            json!(p.fields.clone().unwrap_or_default()),
+        );
+        m.insert("__filters".into(), Json::Array(p.filters.clone()));
+        m.insert("__order".into(), Json::Array(p.order.clone()));
+        m.insert("__limit".into(), json!(p.limit.unwrap_or(0)));
+        m.insert("__offset".into(), json!(p.offset.unwrap_or(0)));
+        m.insert("__expanded".into(), json!(p.expanded));
+        m.insert(
+            "__funcs".into(),
+            p.funcs.clone().map_or(Json::Null, Json::Object),
+        );
+        m.insert("__summary".into(), json!(p.summary));
+        m.insert("__group_by".into(), json!(p.group_by));
+        m.insert("__master".into(), p.master.clone().unwrap_or(Json::Null));
+        m.insert("__search".into(), p.search.clone().unwrap_or(Json::Null));
+        m.insert("__client_request".into(), json!(client_request));
+        for (k, v) in &p.params {
+            m.insert(k.clone(), v.clone());
+        }
+        m
+    }
 
     #[test]
     fn params_round_trip_through_the_jampy_shape() {
@@ -164,5 +201,20 @@ mod tests {
         assert_eq!(format!("{back:?}"), format!("{p:?}"));
         assert!(from_json(json!({"__nope": 1}).as_object().unwrap().clone()).is_err());
         assert!(from_json(json!({"__limit": -1}).as_object().unwrap().clone()).is_err());
+    }
+
+    #[test]
+    fn the_handlers_dict_holds_what_the_jampy_shape_does() {
+        let full: OpenParams = serde_json::from_value(json!({
+            "fields": ["a", "b"], "filters": [["a", 1, 2.5], ["b", 3, null]], "order": [["a", true]],
+            "limit": 10, "offset": 5, "expanded": true, "funcs": {"a": "sum"}, "summary": true,
+            "group_by": ["b"], "master": {"id": 3}, "search": ["a", "x"], "params": {"mine": [1, "two"]}
+        }))
+        .unwrap();
+        for (p, client) in [(full, true), (OpenParams::default(), false)] {
+            let made =
+                Python::attach(|py| py_to_json(to_py(py, &p, client).unwrap().as_any())).unwrap();
+            assert_eq!(made, Json::Object(to_json(&p, client)));
+        }
     }
 }

@@ -327,6 +327,9 @@ fn session_dict<'py>(py: Python<'py>, task: &Task) -> PyResult<Option<Bound<'py,
     let Some(frame) = context::current().filter(|f| f.in_request) else {
         return Ok(None);
     };
+    if let Some(made) = frame.session.borrow().as_ref() {
+        return Ok(Some(made.bind(py).clone()));
+    }
     let info = PyDict::new(py);
     match &frame.caller.user {
         Some(u) => {
@@ -350,6 +353,7 @@ fn session_dict<'py>(py: Python<'py>, task: &Task) -> PyResult<Option<Bound<'py,
     }
     let session = PyDict::new(py);
     session.set_item("user_info", info)?;
+    *frame.session.borrow_mut() = Some(session.clone().unbind());
     Ok(Some(session))
 }
 
