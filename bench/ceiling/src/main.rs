@@ -9,8 +9,9 @@
 //!
 //! The SQL is the text jamrs's builder writes for these requests (crates/jamrs-store/src/builder,
 //! soft-delete flag and tenant predicate included), and the database runs as jamrs runs it:
-//! one writer thread with the only read-write connection (one `BEGIN IMMEDIATE … COMMIT` per
-//! apply), reads on a read-only connection of the request's own thread, bounded to 1 ms by a
+//! one writer thread with the only read-write connection that runs the applies queued together
+//! in one `BEGIN IMMEDIATE … COMMIT`, each in a savepoint when there are several (as
+//! crates/jamrs-sqlite/src/writer.rs does, 64 at most, none started past 2 ms), reads on a read-only connection of the request's own thread, bounded to 1 ms by a
 //! progress handler and run again on reader threads when interrupted (as
 //! crates/jamrs-sqlite/src/store.rs does), the same connection settings (WAL,
 //! synchronous=NORMAL, the query-planner stability guarantee, cached statements).
@@ -57,10 +58,105 @@ const PAGE_FIELDS: [&str; 4] = ["id", "title", "body", "user_id"];
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
+/// A write body; it returns whether it succeeded and what to do once its transaction's fate is
+/// known (`Ok` committed).
+type WriteJob = Box<dyn FnOnce(&mut Connection) -> (bool, Finish) + Send>;
+type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+const MAX_BATCH: usize = 64;
+const BATCH_TIME: Duration = Duration::from_millis(2);
+
+/// jamrs's writer loop (crates/jamrs-sqlite/src/writer.rs): group commit with savepoints.
+fn spawn_writer(mut conn: Connection, jobs: crossbeam_channel::Receiver<WriteJob>) {
+    thread::Builder::new()
+        .name("ceiling-writer".into())
+        .spawn(move || {
+            let mut queued: std::collections::VecDeque<WriteJob> = Default::default();
+            loop {
+                if queued.is_empty() {
+                    match jobs.recv() {
+                        Ok(j) => queued.push_back(j),
+                        Err(_) => return,
+                    }
+                }
+                while queued.len() < MAX_BATCH {
+                    match jobs.try_recv() {
+                        Ok(j) => queued.push_back(j),
+                        Err(_) => break,
+                    }
+                }
+                if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+                    panic!("BEGIN failed: {e}");
+                }
+                let savepoints = queued.len() > 1;
+                let started = Instant::now();
+                let mut done: Vec<(bool, Finish)> = Vec::new();
+                while let Some(job) = queued.pop_front() {
+                    if savepoints {
+                        conn.execute_batch("SAVEPOINT w").expect("SAVEPOINT");
+                    }
+                    let (ok, finish) = job(&mut conn);
+                    if savepoints {
+                        let undo = if ok {
+                            "RELEASE w"
+                        } else {
+                            "ROLLBACK TO w; RELEASE w"
+                        };
+                        conn.execute_batch(undo).expect("RELEASE");
+                    }
+                    done.push((ok, finish));
+                    if started.elapsed() >= BATCH_TIME {
+                        break;
+                    }
+                }
+                let end = if done.iter().any(|(ok, _)| *ok) {
+                    "COMMIT"
+                } else {
+                    "ROLLBACK"
+                };
+                let outcome = conn.execute_batch(end).map_err(|e| e.to_string());
+                if outcome.is_err() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                for (_, finish) in done {
+                    finish(outcome.clone());
+                }
+            }
+        })
+        .expect("cannot start the writer thread");
+}
+
+/// Queues a write body and waits for its answer, given after its transaction committed.
+async fn write<T: Send + 'static>(
+    queue: &Sender<WriteJob>,
+    f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+) -> Result<T, Response> {
+    let (tx, rx) = oneshot::channel();
+    queue
+        .send(Box::new(move |conn| match f(conn) {
+            Ok(v) => (
+                true,
+                Box::new(move |outcome: Result<(), String>| {
+                    let _ = tx.send(outcome.map(|()| v));
+                }) as Finish,
+            ),
+            Err(e) => (
+                false,
+                Box::new(move |_| {
+                    let _ = tx.send(Err(e.to_string()));
+                }),
+            ),
+        }))
+        .map_err(|_| error("database workers stopped"))?;
+    rx.await
+        .map_err(|_| error("database job lost"))?
+        .map_err(|e| error(&e))
+}
+
 struct Db {
     path: PathBuf,
     readers: Sender<Job>,
-    writer: Sender<Job>,
+    writer: Sender<WriteJob>,
     tenant: i64,
 }
 
@@ -349,36 +445,23 @@ async fn apply_notes(State(db): State<Arc<Db>>, body: Bytes) -> Response {
         }
         rows.push((text(c.values.get("title")), text(c.values.get("body"))));
     }
-    let done = run(&db.writer, move |conn| {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
+    let done = write(&db.writer, move |conn| {
         let mut out = Vec::with_capacity(rows.len());
-        let result = (|| {
-            for (title, body) in rows {
-                let mut stmt = conn.prepare_cached(INSERT_SQL)?;
-                let bind = |v: &Value| match v {
-                    Value::Text(s) => rusqlite::types::Value::Text(s.clone()),
-                    _ => rusqlite::types::Value::Null,
-                };
-                stmt.execute(rusqlite::params![bind(&title), bind(&body), tenant, 0])?;
-                out.push(Inserted {
-                    id: conn.last_insert_rowid(),
-                    title,
-                    body,
-                    user_id: tenant,
-                });
-            }
-            Ok(())
-        })();
-        match result {
-            Ok(()) => {
-                conn.execute_batch("COMMIT")?;
-                Ok(out)
-            }
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                Err(e)
-            }
+        for (title, body) in rows {
+            let mut stmt = conn.prepare_cached(INSERT_SQL)?;
+            let bind = |v: &Value| match v {
+                Value::Text(s) => rusqlite::types::Value::Text(s.clone()),
+                _ => rusqlite::types::Value::Null,
+            };
+            stmt.execute(rusqlite::params![bind(&title), bind(&body), tenant, 0])?;
+            out.push(Inserted {
+                id: conn.last_insert_rowid(),
+                title,
+                body,
+                user_id: tenant,
+            });
         }
+        Ok(out)
     })
     .await;
     let done = match done {
@@ -417,9 +500,8 @@ fn main() {
         .map_or(1, |t| t.parse().expect("--tenant takes a number"));
     // As jamrs: one reader per core, at least 2 and at most 8.
     let readers = thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
-    let (writer, writer_rx) = unbounded::<Job>();
-    spawn(
-        "ceiling-writer".into(),
+    let (writer, writer_rx) = unbounded::<WriteJob>();
+    spawn_writer(
         open(&path, false).expect("cannot open the database"),
         writer_rx,
     );

@@ -162,6 +162,16 @@ impl SqliteConn {
             .expect("the connection is used while it is lent to a server module")
     }
 
+    /// True when no transaction is open, or the connection is lent out and was not returned.
+    pub fn outside_transaction(&self) -> bool {
+        self.conn.as_ref().is_none_or(Connection::is_autocommit)
+    }
+
+    /// Runs statements without results (transaction control: `SAVEPOINT`, `RELEASE`).
+    pub fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        self.live()?.execute_batch(sql).map_err(map_err)
+    }
+
     fn live(&mut self) -> Result<&mut Connection> {
         self.conn
             .as_mut()

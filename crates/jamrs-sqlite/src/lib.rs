@@ -11,6 +11,7 @@ pub mod dialect;
 pub mod migrate;
 pub mod store;
 pub mod system;
+mod writer;
 
 pub use conn::SqliteConn;
 pub use dialect::SqliteDialect;

@@ -1,7 +1,8 @@
 //! One writer, many readers, on threads of their own; optionally, short reads on the caller's.
 //!
 //! SQLite allows one writer at a time per file; a single writer thread owning the only
-//! read-write connection makes that explicit and keeps lock waits out of requests. Readers
+//! read-write connection makes that explicit and keeps lock waits out of requests (it commits
+//! the writes queued together as one transaction: crates/jamrs-sqlite/src/writer.rs). Readers
 //! share a queue and each owns a read-only connection, so a bug on a read path cannot write.
 //! The server awaits a oneshot answer.
 //!
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use jamrs_core::{Error, Result};
-use jamrs_store::store::{Here, Job};
+use jamrs_store::store::{Here, Job, WriteJob};
 use jamrs_store::{Conn, Dialect, Store};
 
 use crate::conn::{SqliteConn, open};
@@ -33,10 +34,11 @@ pub struct SqliteStore {
     /// Tells this store's connections from other stores' in a thread's [`HERE`].
     id: u64,
     path: PathBuf,
-    writer: Sender<Job>,
+    writer: Sender<Box<dyn WriteJob>>,
     readers: Sender<Job>,
     /// How long a read may hold the calling thread; `None`: reads only run on readers.
     budget: Option<Duration>,
+    commits: Arc<AtomicU64>,
 }
 
 /// How many SQLite VM steps run between two checks of a read's time bound (each check reads
@@ -94,23 +96,21 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let writer_conn = open(path, false)?;
-        let (writer, writer_rx) = unbounded::<Job>();
-        spawn_worker(
-            "jamrs-sqlite-writer".into(),
-            SqliteConn::new(writer_conn),
-            writer_rx,
-            wrap.clone(),
-        )?;
+        let writer_conn = SqliteConn::new(open(path, false)?);
+        let (writer, writer_rx) = unbounded::<Box<dyn WriteJob>>();
+        let commits = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&commits);
+        spawn_thread("jamrs-sqlite-writer".into(), wrap.clone(), move || {
+            crate::writer::run(writer_conn, &writer_rx, &counted);
+        })?;
         let (reader_tx, reader_rx) = unbounded::<Job>();
         for i in 0..readers.max(1) {
-            let conn = open(path, true)?;
-            spawn_worker(
-                format!("jamrs-sqlite-reader-{i}"),
-                SqliteConn::new(conn),
-                reader_rx.clone(),
-                wrap.clone(),
-            )?;
+            let conn = SqliteConn::new(open(path, true)?);
+            let name = format!("jamrs-sqlite-reader-{i}");
+            let jobs = reader_rx.clone();
+            spawn_thread(name.clone(), wrap.clone(), move || {
+                reader_loop(&name, conn, &jobs);
+            })?;
         }
         Ok(SqliteStore {
             id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
@@ -118,7 +118,14 @@ impl SqliteStore {
             writer,
             readers: reader_tx,
             budget: None,
+            commits,
         })
+    }
+
+    /// How many write transactions the writer has committed (several writes queued together
+    /// share one).
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     /// Lets reads run on the calling thread for up to `budget` each (see the module's doc).
@@ -136,28 +143,24 @@ impl SqliteStore {
 /// Runs a database thread's whole loop (see [`SqliteStore::open_with`]).
 pub type ThreadWrap = Arc<dyn Fn(Box<dyn FnOnce() + Send>) + Send + Sync>;
 
-fn spawn_worker(
+/// Starts a database thread running `loop_` (inside `wrap`, if any).
+fn spawn_thread(
     name: String,
-    conn: SqliteConn,
-    jobs: Receiver<Job>,
     wrap: Option<ThreadWrap>,
+    loop_: impl FnOnce() + Send + 'static,
 ) -> Result<()> {
-    let thread_name = name.clone();
-    let run = move || {
-        let loop_ = move || worker_loop(&name, conn, jobs);
-        match wrap {
-            Some(w) => w(Box::new(loop_)),
-            None => loop_(),
-        }
+    let run = move || match wrap {
+        Some(w) => w(Box::new(loop_)),
+        None => loop_(),
     };
     thread::Builder::new()
-        .name(thread_name)
+        .name(name)
         .spawn(run)
         .map(|_| ())
         .map_err(|e| Error::internal(format!("cannot start a database thread: {e}")))
 }
 
-fn worker_loop(name: &str, mut conn: SqliteConn, jobs: Receiver<Job>) {
+fn reader_loop(name: &str, mut conn: SqliteConn, jobs: &Receiver<Job>) {
     for job in jobs.iter() {
         // A panicking job must not take the connection down with it.
         if catch_unwind(AssertUnwindSafe(|| job(&mut conn))).is_err() {
@@ -182,7 +185,7 @@ impl Store for SqliteStore {
         self.readers.send(job).map_err(|_| stopped())
     }
 
-    fn submit_write(&self, job: Job) -> Result<()> {
+    fn submit_write(&self, job: Box<dyn WriteJob>) -> Result<()> {
         self.writer.send(job).map_err(|_| stopped())
     }
 
@@ -218,7 +221,7 @@ impl Store for SqliteStore {
             let ran = catch_unwind(AssertUnwindSafe(|| job(conn)));
             DEADLINE.set(None);
             // A read job leaves no transaction open; make sure, whatever happened.
-            if !conn.get().is_autocommit() {
+            if !conn.outside_transaction() {
                 let _ = conn.rollback();
             }
             match ran {

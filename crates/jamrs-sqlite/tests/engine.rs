@@ -1589,3 +1589,105 @@ async fn reads_on_the_callers_thread_stay_read_only_and_move_to_a_reader_when_lo
     assert_eq!((n, runs.load(Ordering::SeqCst)), (5, 1));
     assert_eq!(db.count("artists", "1=1"), 5);
 }
+
+/// A write body that inserts an artist named `name`, then fails (`fail`), panics (`panic`) or
+/// succeeds.
+fn insert_then(
+    name: String,
+    outcome: &'static str,
+) -> impl FnOnce(&mut dyn Conn) -> Result<i64, Error> + Send + 'static {
+    move |conn| {
+        let id = conn.insert(&Sql {
+            text: "INSERT INTO artists (name, deleted) VALUES (?, 0)".into(),
+            params: vec![Value::Text(name)],
+        })?;
+        match outcome {
+            "fail" => Err(Error::conflict("changed my mind")),
+            "panic" => panic!("a body that panics"),
+            _ => Ok(id),
+        }
+    }
+}
+
+#[tokio::test]
+async fn writes_queued_together_commit_together_and_fail_alone() {
+    let db = Db::new();
+    let path = db.dir.path().join("shop.sqlite");
+    let store = Arc::new(SqliteStore::open(&path, 2).unwrap());
+
+    // Hold the writer until 30 writes are queued, so that they share one transaction.
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let holder = tokio::spawn({
+        let store = Arc::clone(&store);
+        async move {
+            store::write(&*store, move |_conn: &mut dyn Conn| {
+                held.recv().unwrap();
+                Ok(())
+            })
+            .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let commits_before = store.commits();
+    let outcomes: Vec<&'static str> = (0..30)
+        .map(|i| match i % 10 {
+            3 | 7 => "fail",
+            5 if i == 15 => "panic",
+            _ => "ok",
+        })
+        .collect();
+    let writes: Vec<_> = outcomes
+        .iter()
+        .enumerate()
+        .map(|(i, outcome)| {
+            let store = Arc::clone(&store);
+            let body = insert_then(format!("Batch {i}"), outcome);
+            tokio::spawn(async move { store::write(&*store, body).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    release.send(()).unwrap();
+    holder.await.unwrap().unwrap();
+
+    let mut ids = Vec::new();
+    for (w, outcome) in writes.into_iter().zip(&outcomes) {
+        let answer = w.await.unwrap();
+        match *outcome {
+            "ok" => ids.push(answer.unwrap()),
+            "fail" => assert_eq!(answer.unwrap_err().kind, Kind::Conflict),
+            _ => assert_eq!(answer.unwrap_err().kind, Kind::Internal),
+        }
+    }
+    // Every write that succeeded is there, under the id it was answered with; nothing of a
+    // failed or panicked one is.
+    assert_eq!(ids.len(), 23);
+    assert_eq!(db.count("artists", "name LIKE 'Batch %'"), 23);
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let expected = i64::from(*outcome == "ok");
+        assert_eq!(
+            db.count("artists", &format!("name = 'Batch {i}'")),
+            expected,
+            "{i}"
+        );
+    }
+    // One transaction for the holder and one (or, past its time bound, a few) for the 30.
+    let commits = store.commits() - commits_before;
+    assert!((2..=6).contains(&commits), "{commits} commits");
+    let listed: i64 = db.count(
+        "artists",
+        &format!(
+            "id IN ({})",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        ),
+    );
+    assert_eq!(listed, 23);
+
+    // The writer goes on serving after the batch, alone.
+    let id = store::write(&*store, insert_then("After".into(), "ok"))
+        .await
+        .unwrap();
+    assert_eq!(
+        db.count("artists", &format!("id = {id} AND name = 'After'")),
+        1
+    );
+}

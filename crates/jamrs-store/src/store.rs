@@ -2,7 +2,13 @@
 //!
 //! A backend runs jobs on its own threads, off the async runtime: reads on a pool of reader
 //! connections, writes one at a time on the writer. [`read`] and [`write`] turn that into
-//! `async` calls; [`write`] wraps the job in a transaction that commits only if it succeeds.
+//! `async` calls. A write's body runs inside a transaction the backend opens and is answered
+//! once that transaction has committed; if the body fails, what it did is rolled back.
+//!
+//! The backend may run several queued bodies in one transaction (group commit), each inside a
+//! savepoint of its own: a failing body rolls back to its savepoint and leaves the others alone,
+//! and no body is answered before the COMMIT that makes it durable. So bodies must not begin,
+//! commit or roll back transactions themselves.
 //!
 //! A backend may also run short reads on the calling thread ([`Store::read_here`]): handing a
 //! 20-row page to another thread and back costs more CPU than the query. It must then bound how
@@ -18,6 +24,16 @@ use crate::dialect::Dialect;
 
 /// A unit of work for one connection.
 pub type Job = Box<dyn FnOnce(&mut dyn Conn) + Send>;
+
+/// A write for [`Store::submit_write`]: a body to run in a transaction the store opened, and
+/// an answer to give once the transaction's fate is known.
+pub trait WriteJob: Send {
+    /// Runs the body; `false` if it failed (the store then rolls back what it did).
+    fn run(&mut self, conn: &mut dyn Conn) -> bool;
+    /// Gives the answer: `Ok` once the body's work is committed, the store's error if it
+    /// never ran or its transaction did not commit. A failed body answers its own error.
+    fn finish(self: Box<Self>, outcome: Result<()>);
+}
 
 /// How a read offered to [`Store::read_here`] went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +51,8 @@ pub trait Store: Send + Sync + 'static {
     fn dialect(&self) -> &dyn Dialect;
     /// Queues `job` for a reader connection.
     fn submit_read(&self, job: Job) -> Result<()>;
-    /// Queues `job` for the writer connection (one at a time).
-    fn submit_write(&self, job: Job) -> Result<()>;
+    /// Queues `job` for the writer connection (one at a time, inside a transaction).
+    fn submit_write(&self, job: Box<dyn WriteJob>) -> Result<()>;
     /// True if [`Store::read_here`] may run jobs (so [`read`] only prepares a second copy of a
     /// job when it can be used).
     fn reads_here(&self) -> bool {
@@ -80,17 +96,78 @@ where
     rx.await.map_err(|_| gone())?
 }
 
-/// Runs `f` in one write transaction: committed if `f` returns `Ok`, rolled back otherwise.
+/// Runs `f` in a write transaction: answered once its work is committed; rolled back if `f`
+/// returns an error (see the module's doc).
 pub async fn write<T, F>(store: &dyn Store, f: F) -> Result<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut dyn Conn) -> Result<T> + Send + 'static,
 {
     let (tx, rx) = oneshot::channel();
-    store.submit_write(Box::new(move |conn| {
-        let _ = tx.send(in_transaction(conn, f));
+    store.submit_write(Box::new(Pending {
+        body: Some(f),
+        result: None,
+        answer: tx,
     }))?;
     rx.await.map_err(|_| gone())?
+}
+
+/// A write body waiting for its transaction's fate.
+struct Pending<T, F> {
+    body: Option<F>,
+    result: Option<Result<T>>,
+    answer: oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> WriteJob for Pending<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Conn) -> Result<T> + Send + 'static,
+{
+    fn run(&mut self, conn: &mut dyn Conn) -> bool {
+        let Some(body) = self.body.take() else {
+            return false;
+        };
+        let result = body(conn);
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn finish(self: Box<Self>, outcome: Result<()>) {
+        let answer = match (self.result, outcome) {
+            (Some(Err(own)), _) => Err(own),
+            (Some(Ok(v)), Ok(())) => Ok(v),
+            (_, Err(e)) => Err(e),
+            (None, Ok(())) => Err(Error::internal("a write was answered without running")),
+        };
+        let _ = self.answer.send(answer);
+    }
+}
+
+/// A write body with no answer (for example sliding a session's expiry): its error is logged.
+pub struct Detached<F>(pub Option<F>);
+
+impl<F> WriteJob for Detached<F>
+where
+    F: FnOnce(&mut dyn Conn) -> Result<()> + Send + 'static,
+{
+    fn run(&mut self, conn: &mut dyn Conn) -> bool {
+        match self.0.take().map(|f| f(conn)) {
+            Some(Ok(())) => true,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "a background write failed");
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn finish(self: Box<Self>, outcome: Result<()>) {
+        if let Err(e) = outcome {
+            tracing::warn!(error = %e, "a background write was not committed");
+        }
+    }
 }
 
 /// `f` inside BEGIN … COMMIT, rolling back on error.
