@@ -1,6 +1,7 @@
 //! A SQLite connection implementing the engine's [`Conn`], and the one place where connection
 //! settings live.
 
+use std::cell::Cell;
 use std::path::Path;
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use jamrs_core::{Error, FieldType, Result, Value};
 use jamrs_store::{Conn, Dialect, Sql};
 use rusqlite::config::DbConfig;
 use rusqlite::functions::FunctionFlags;
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql, params_from_iter};
 
@@ -25,10 +27,38 @@ pub fn open(path: &Path, read_only: bool) -> Result<Connection> {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
-    let conn = Connection::open_with_flags(path, flags)
+    let mut conn = Connection::open_with_flags(path, flags)
         .map_err(|e| Error::internal(format!("cannot open database {}: {e}", path.display())))?;
     configure(&conn, read_only).map_err(map_err)?;
+    // The store opens and ends transactions, never a job (see [`in_job`]).
+    conn.authorizer(Some(|ctx: AuthContext<'_>| match ctx.action {
+        AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } if IN_JOB.get() => {
+            Authorization::Deny
+        }
+        _ => Authorization::Allow,
+    }))
+    .map_err(map_err)?;
     Ok(conn)
+}
+
+thread_local! {
+    /// True on a database thread while it runs a job's body.
+    static IN_JOB: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs a job's body. SQL that would begin, commit or roll back a transaction, or make or
+/// release a savepoint, is refused while it runs ("not authorized"): the store owns the
+/// transaction a write runs in, and shares it with other writes (group commit), and a read must
+/// not keep a snapshot open on its connection.
+pub fn in_job<R>(body: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            IN_JOB.set(self.0);
+        }
+    }
+    let _reset = Reset(IN_JOB.replace(true));
+    body()
 }
 
 /// Every connection setting, in one place.
@@ -88,6 +118,12 @@ pub fn map_err(e: rusqlite::Error) -> Error {
                     );
                 }
                 return Error::conflict(format!("the database refused the change: {detail}"));
+            }
+            // Only the authorizer of [`open`] denies, and only transaction control in a job.
+            ErrorCode::AuthorizationForStatementDenied => {
+                return Error::internal(
+                    "SQL run by a request may not begin, commit or roll back a transaction or use savepoints: jamrs runs each request in a transaction it ends itself",
+                );
             }
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
                 return Error::internal(format!("database busy: {e}"));

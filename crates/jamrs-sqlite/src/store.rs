@@ -27,7 +27,7 @@ use jamrs_core::{Error, Result};
 use jamrs_store::store::{Here, Job, WriteJob};
 use jamrs_store::{Conn, Dialect, Store};
 
-use crate::conn::{SqliteConn, open};
+use crate::conn::{SqliteConn, in_job, open};
 use crate::dialect::SqliteDialect;
 
 pub struct SqliteStore {
@@ -163,7 +163,7 @@ fn spawn_thread(
 fn reader_loop(name: &str, mut conn: SqliteConn, jobs: &Receiver<Job>) {
     for job in jobs.iter() {
         // A panicking job must not take the connection down with it.
-        if catch_unwind(AssertUnwindSafe(|| job(&mut conn))).is_err() {
+        if catch_unwind(AssertUnwindSafe(|| in_job(|| job(&mut conn)))).is_err() {
             tracing::error!(worker = %name, "a database job panicked");
             if let Err(e) = conn.rollback() {
                 tracing::error!(worker = %name, error = %e, "rollback after panic failed");
@@ -218,7 +218,7 @@ impl Store for SqliteStore {
             let conn = &mut conns[at].1;
             TRIPPED.set(false);
             DEADLINE.set(Some(Instant::now() + budget));
-            let ran = catch_unwind(AssertUnwindSafe(|| job(conn)));
+            let ran = catch_unwind(AssertUnwindSafe(|| in_job(|| job(conn))));
             DEADLINE.set(None);
             // A read job leaves no transaction open; make sure, whatever happened.
             if !conn.outside_transaction() {

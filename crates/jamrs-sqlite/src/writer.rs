@@ -12,8 +12,8 @@
 //! - The writer starts no further body once a transaction has run for [`BATCH_TIME`]. It
 //!   commits, and the rest of the queue goes into the next transaction. So a write waits at
 //!   most that long for the writes queued with it, plus the body that was running.
-//! - A body must not end the transaction itself. If one does (raw SQL with `COMMIT`, allowed
-//!   only with `raw_sql = true`), the batch is answered with an error.
+//! - A body cannot end the transaction: SQLite refuses transaction control while a body runs
+//!   (`conn::in_job`). Should the transaction end anyway, the batch is answered with an error.
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -25,7 +25,7 @@ use jamrs_core::Error;
 use jamrs_store::Conn;
 use jamrs_store::store::WriteJob;
 
-use crate::conn::SqliteConn;
+use crate::conn::{SqliteConn, in_job};
 
 /// At most this many writes share a transaction.
 const MAX_BATCH: usize = 64;
@@ -76,7 +76,7 @@ fn transaction(conn: &mut SqliteConn, queued: &mut VecDeque<Box<dyn WriteJob>>) 
             abort(conn, done, e);
             return false;
         }
-        let failure = match catch_unwind(AssertUnwindSafe(|| job.run(conn))) {
+        let failure = match catch_unwind(AssertUnwindSafe(|| in_job(|| job.run(conn)))) {
             Ok(true) => None,
             Ok(false) => Some(Error::internal("the write failed")),
             Err(_) => {

@@ -1588,6 +1588,30 @@ async fn reads_on_the_callers_thread_stay_read_only_and_move_to_a_reader_when_lo
     .unwrap();
     assert_eq!((n, runs.load(Ordering::SeqCst)), (5, 1));
     assert_eq!(db.count("artists", "1=1"), 5);
+
+    // A read cannot open a transaction (it would keep its snapshot on the connection), on this
+    // thread or on a reader; neither can a write body end the store's.
+    let on_readers = Arc::new(SqliteStore::open(&path, 2).unwrap());
+    for s in [&store, &on_readers] {
+        let e = store::read(&**s, |conn: &mut dyn Conn| {
+            conn.execute(&Sql {
+                text: "BEGIN".into(),
+                params: vec![],
+            })
+        })
+        .await
+        .unwrap_err();
+        assert!(e.message.contains("may not begin"), "{e}");
+    }
+    let e = store::write(&*store, |conn: &mut dyn Conn| {
+        conn.execute(&Sql {
+            text: "COMMIT".into(),
+            params: vec![],
+        })
+    })
+    .await
+    .unwrap_err();
+    assert!(e.message.contains("may not begin"), "{e}");
 }
 
 /// A write body that inserts an artist named `name`, then fails (`fail`), panics (`panic`) or

@@ -1020,6 +1020,10 @@ def raw_fail(item, text):
 
 def raw_in_open(item):
     return task.select('SELECT COUNT(*) FROM audit')
+
+def raw_commit(item, text):
+    task.execute('INSERT INTO audit (what, op) VALUES (?, ?)', [text, 'raw'])
+    task.execute(text)
 "#;
 
 #[test]
@@ -1048,7 +1052,7 @@ fn raw_sql_binds_its_parameters_and_runs_in_the_transaction() {
     let _py = shared();
     let server = Project::new()
         .setting("raw_sql = true")
-        .notes_key(r#"callable = ["raw", "raw_fail", "raw_in_open"]"#)
+        .notes_key(r#"callable = ["raw", "raw_fail", "raw_in_open", "raw_commit"]"#)
         .module("items/notes.py", RAW)
         .start();
     let c = server.client();
@@ -1071,6 +1075,29 @@ fn raw_sql_binds_its_parameters_and_runs_in_the_transaction() {
     module_error(&call("raw_fail", json!(["y"])), "Inserted, then failed.");
     assert_eq!(server.db_snapshot(), before);
     assert_eq!(ok(call("raw_in_open", json!([]))), json!({"result": [[1]]}));
+
+    // The request's transaction is the store's: raw SQL cannot end it or make savepoints, and
+    // what the function wrote before trying is rolled back with the rest.
+    let before = server.db_snapshot();
+    for statement in [
+        "COMMIT",
+        "ROLLBACK",
+        "BEGIN",
+        "END",
+        "SAVEPOINT mine",
+        "RELEASE jamrs_write",
+        "/* hidden */ commit",
+    ] {
+        module_error_with(
+            &call("raw_commit", json!([statement])),
+            &["may not begin, commit or roll back a transaction"],
+        );
+        assert_eq!(server.db_snapshot(), before, "{statement}");
+    }
+    assert_eq!(
+        ok(call("raw", json!(["after"])))["result"],
+        json!([["after", "raw"]])
+    );
 }
 
 #[test]
