@@ -130,9 +130,9 @@ impl FromRequestParts<crate::AppState> for ClientAddress {
 
 /// Writes a session's last-seen time from outside a request's transaction.
 pub fn touch_later(store: &dyn Store, token: String, now: i64) {
-    let submitted = store.submit_write(Box::new(jamrs_store::store::Detached(Some(
-        move |conn: &mut dyn jamrs_store::Conn| auth::touch(conn, &token, now),
-    ))));
+    let submitted = store.submit_write(jamrs_store::store::detached(move |conn| {
+        auth::touch(conn, &token, now)
+    }));
     if let Err(e) = submitted {
         tracing::warn!(error = %e, "could not queue a session update");
     }

@@ -43,7 +43,8 @@ pub enum Here {
     /// The job did not run: this store runs no reads on the calling thread.
     Declined,
     /// The job ran past the store's time bound (or would have waited for a lock) and its SQL
-    /// was interrupted: its result must be thrown away and the job run on a reader.
+    /// was interrupted, or it panicked: its result must be thrown away and the job run on a
+    /// reader (where a panic is contained and answered as an error).
     TooLong,
 }
 
@@ -145,8 +146,16 @@ where
     }
 }
 
-/// A write body with no answer (for example sliding a session's expiry): its error is logged.
-pub struct Detached<F>(pub Option<F>);
+/// A write with no one waiting for its answer (for example sliding a session's expiry): its
+/// error is logged. Queue it with [`Store::submit_write`].
+pub fn detached<F>(f: F) -> Box<dyn WriteJob>
+where
+    F: FnOnce(&mut dyn Conn) -> Result<()> + Send + 'static,
+{
+    Box::new(Detached(Some(f)))
+}
+
+struct Detached<F>(Option<F>);
 
 impl<F> WriteJob for Detached<F>
 where
