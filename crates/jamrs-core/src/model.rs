@@ -307,6 +307,14 @@ pub struct Index {
 }
 
 impl Task {
+    /// The project's server modules (`task.py`, then the items' `.py` files), as found on disk.
+    pub fn module_files(&self) -> impl Iterator<Item = &std::path::Path> {
+        self.module
+            .iter()
+            .chain(self.items.iter().filter_map(|i| i.module.as_ref()))
+            .map(PathBuf::as_path)
+    }
+
     pub fn item(&self, id: ItemId) -> &Item {
         &self.items[id.0 as usize]
     }

@@ -179,9 +179,24 @@ fn notes_starter_has_a_lookup_a_detail_and_defaults() {
             "categories_user_id_name_idx",
             "notes_user_id_created_idx",
             "notes_category_idx",
-            "checklist_note_idx"
+            "checklist_note_idx",
+            "checklist_tenant_idx"
         ]
     );
+    // Each user sees only their own rows: tenancy covers all three items, and only the
+    // administrator sees every user's.
+    let tenancy = task.settings.tenancy.as_ref().unwrap();
+    assert_eq!(tenancy.column.as_str(), "user_id");
+    for item in [categories, notes, checklist] {
+        assert!(item.tenant_field.is_some(), "{} is not covered", item.name);
+    }
+    let all: Vec<&str> = task
+        .roles
+        .iter()
+        .filter(|r| r.all_tenants)
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(all, ["admin"]);
 }
 
 #[test]

@@ -70,14 +70,14 @@ const READ_BUDGET: std::time::Duration = std::time::Duration::from_millis(1);
 /// allowed), opens the store and starts serving on the task's `server.bind`.
 pub async fn start(task: Task, opts: &RunOptions) -> Result<Server, Error> {
     let db = database_path(&task);
-    migrate::at_start(&task, &db, opts.allow_destructive)?;
     let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
     let bind = task.settings.server.bind.clone();
     let task = Arc::new(task);
-    // Modules first: one that does not load stops the start before anything else runs.
+    // Modules first: one that does not load (or a jamrs without Python) stops the start before
+    // anything else runs, the database included.
     let (hooks, events) = modules(&task, opts)?;
-    let wrap: Option<ThreadWrap> = jamrs_python::has_modules(&task)
-        .then(|| Arc::new(jamrs_python::keep_thread_state) as ThreadWrap);
+    migrate::at_start(&task, &db, opts.allow_destructive)?;
+    let wrap = thread_wrap(&task);
     let mut sqlite = SqliteStore::open_with(&db, readers, wrap.clone())?;
     // Without modules every read is SQL jamrs built, so short ones run on the request's own
     // thread (crates/jamrs-sqlite/src/store.rs); with modules, a read may run Python of any
@@ -132,10 +132,12 @@ type Modules = (Arc<dyn Hooks>, Arc<dyn Events>);
 
 /// The server modules of the project, or none: the interpreter starts only for a project that
 /// has `.py` modules.
+#[cfg(feature = "python")]
 fn modules(task: &Arc<Task>, opts: &RunOptions) -> Result<Modules, Error> {
-    if !jamrs_python::has_modules(task) {
+    if task.module_files().next().is_none() {
         return Ok((Arc::new(NoHooks), Arc::new(NoHooks)));
     }
+    python::require_usable()?;
     let rt = jamrs_python::Runtime::load(
         task.clone(),
         jamrs_python::Options {
@@ -145,6 +147,62 @@ fn modules(task: &Arc<Task>, opts: &RunOptions) -> Result<Modules, Error> {
     )?;
     let hooks = Arc::new(jamrs_python::PythonHooks::new(rt));
     Ok((hooks.clone(), hooks))
+}
+
+/// A jamrs built without Python serves projects without server modules, and refuses the others
+/// at start with one line.
+#[cfg(not(feature = "python"))]
+fn modules(task: &Arc<Task>, _opts: &RunOptions) -> Result<Modules, Error> {
+    match task.module_files().next() {
+        None => Ok((Arc::new(NoHooks), Arc::new(NoHooks))),
+        Some(file) => Err(Error::bad_request(format!(
+            "{} is a server module, and this jamrs was built without Python: build it with Python \
+             (`./dev install`, or `cargo install --path crates/jamrs --locked` on a machine with \
+             python3-dev)",
+            file.display()
+        ))),
+    }
+}
+
+/// With server modules, every database thread keeps a Python thread state (see
+/// `jamrs_python::keep_thread_state`); without them the threads never touch the interpreter.
+#[cfg(feature = "python")]
+fn thread_wrap(task: &Task) -> Option<ThreadWrap> {
+    task.module_files()
+        .next()
+        .map(|_| Arc::new(jamrs_python::keep_thread_state) as ThreadWrap)
+}
+
+#[cfg(not(feature = "python"))]
+fn thread_wrap(_task: &Task) -> Option<ThreadWrap> {
+    None
+}
+
+#[cfg(feature = "python")]
+mod python {
+    use jamrs_core::Error;
+
+    /// Checks, before the interpreter starts, that the Python this jamrs was built against can
+    /// start here: CPython aborts the whole process with a page of text when its standard
+    /// library is missing, so say it in one line instead. The paths come from the build
+    /// (build.rs); `PYTHONHOME`, when set, is the user's own choice and is left to CPython.
+    pub(super) fn require_usable() -> Result<(), Error> {
+        if std::env::var_os("PYTHONHOME").is_some() {
+            return Ok(());
+        }
+        let stdlib = std::path::Path::new(env!("JAMRS_PYTHON_STDLIB"));
+        if stdlib.join("encodings").is_dir() {
+            return Ok(());
+        }
+        Err(Error::bad_request(format!(
+            "this project has server modules, and the Python jamrs was built with (Python {}) \
+             cannot start here: its standard library is not at {} (install python{} or set \
+             PYTHONHOME)",
+            env!("JAMRS_PYTHON_VERSION"),
+            stdlib.display(),
+            env!("JAMRS_PYTHON_VERSION"),
+        )))
+    }
 }
 
 async fn shutdown_signal() {

@@ -20,9 +20,9 @@ use serde_json::{Value, json};
 // ---------------------------------------------------------------------------------------------
 // The modules are the seed's code, byte for byte.
 
-/// The seed file, beside the repository (`../shared/seed/` from its root).
+/// The seed file, kept in the repository (`examples/seed/`, with its source named there).
 fn seed_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seed/how_to_multitenancy.txt")
+    example_file("seed/how_to_multitenancy.txt")
 }
 
 fn example_file(rel: &str) -> PathBuf {
@@ -65,7 +65,7 @@ fn the_example_modules_are_the_seeds_blocks_unchanged() {
     let path = seed_path();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "the seed file is missing: looked for {} (the repository's ../shared/seed/how_to_multitenancy.txt): {e}",
+            "the seed file is missing: looked for {}: {e}",
             path.display()
         )
     });
