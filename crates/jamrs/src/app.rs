@@ -190,18 +190,45 @@ mod python {
         if std::env::var_os("PYTHONHOME").is_some() {
             return Ok(());
         }
-        let stdlib = std::path::Path::new(env!("JAMRS_PYTHON_STDLIB"));
+        require_stdlib(
+            std::path::Path::new(env!("JAMRS_PYTHON_STDLIB")),
+            env!("JAMRS_PYTHON_VERSION"),
+        )
+    }
+
+    fn require_stdlib(stdlib: &std::path::Path, version: &str) -> Result<(), Error> {
         if stdlib.join("encodings").is_dir() {
             return Ok(());
         }
         Err(Error::bad_request(format!(
-            "this project has server modules, and the Python jamrs was built with (Python {}) \
-             cannot start here: its standard library is not at {} (install python{} or set \
-             PYTHONHOME)",
-            env!("JAMRS_PYTHON_VERSION"),
+            "this project has server modules, and the Python jamrs was built with (Python \
+             {version}) cannot start here: its standard library is not at {} (install \
+             python{version}, or set PYTHONHOME)",
             stdlib.display(),
-            env!("JAMRS_PYTHON_VERSION"),
         )))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn the_python_jamrs_was_built_with_is_found_here() {
+            assert!(require_usable().is_ok());
+        }
+
+        #[test]
+        fn a_missing_python_standard_library_is_one_clear_line() {
+            let err = require_stdlib(std::path::Path::new("/nonexistent/lib/python3.11"), "3.11")
+                .unwrap_err();
+            assert!(!err.message.contains('\n'), "{}", err.message);
+            assert!(
+                err.message.contains("/nonexistent/lib/python3.11")
+                    && err.message.contains("install python3.11"),
+                "{}",
+                err.message
+            );
+        }
     }
 }
 
