@@ -39,6 +39,14 @@ CREATE INDEX IF NOT EXISTS jamrs_login_failures_key ON jamrs_login_failures (key
 -- Sessions of users a task's on_login accepted keep the user_info it returned.
 ALTER TABLE jamrs_sessions ADD COLUMN user_info TEXT;
 ",
+    "
+-- A login attempt is recorded while its password is checked (pending = 1, under a random
+-- attempt id) and settled after: a failure (pending = 0) or removed. So parallel attempts are
+-- counted without counting correct ones as failures.
+ALTER TABLE jamrs_login_failures ADD COLUMN attempt TEXT;
+ALTER TABLE jamrs_login_failures ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS jamrs_login_failures_attempt ON jamrs_login_failures (attempt);
+",
 ];
 
 /// The SQL that `ensure` would run on this database (for `jamrs migrate --dry-run`).

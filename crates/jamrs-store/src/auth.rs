@@ -592,71 +592,115 @@ pub fn address_key(address: &str) -> String {
     format!("address:{address}")
 }
 
-/// Failed logins of `key` since `since`.
-pub fn failures(conn: &mut dyn Conn, key: &str, since: i64) -> Result<u64> {
-    let q = sql(
-        conn,
-        &format!("SELECT COUNT(*) FROM {LOGIN_FAILURES} WHERE key = ? AND at > ?"),
-        vec![Value::Text(key.to_string()), Value::Int(since)],
-    );
-    Ok(conn
-        .query(&q, &[FieldType::Integer])?
-        .first()
-        .and_then(|r| r[0].as_i64())
-        .unwrap_or(0) as u64)
+/// How long an attempt whose password is being checked holds its place in the count: long
+/// past any check, so that only a process that died mid-check leaves one behind, and then not
+/// for long.
+pub const ATTEMPT_TTL: i64 = 60;
+
+/// What [`reserve_attempt`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    /// A key has reached its limit of failed logins in the window: refuse (429).
+    Throttled,
+    /// Failed logins and attempts still being checked together fill a key's limit: wait until
+    /// one of those checks ends, then ask again. Counting the attempts in flight keeps parallel
+    /// guesses (to this process or another on the same database) within the limit; waiting
+    /// instead of refusing lets correct logins sent at once all succeed.
+    Busy,
+    /// The attempt holds a place under every key until [`attempt_failed`] or
+    /// [`attempt_succeeded`] settles it (or [`ATTEMPT_TTL`] passes).
+    Reserved(String),
 }
 
-/// Records a failed login under each key, and forgets failures older than the window.
-pub fn record_failure(conn: &mut dyn Conn, keys: &[String], now: i64, window: i64) -> Result<()> {
-    for key in keys {
+/// Checks the limits of `keys` (`limits[i]` failures allowed for `keys[i]` within `window`
+/// seconds) and, if they allow one more attempt, records it as in flight. Run it in a write
+/// transaction, so that two attempts cannot both take the last place.
+pub fn reserve_attempt(
+    conn: &mut dyn Conn,
+    keys: &[String],
+    limits: &[u64],
+    now: i64,
+    window: i64,
+) -> Result<Gate> {
+    let mut busy = false;
+    for (key, &limit) in keys.iter().zip(limits) {
         let q = sql(
             conn,
-            &format!("INSERT INTO {LOGIN_FAILURES} (key, at) VALUES (?, ?)"),
-            vec![Value::Text(key.clone()), Value::Int(now)],
+            &format!(
+                "SELECT COUNT(*) FROM {LOGIN_FAILURES} WHERE key = ? AND pending = 0 AND at > ?"
+            ),
+            vec![Value::Text(key.clone()), Value::Int(now - window)],
         );
-        conn.execute(&q)?;
+        let failed = count(conn, &q)?;
+        if failed >= limit {
+            return Ok(Gate::Throttled);
+        }
+        let q = sql(
+            conn,
+            &format!(
+                "SELECT COUNT(*) FROM {LOGIN_FAILURES} WHERE key = ? AND pending = 1 AND at > ?"
+            ),
+            vec![Value::Text(key.clone()), Value::Int(now - ATTEMPT_TTL)],
+        );
+        busy |= failed + count(conn, &q)? >= limit;
+    }
+    if busy {
+        return Ok(Gate::Busy);
     }
     let q = sql(
         conn,
         &format!("DELETE FROM {LOGIN_FAILURES} WHERE at <= ?"),
-        vec![Value::Int(now - window)],
+        vec![Value::Int(now - window.max(ATTEMPT_TTL))],
+    );
+    conn.execute(&q)?;
+    let attempt = new_token()?;
+    for key in keys {
+        let q = sql(
+            conn,
+            &format!(
+                "INSERT INTO {LOGIN_FAILURES} (key, at, attempt, pending) VALUES (?, ?, ?, 1)"
+            ),
+            vec![
+                Value::Text(key.clone()),
+                Value::Int(now),
+                Value::Text(attempt.clone()),
+            ],
+        );
+        conn.execute(&q)?;
+    }
+    Ok(Gate::Reserved(attempt))
+}
+
+/// The attempt's password was wrong (or the login was refused): it counts as a failure under
+/// every key, from now.
+pub fn attempt_failed(conn: &mut dyn Conn, attempt: &str, now: i64) -> Result<()> {
+    let q = sql(
+        conn,
+        &format!("UPDATE {LOGIN_FAILURES} SET pending = 0, at = ? WHERE attempt = ?"),
+        vec![Value::Int(now), Value::Text(attempt.to_string())],
     );
     conn.execute(&q).map(|_| ())
 }
 
-/// Takes back one failure of `key` recorded at `at`: a login attempt is counted before its
-/// password is checked (so parallel attempts cannot all pass the check), and one that
-/// succeeds does not count against its address. Portable SQL has no `DELETE … LIMIT 1`, so the
-/// rows of that key and second are replaced by one fewer.
-pub fn forget_failure(conn: &mut dyn Conn, key: &str, at: i64) -> Result<()> {
+/// The attempt succeeded: it counts for nothing, and the login's earlier failures are forgotten
+/// (the address's stay: one correct password does not clear a spray of guesses at others).
+pub fn attempt_succeeded(conn: &mut dyn Conn, attempt: &str, login_key: &str) -> Result<()> {
     let q = sql(
         conn,
-        &format!("SELECT COUNT(*) FROM {LOGIN_FAILURES} WHERE key = ? AND at = ?"),
-        vec![Value::Text(key.to_string()), Value::Int(at)],
-    );
-    let n = conn
-        .query(&q, &[FieldType::Integer])?
-        .first()
-        .and_then(|r| r[0].as_i64())
-        .unwrap_or(0);
-    if n == 0 {
-        return Ok(());
-    }
-    let q = sql(
-        conn,
-        &format!("DELETE FROM {LOGIN_FAILURES} WHERE key = ? AND at = ?"),
-        vec![Value::Text(key.to_string()), Value::Int(at)],
+        &format!("DELETE FROM {LOGIN_FAILURES} WHERE attempt = ?"),
+        vec![Value::Text(attempt.to_string())],
     );
     conn.execute(&q)?;
-    for _ in 1..n {
-        let q = sql(
-            conn,
-            &format!("INSERT INTO {LOGIN_FAILURES} (key, at) VALUES (?, ?)"),
-            vec![Value::Text(key.to_string()), Value::Int(at)],
-        );
-        conn.execute(&q)?;
-    }
-    Ok(())
+    clear_failures(conn, login_key)
+}
+
+fn count(conn: &mut dyn Conn, q: &Sql) -> Result<u64> {
+    Ok(conn
+        .query(q, &[FieldType::Integer])?
+        .first()
+        .and_then(|r| r[0].as_i64())
+        .unwrap_or(0)
+        .max(0) as u64)
 }
 
 /// Forgets the failures of a key (after a successful login).

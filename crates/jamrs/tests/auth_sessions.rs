@@ -389,9 +389,10 @@ fn a_session_whose_role_vanished_is_refused() {
 // ---------------------------------------------------------------------------------------------
 // Throttling
 
+/// Settled failures of `key` (attempts still being checked are not failures).
 fn failures(server: &TestServer, key: &str) -> i64 {
     server.db_int(&format!(
-        "SELECT COUNT(*) FROM jamrs_login_failures WHERE key = '{key}'"
+        "SELECT COUNT(*) FROM jamrs_login_failures WHERE key = '{key}' AND pending = 0"
     ))
 }
 
@@ -490,6 +491,74 @@ fn parallel_attempts_are_throttled_too() {
         (3, n - 3),
         "only max_failures passwords are tried: {statuses:?}"
     );
+    assert_eq!(failures(&server, "login:alice"), 3);
+}
+
+/// Issue 12 §5: eight correct logins of one user sent at once, with a limit of five failures:
+/// an attempt is not a failure before its password is found wrong, so all eight succeed
+/// (attempts past the limit wait for those in flight instead of being refused).
+#[test]
+fn correct_logins_sent_at_once_all_succeed() {
+    let server = server("[login]\nmax_failures = 5\nmax_failures_per_address = 5\n");
+    server.add_user("alice", "user", None);
+    let n = 8;
+    let barrier = Barrier::new(n);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    server.try_login("alice", PASSWORD, &[]).status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(statuses, vec![200; n]);
+    assert_eq!(failures(&server, "login:alice"), 0);
+    assert_eq!(failures(&server, "address:127.0.0.1"), 0);
+    assert_eq!(
+        server.db_int("SELECT COUNT(*) FROM jamrs_login_failures"),
+        0,
+        "no attempt is left in flight"
+    );
+}
+
+/// Right and wrong passwords at once: the wrong ones are held to the limit, the right ones
+/// are not refused while places remain.
+#[test]
+fn parallel_right_and_wrong_logins_keep_the_limit_exactly() {
+    let server = server("[login]\nmax_failures = 3\nmax_failures_per_address = 100\n");
+    server.add_user("alice", "user", None);
+    server.add_user("bob", "user", None);
+    let n = 12;
+    let barrier = Barrier::new(2 * n);
+    let (wrong, right): (Vec<u16>, Vec<u16>) = std::thread::scope(|s| {
+        let wrong: Vec<_> = (0..n)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    server.try_login("alice", "wrong-password", &[]).status
+                })
+            })
+            .collect();
+        let right: Vec<_> = (0..n)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    server.try_login("bob", PASSWORD, &[]).status
+                })
+            })
+            .collect();
+        (
+            wrong.into_iter().map(|h| h.join().unwrap()).collect(),
+            right.into_iter().map(|h| h.join().unwrap()).collect(),
+        )
+    });
+    let mut wrong = wrong;
+    wrong.sort_unstable();
+    assert_eq!(wrong, [[401; 3].as_slice(), &[429; 9]].concat());
+    assert_eq!(right, vec![200; n]);
     assert_eq!(failures(&server, "login:alice"), 3);
 }
 

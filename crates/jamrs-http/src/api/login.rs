@@ -2,8 +2,11 @@
 //!
 //! Login answers the same 401 for an unknown login, a wrong password and a disabled user, and
 //! spends the same argon2 time on each. Failures are counted per login and per client address
-//! in the database (so every server process sees them) and refused with 429 past the limit;
-//! an attempt is counted before its password is checked, and uncounted if it succeeds.
+//! in the database (so every server process sees them) and refused with 429 past the limit.
+//! An attempt holds a place in the count while its password is checked (`auth::Gate`): it
+//! becomes a failure only once the password is found wrong, and attempts that would pass the
+//! limit if they all failed wait for those in flight instead of being refused. Password
+//! hashing runs at most [`hashing_slots`] at a time: each argon2 check takes 19 MiB.
 
 use axum::Json;
 use axum::extract::State;
@@ -34,39 +37,42 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let task = state.task.clone();
     let settings = task.settings.login.clone();
-    let now = session::now();
     let window = settings.window_seconds as i64;
     let keys = [
         auth::login_key(&req.login),
         auth::address_key(&address.to_string()),
     ];
 
-    // The check and the count are one write transaction, and the attempt is counted as a
-    // failure before its password is checked: attempts sent at once, to this process or to
-    // another on the same database, cannot all pass a check that none of them is counted in
-    // yet. A login that succeeds takes its count back below.
-    let attempt_keys = keys.clone();
-    let login_name = req.login.clone();
-    let limits = (
+    // The check and the reservation are one write transaction, so attempts sent at once, to
+    // this process or to another on the same database, cannot all take the last place.
+    let limits = [
         u64::from(settings.max_failures),
         u64::from(settings.max_failures_per_address),
-    );
-    let attempt = store::write(&*state.store, move |conn| {
-        let since = now - window;
-        if auth::failures(conn, &attempt_keys[0], since)? >= limits.0
-            || auth::failures(conn, &attempt_keys[1], since)? >= limits.1
-        {
-            return Ok(None);
+    ];
+    let waited_since = std::time::Instant::now();
+    let (attempt_id, user) = loop {
+        let (keys, login_name, now) = (keys.clone(), req.login.clone(), session::now());
+        let gate = store::write(&*state.store, move |conn| {
+            let gate = auth::reserve_attempt(conn, &keys, &limits, now, window)?;
+            let user = match gate {
+                auth::Gate::Reserved(_) => Some(auth::find_user(conn, &login_name)?),
+                _ => None,
+            };
+            Ok((gate, user))
+        })
+        .await?;
+        match gate {
+            (auth::Gate::Reserved(id), Some(user)) => break (id, user),
+            (auth::Gate::Busy, _) if waited_since.elapsed() < MAX_WAIT => {
+                tokio::time::sleep(WAIT_STEP).await;
+            }
+            _ => return Ok(too_many(settings.window_seconds)),
         }
-        auth::record_failure(conn, &attempt_keys, now, window)?;
-        Ok(Some(auth::find_user(conn, &login_name)?))
-    })
-    .await?;
+    };
     // A task module's on_login(task, form_data, info) replaces the built-in check. It runs in a
     // transaction of its own, so whatever it wrote before refusing by raising is undone.
-    let attempt = match attempt {
-        None => None,
-        Some(user) => {
+    let attempt = {
+        {
             let (hooks, events, task2) = (state.hooks.clone(), state.events.clone(), task.clone());
             let form = json!({"login": req.login, "password": req.password});
             let info = json!({"ip": address.to_string()});
@@ -95,57 +101,86 @@ pub async fn login(
             })
             .await;
             match custom {
-                Ok(None) => Some(Attempt::Builtin(user)),
-                Ok(Some(a)) => Some(a),
+                Ok(None) => Attempt::Builtin(user),
+                Ok(Some(a)) => a,
                 Err(e) => {
                     tracing::info!(error = %e.message, "on_login refused a login by raising");
-                    Some(Attempt::Refused)
+                    Attempt::Refused
                 }
             }
         }
     };
-    let attempt = match attempt {
-        Some(Attempt::Builtin(user)) => Some(user),
-        Some(Attempt::Custom(info)) => {
-            return start_session(&state, info, keys, address, now, true).await;
+    let user = match attempt {
+        Attempt::Builtin(user) => user,
+        Attempt::Custom(info) => {
+            return start_session(&state, info, attempt_id, keys, address, true).await;
         }
-        Some(Attempt::Refused) => {
-            return Err(Error::unauthorized("wrong login or password").into());
-        }
-        None => None,
-    };
-    let Some(user) = attempt else {
-        let mut r = ApiError::from(Error::new(
-            jamrs_core::Kind::TooManyRequests,
-            "too many failed logins; try again later",
-        ))
-        .into_response();
-        r.headers_mut().insert(
-            header::RETRY_AFTER,
-            header::HeaderValue::from(settings.window_seconds),
-        );
-        return Ok(r);
+        Attempt::Refused => return failed(&state, attempt_id).await,
     };
 
-    // argon2 takes tens of milliseconds: off the async runtime, and also for unknown logins so
-    // the answer takes as long either way.
+    // argon2 takes tens of milliseconds and 19 MiB: off the async runtime, a few at a time,
+    // and also for unknown logins so the answer takes as long either way.
     let hash = user.as_ref().map_or_else(
         || auth::dummy_hash().to_string(),
         |u| u.password_hash.clone(),
     );
     let password = req.password;
-    let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .map_err(|e| Error::internal(format!("password check failed: {e}")))?;
+    let matches = {
+        let _slot = hashing_slots()
+            .acquire()
+            .await
+            .map_err(|e| Error::internal(format!("password check failed: {e}")))?;
+        tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+            .await
+            .map_err(|e| Error::internal(format!("password check failed: {e}")))?
+    };
     let accepted = user
         .filter(|u| matches && u.active)
         .and_then(|u| auth::user_info(&task, &u).map(|(info, _)| info));
 
     let Some(info) = accepted else {
-        // Already counted.
-        return Err(Error::unauthorized("wrong login or password").into());
+        return failed(&state, attempt_id).await;
     };
-    start_session(&state, info, keys, address, now, false).await
+    start_session(&state, info, attempt_id, keys, address, false).await
+}
+
+/// How long a login waits for attempts in flight before it is refused with 429, and how often
+/// it asks again meanwhile. A password check takes tens of milliseconds, so a wait is short
+/// unless something holds attempts far longer than a check.
+const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+const WAIT_STEP: std::time::Duration = std::time::Duration::from_millis(15);
+
+/// Password checks that may run at once: one per core. Each argon2 check holds 19 MiB, so 24
+/// logins at once took 324 MB without this bound; more in parallel than cores gains nothing.
+pub fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    })
+}
+
+/// 429 with `Retry-After`: the window, after which the failures are forgotten.
+fn too_many(window_seconds: u64) -> Response {
+    let mut r = ApiError::from(Error::new(
+        jamrs_core::Kind::TooManyRequests,
+        "too many failed logins; try again later",
+    ))
+    .into_response();
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from(window_seconds),
+    );
+    r
+}
+
+/// Settles a refused attempt as a failure and answers 401, the same for every cause.
+async fn failed(state: &AppState, attempt: String) -> Result<Response, ApiError> {
+    let now = session::now();
+    store::write(&*state.store, move |conn| {
+        auth::attempt_failed(conn, &attempt, now)
+    })
+    .await?;
+    Err(Error::unauthorized("wrong login or password").into())
 }
 
 /// How a login attempt went before the password check.
@@ -162,18 +197,18 @@ enum Attempt {
 async fn start_session(
     state: &AppState,
     info: UserInfo,
+    attempt: String,
     keys: [String; 2],
     address: std::net::IpAddr,
-    now: i64,
     custom: bool,
 ) -> Result<Response, ApiError> {
-    let [login_key, address_key] = keys;
+    let [login_key, _] = keys;
+    let now = session::now();
     let timeout = state.task.settings.session_timeout as i64;
     let session_info = info.clone();
     let token = store::write(&*state.store, move |conn| {
         auth::delete_expired(conn, now, timeout)?;
-        auth::clear_failures(conn, &login_key)?;
-        auth::forget_failure(conn, &address_key, now)?;
+        auth::attempt_succeeded(conn, &attempt, &login_key)?;
         if custom {
             auth::create_custom_session(conn, &session_info, now, &address.to_string())
         } else {
