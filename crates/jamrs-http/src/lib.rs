@@ -99,7 +99,33 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, RequestIds::default()))
+        .layer(axum::middleware::map_request(drop_unsafe_request_id))
         .with_state(state)
+}
+
+/// A client's `X-Request-Id` is echoed and logged, so only a short token of safe characters is
+/// kept (at most 64 of `A-Z a-z 0-9 - _ . :`); anything else, or several of them, is dropped and
+/// the server makes its own id.
+async fn drop_unsafe_request_id<B>(mut req: Request<B>) -> Request<B> {
+    let headers = req.headers_mut();
+    let mut ids = headers.get_all(REQUEST_ID).iter();
+    let keep = match (ids.next(), ids.next()) {
+        (Some(id), None) => safe_request_id(id.as_bytes()),
+        (None, _) => true,
+        (Some(_), Some(_)) => false,
+    };
+    if !keep {
+        headers.remove(REQUEST_ID);
+    }
+    req
+}
+
+fn safe_request_id(id: &[u8]) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_.:".contains(c))
 }
 
 /// Request ids: a random prefix per process and a counter (`3f9a1c0e-17`). Unique across the

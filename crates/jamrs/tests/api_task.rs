@@ -279,6 +279,37 @@ fn every_response_has_security_headers_and_a_request_id() {
     assert_eq!(r.header("x-request-id"), Some("abc-123"));
 }
 
+/// Issue 12 §10: a client's `X-Request-Id` is echoed and logged only when it is a short token
+/// of safe characters; otherwise the server makes its own.
+#[test]
+fn only_a_short_safe_request_id_from_the_client_is_kept() {
+    let server = TestServer::template("notes");
+    let c = server.client();
+    let long = "a".repeat(65);
+    for bad in [
+        "abc 123",
+        "<script>",
+        "id\"; DROP",
+        long.as_str(),
+        "",
+    ] {
+        let r = c.send_with("GET", "/api/task", None, &[], &[("x-request-id", bad)]);
+        assert_eq!(r.status, 200);
+        let id = r.header("x-request-id").unwrap_or("");
+        assert!(!id.is_empty() && id != bad, "{bad:?} came back as {id:?}");
+        assert!(
+            id.len() <= 64
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)),
+            "{id:?}"
+        );
+    }
+    let ok = "req-2026.12.04:abc_1";
+    let r = c.send_with("GET", "/api/task", None, &[], &[("x-request-id", ok)]);
+    assert_eq!(r.header("x-request-id"), Some(ok));
+}
+
 #[test]
 fn the_index_page_escapes_the_caption() {
     let server = TestServer::from_files(&[
