@@ -1,13 +1,14 @@
 // What a user types is saved as typed or refused with a message beside the field, never changed
 // behind their back: numbers read strictly by the locale's rules and kept within their type's
-// range, a required date that was cleared, a text longer than its field.
+// range, a required date that was cleared, a text longer than its field; and the message that a
+// record was saved covers no control.
 
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.js';
 import { seed, USERS } from '../lib/seed.js';
 import { openBrowser } from '../lib/browser.js';
-import { login, openItem, assertNoProblems, dialog, reset } from '../lib/ui.js';
+import { login, openItem, assertNoProblems, dialog, reset, controlsCovered } from '../lib/ui.js';
 
 let server;
 let browser;
@@ -187,5 +188,25 @@ test("text longer than the field's size is kept and reported, never cut", async 
   await form.getByRole('button', { name: 'Save' }).click();
   await form.waitFor({ state: 'detached' });
   assert.equal((await admin.open('customers', { filters: [['name', 'eq', 'y'.repeat(60)]] })).length, 1);
+  assertNoProblems(page);
+});
+
+test('success messages cover neither the pager nor any other control', async () => {
+  const { view, form } = await newRecord('Products', 'products');
+  await form.getByLabel('Name').fill('Toast test');
+  await form.getByLabel('Price').fill('2');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await form.waitFor({ state: 'detached' });
+  const message = page.getByRole('status').filter({ hasText: 'Products: record created' });
+  await message.waitFor();
+  assert.equal(await view.locator('.pager').isVisible(), true);
+  assert.deepEqual(await controlsCovered(message), []);
+  // Deleting says so in the same place.
+  await view.locator('tbody tr', { hasText: 'Toast test' }).click();
+  await view.getByRole('button', { name: 'Delete' }).click();
+  await dialog(page, 'Delete — Products').getByRole('button', { name: 'Delete' }).click();
+  const deleted = page.getByRole('status').filter({ hasText: 'Record deleted' });
+  await deleted.waitFor();
+  assert.deepEqual(await controlsCovered(deleted), []);
   assertNoProblems(page);
 });
