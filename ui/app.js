@@ -99,7 +99,9 @@ class App {
       h('a', { class: 'skip-link', href: '#main' }, 'Skip to content'),
       h('header', { class: 'topbar' }, this.menuButton,
         h('a', { class: 'brand', href: '#/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), h('span', null, this.caption)),
-        h('div', { class: 'topbar-spacer' }),
+        // Success and info messages show here, in the top bar's free middle, where they
+        // cover no control (a corner toast covered the pager); errors stay in the corner.
+        h('div', { class: 'topbar-spacer notices', id: 'notices', role: 'status' }),
         account),
       h('div', { class: 'layout' }, this.nav, this.scrim,
         h('main', { id: 'main', class: 'content', tabindex: '-1' }, this.tabList, this.panels, this.home)));

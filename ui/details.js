@@ -7,7 +7,6 @@ import { h, clear, ctrl } from './dom.js';
 import { icon } from './icons.js';
 import { Grid } from './grid.js';
 import { confirm, showError } from './dialog.js';
-import { formatNumber } from './format.js';
 import { textsOf } from './lookup.js';
 import * as api from './api.js';
 import { openLocalForm } from './form.js';
@@ -83,11 +82,12 @@ export class DetailList {
 
   render(currentKey) {
     this.grid.setRows(this.rows, { currentKey, keysText: this.keysText });
-    const sums = this.item.sumFields().filter((f) => this.columns.includes(f));
-    if (sums.length && this.rows.length) {
-      const totals = {};
-      for (const f of sums) totals[f.name] = formatNumber(this.rows.reduce((s, r) => s + (Number(r[f.name]) || 0), 0), f.type);
-      this.grid.setTotals(totals);
+    const summary = this.item.summary().filter((t) => this.columns.includes(t.field));
+    if (summary.length && this.rows.length) {
+      this.grid.setTotals(summary.map((t) => ({
+        ...t,
+        value: t.func === 'count' ? this.rows.length : this.rows.reduce((s, r) => s + (Number(r[t.field.name]) || 0), 0),
+      })));
     } else {
       this.grid.setTotals(null);
     }

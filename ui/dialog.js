@@ -114,8 +114,21 @@ export async function confirm(message, { title = 'Please confirm', ok = 'OK', ca
   return answer === 'ok';
 }
 
-/** A short message at the corner. Errors stay until closed; others fade after a few seconds. */
+/**
+ * A short message. Errors go to the corner and stay until closed. Others (a record saved or
+ * deleted) fade after a few seconds, shown in the top bar's free middle (`#notices`) when the
+ * shell is there, so that they cover nothing the user may want to click next (the pager, a row).
+ */
 export function toast(message, { kind = 'info', title = null } = {}) {
+  const slot = kind === 'error' ? null : document.getElementById('notices');
+  if (slot) {
+    const text = title ? `${title}: ${message}` : message;
+    const el = h('div', { class: `notice notice-${kind}`, title: text },
+      kind === 'success' ? icon('check', 16) : null, h('span', null, text));
+    slot.replaceChildren(el);
+    setTimeout(() => el.remove(), 4000);
+    return el;
+  }
   const region = document.getElementById('toasts');
   const el = h('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status' },
     kind === 'error' ? icon('alert') : (kind === 'success' ? icon('check') : null),

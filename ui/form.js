@@ -179,6 +179,7 @@ export class EditForm {
       editable,
       describedBy: [helpId, errorId].filter(Boolean).join(' '),
       onChange: (value, lookupRow) => this.changed(f, value, lookupRow),
+      report: (message) => (message ? this.fieldError(f.name, message) : this.clearError(f.name)),
     });
     const error = h('p', { class: 'field-error', id: errorId, hidden: true });
     const required = f.required && editable;
@@ -266,16 +267,30 @@ export class EditForm {
     this.banner.scrollIntoView({ block: 'nearest' });
   }
 
+  /** The summary above the form when `count` values are marked beside their fields. */
+  showFieldsBanner(count) {
+    clear(this.banner);
+    this.banner.append(h('strong', null, 'Please correct the marked fields'),
+      h('span', null, count === 1 ? 'One value is not valid.' : `${count} values are not valid.`));
+    this.banner.dataset.kind = 'fields';
+    this.banner.hidden = false;
+    this.banner.scrollIntoView({ block: 'nearest' });
+  }
+
   focusFirstError() {
     const bad = [...this.inputs.values()].find((i) => !i.errorEl.hidden);
     if (bad) (bad.focusTarget || bad.el).focus();
   }
 
-  /** Required fields that are empty (checked here for detail rows, which are saved later). */
+  /**
+   * Required fields the user left empty. Checked before any save: a server fills an empty field
+   * of a new record with its `default_value`, so a required date the user cleared would be saved
+   * as today without a word.
+   */
   missingRequired(values) {
     return [...this.inputs.values()]
       .filter((i) => !i.readOnly && i.field.required)
-      .filter((i) => values[i.field.name] === null || values[i.field.name] === undefined);
+      .filter((i) => values[i.field.name] === null); // undefined: its value has an error of its own
   }
 
   async save() {
@@ -283,7 +298,10 @@ export class EditForm {
     this.clearErrors();
     const { values, errors } = this.values();
     for (const [name, message] of Object.entries(errors)) this.fieldError(name, message);
-    if (Object.keys(errors).length) {
+    for (const i of this.missingRequired(values)) this.fieldError(i.field.name, 'is required');
+    const marked = [...this.inputs.values()].filter((i) => !i.errorEl.hidden).length;
+    if (marked) {
+      this.showFieldsBanner(marked);
       this.focusFirstError();
       return false;
     }
@@ -292,12 +310,6 @@ export class EditForm {
   }
 
   saveLocal(values) {
-    const missing = this.missingRequired(values);
-    for (const i of missing) this.fieldError(i.field.name, 'is required');
-    if (missing.length) {
-      this.focusFirstError();
-      return false;
-    }
     // The row as shown, without the detail list's bookkeeping (`_state`, `_values`, …).
     const row = Object.fromEntries(Object.entries({ ...this.row, ...values }).filter(([k]) => !k.startsWith('_')));
     for (const [name, input] of this.inputs) {
@@ -367,9 +379,8 @@ export class EditForm {
     for (const d of this.details) d.showErrors(perDetail.get(d.item.name) || []);
     const placed = (err.fields || []).length - rest.length;
     if (err.code === 'validation' && placed > 0 && rest.length === 0) {
-      this.showBanner(err, 'Please correct the marked fields');
-      this.banner.lastChild.textContent = placed === 1 ? 'One value is not valid.' : `${placed} values are not valid.`;
-      if (!perDetail.size) this.banner.dataset.kind = 'fields';
+      this.showFieldsBanner(placed);
+      if (perDetail.size) this.banner.dataset.kind = 'error';
     } else {
       this.showBanner(err);
     }

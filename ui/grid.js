@@ -5,7 +5,7 @@
 
 import { h, clear, uid, ctrl, storageGet, storageSet } from './dom.js';
 import { icon } from './icons.js';
-import { displayText } from './format.js';
+import { displayText, formatNumber } from './format.js';
 
 const MIN_WIDTH = 48;
 
@@ -332,6 +332,10 @@ export class Grid {
     this.table.focus({ preventScroll: true });
   }
 
+  /**
+   * The totals row: `[{field, func: 'sum' | 'count', value}]` (null: none). A column without a
+   * total stays empty; the first one says "Total" when it can.
+   */
   setTotals(totals) {
     clear(this.tfoot);
     if (!totals) {
@@ -339,15 +343,18 @@ export class Grid {
       return;
     }
     this.tfoot.hidden = false;
+    const byName = new Map(totals.map((t) => [t.field.name, t]));
     const tr = h('tr', { class: 'totals' });
     if (this.opts.multiselect) tr.append(h('td', { class: 'cell-select' }));
     this.columns.forEach((f, i) => {
-      const has = Object.hasOwn(totals, f.name);
-      const label = i === 0 && !has ? 'Total' : '';
+      const t = byName.get(f.name);
+      const label = i === 0 && !t ? 'Total' : '';
+      const count = t && t.func === 'count';
       tr.append(h('td', {
-        class: `align-${f.align()}${has ? ' has-total' : ''}`,
-        dataset: { label: has ? `${f.caption} (total)` : '' },
-      }, has ? totals[f.name] : label));
+        class: `align-${f.align()}${t ? ' has-total' : ''}${count ? ' is-count' : ''}`,
+        title: count ? 'Number of records' : null,
+        dataset: { label: t ? `${f.caption} (${count ? 'count' : 'total'})` : '' },
+      }, t ? formatNumber(t.value ?? 0, count ? 'integer' : f.type) : label));
     });
     this.tfoot.append(tr);
   }

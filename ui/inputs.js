@@ -2,7 +2,9 @@
 // numbers typed and shown in the locale's format, date and date-time pickers, a checkbox, a lookup
 // list as a <select>, a lookup by typeahead or dialog, a keys list as a multi-select, and a
 // read-only display for what the user may not change. Every input reads back as {value} or
-// {error}, in the API's value forms.
+// {error}, in the API's value forms. What a user types is never changed behind their back: a
+// number that does not read cleanly, or a text longer than the field's size, is kept as typed
+// and reported beside the field (`report`) as soon as the user leaves or types it.
 
 import { h } from './dom.js';
 import { displayText, formatNumberInput, parseNumber, toDateTimeInput, fromDateTimeInput } from './format.js';
@@ -11,9 +13,10 @@ import { LookupInput, MultiLookup } from './lookup.js';
 /**
  * `{el, focusTarget, get() → {value} | {error}, set(value, row), setText(text)}` for `field`.
  * `row` is the expanded row the value comes from (lookup texts as `<name>.text`); `keysText`
- * maps keys-list ids to texts. `editable` false gives a read-only display.
+ * maps keys-list ids to texts. `editable` false gives a read-only display. `report(message)`
+ * shows a problem beside the field while the user edits (null: none).
  */
-export function createInput(app, field, { id, value, row, keysText, editable, describedBy, onChange }) {
+export function createInput(app, field, { id, value, row, keysText, editable, describedBy, onChange, report = () => {} }) {
   if (!editable) return display(field, { id, row, keysText, describedBy });
   const changed = () => onChange && onChange();
   const list = field.list();
@@ -67,9 +70,12 @@ export function createInput(app, field, { id, value, row, keysText, editable, de
         autocomplete: 'off', value: formatNumberInput(value, field.type), placeholder: field.placeholder,
         'aria-describedby': describedBy, oninput: changed,
       });
+      // Leaving the field shows the number as it was read ("1290.5" → "1,290.50"), or says
+      // why it cannot be read; it is never rewritten into another number.
       input.addEventListener('blur', () => {
         const r = parseNumber(input.value, field.type);
-        if (!r.error) input.value = formatNumberInput(r.value, field.type);
+        if (r.error) report(r.error);
+        else input.value = formatNumberInput(r.value, field.type);
       });
       return {
         el: input,
@@ -96,19 +102,47 @@ export function createInput(app, field, { id, value, row, keysText, editable, de
       };
     }
     case 'longtext': {
-      const area = h('textarea', { id, rows: '4', placeholder: field.placeholder, 'aria-describedby': describedBy, oninput: changed });
+      const area = h('textarea', { id, rows: '4', placeholder: field.placeholder, 'aria-describedby': describedBy });
       area.value = value ?? '';
-      return { el: area, get: () => ({ value: area.value === '' ? null : area.value }), set: (v) => { area.value = v ?? ''; }, wide: true };
+      return { ...sizedText(area, field, { changed, report }), wide: true };
     }
     default: {
       // text, and file / image names (there is no upload endpoint: the stored text is edited).
       const input = h('input', {
-        id, type: 'text', maxlength: field.size ? String(field.size) : null, placeholder: field.placeholder,
-        autocomplete: 'off', value: value ?? '', 'aria-describedby': describedBy, oninput: changed,
+        id, type: 'text', placeholder: field.placeholder, autocomplete: 'off', value: value ?? '',
+        'aria-describedby': describedBy,
       });
-      return { el: input, get: () => ({ value: input.value === '' ? null : input.value }), set: (v) => { input.value = v ?? ''; } };
+      return sizedText(input, field, { changed, report });
     }
   }
+}
+
+/**
+ * A text input held to the field's `size` (in characters, as the server counts them) without
+ * `maxlength`, which would cut a longer paste silently: the text stays as typed or pasted, a
+ * message beside the field says how much too long it is, and it cannot be saved until it fits.
+ */
+function sizedText(el, field, { changed, report }) {
+  const tooLong = () => {
+    const length = [...el.value].length;
+    return field.size && length > field.size
+      ? `Too long: ${length} characters, at most ${field.size}`
+      : null;
+  };
+  el.addEventListener('input', () => {
+    changed();
+    const problem = tooLong();
+    if (problem) report(problem);
+  });
+  return {
+    el,
+    get: () => {
+      const problem = tooLong();
+      if (problem) return { error: problem };
+      return { value: el.value === '' ? null : el.value };
+    },
+    set: (v) => { el.value = v ?? ''; },
+  };
 }
 
 /** What the user may not change: its text, in a read-only control that can still be focused. */

@@ -44,6 +44,7 @@ export class ItemMeta {
     this.fields = json.fields.map((f) => new FieldMeta(f, this));
     this.filters = json.filters;
     this.defaultOrder = json.default_order;
+    this.summaryFields = json.summary_fields || null;
   }
 
   field(name) {
@@ -66,9 +67,19 @@ export class ItemMeta {
     return this.shownFields().filter((f) => f.searchable());
   }
 
-  /** Numeric fields the totals row sums. */
-  sumFields() {
-    return this.shownFields().filter((f) => f.isNumeric() && !f.lookup && !f.lookupValues && !f.masterField);
+  /**
+   * What the totals row shows, as `[{field, func}]`: the author's `summary_fields` (Jam.py's
+   * Summary fields: a 'sum' for a number, a 'count' of records for anything else), or else the
+   * currency fields' sums. A sum of keys, list values, rates or ids means nothing, so no other
+   * field is summed unless the author marks it.
+   */
+  summary() {
+    const shown = this.shownFields();
+    if (this.summaryFields) {
+      return this.summaryFields.map((n) => shown.find((f) => f.name === n)).filter(Boolean)
+        .map((field) => ({ field, func: field.summable() ? 'sum' : 'count' }));
+    }
+    return shown.filter((f) => f.type === 'currency' && f.summable()).map((field) => ({ field, func: 'sum' }));
   }
 
   /** The detail items of this item the role may view. */
@@ -101,6 +112,11 @@ export class FieldMeta {
 
   isNumeric() {
     return this.type === 'integer' || this.type === 'float' || this.type === 'currency';
+  }
+
+  /** A number whose values add up: not a lookup's key, a list's value or a master field's. */
+  summable() {
+    return this.isNumeric() && !this.lookup && !this.lookupValues && !this.masterField;
   }
 
   isKeys() {

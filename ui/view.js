@@ -1,7 +1,7 @@
-// The view form of an item: its grid one page at a time, with the total count and the sums of
-// numeric fields from one aggregate open (`funcs`), sorting, search, the filter form, multi-select,
-// and the New / Edit / Delete commands its role allows. The same form, in "select" mode, is the
-// lookup selection dialog.
+// The view form of an item: its grid one page at a time, with the total count and the totals row
+// (the item's summary: sums of amounts and of the fields its author marks) from one aggregate open
+// (`funcs`), sorting, search, the filter form, multi-select, and the New / Edit / Delete commands
+// its role allows. The same form, in "select" mode, is the lookup selection dialog.
 //
 // Keys: arrows move, PgUp/PgDn page, Enter edits, Ctrl+Ins new, Ctrl+Del deletes, Ctrl+F searches,
 // Esc leaves the search box or closes the view.
@@ -236,7 +236,8 @@ export class ViewForm {
     const seq = ++this.seq;
     const item = this.item;
     const base = this.params();
-    const sums = item.sumFields();
+    const summary = item.summary();
+    const sums = summary.filter((t) => t.func === 'sum').map((t) => t.field);
     const funcs = { [item.pk]: 'count' };
     for (const f of sums) funcs[f.name] = 'sum';
     this.el.setAttribute('aria-busy', 'true');
@@ -261,10 +262,10 @@ export class ViewForm {
       if (seq !== this.seq) return;
       this.error.hidden = true;
       this.grid.setRows(rows, { currentKey, keysText });
-      if (sums.length && rows.length) {
-        const totals = {};
-        for (const f of sums) totals[f.name] = formatNumber(agg[0] ? agg[0][f.name] ?? 0 : 0, f.type);
-        this.grid.setTotals(totals);
+      if (summary.length && rows.length) {
+        this.grid.setTotals(summary.map((t) => ({
+          ...t, value: t.func === 'count' ? this.total : (agg[0] ? agg[0][t.field.name] : 0),
+        })));
       } else {
         this.grid.setTotals(null);
       }

@@ -66,3 +66,31 @@ export async function reset(page) {
     await page.reload();
   }
 }
+
+/**
+ * The controls (buttons, links, inputs, focusable cells…) that `locator`'s element covers: what
+ * lies beneath it at any point of its box, as the browser hit-tests (clipped and hidden elements
+ * do not count). Also fails when the element is not wholly inside the viewport.
+ */
+export async function controlsCovered(locator) {
+  return locator.evaluate((el) => {
+    const box = el.getBoundingClientRect();
+    if (box.left < 0 || box.top < 0 || box.right > innerWidth || box.bottom > innerHeight) {
+      return [`outside the viewport: ${JSON.stringify(box)}`];
+    }
+    const CONTROL = 'button, a[href], input, select, textarea, summary, [tabindex]:not([tabindex="-1"]), [role="separator"]';
+    const found = new Set();
+    for (let x = box.left + 1; x < box.right; x += 4) {
+      for (let y = box.top + 1; y < box.bottom; y += 4) {
+        for (const under of document.elementsFromPoint(x, y)) {
+          if (el.contains(under) || under.contains(el)) continue;
+          const control = under.closest(CONTROL);
+          if (control && !control.contains(el)) {
+            found.add(control.getAttribute('aria-label') || control.textContent.trim().slice(0, 30) || control.tagName);
+          }
+        }
+      }
+    }
+    return [...found];
+  });
+}

@@ -3,7 +3,7 @@
 
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from '../lib/server.js';
+import { startServer, ApiClient } from '../lib/server.js';
 import { seed, USERS } from '../lib/seed.js';
 import { openBrowser, screenshot } from '../lib/browser.js';
 import { login, openItem, rows, firstColumn, status, assertNoProblems, dialog, settled } from '../lib/ui.js';
@@ -13,10 +13,11 @@ let server;
 let browser;
 let page;
 let products;
+let admin;
 
 before(async () => {
   server = await startServer({ users: USERS });
-  await seed(server.url);
+  admin = await seed(server.url);
   browser = await openBrowser();
   ({ page } = browser);
   await login(page, server.url, 'alice');
@@ -37,8 +38,8 @@ test('pages of 25 with the total count and a totals row', async () => {
   assert.equal((await rows(products)).length, 25);
   assert.equal((await firstColumn(products))[0], 'Gadget Pro');
   const totals = await products.locator('tfoot tr').evaluate((tr) => [...tr.cells].map((c) => c.textContent.trim()));
-  // Price: 1.5 × (1 + … + 60) + 249.99; in stock: 1 + … + 60 + 3.
-  assert.deepEqual(totals, ['', 'Total', '$2,994.99', '1,833', '', '']);
+  // Price: 1.5 × (1 + … + 60) + 249.99. Products mark no summary fields: amounts only.
+  assert.deepEqual(totals, ['', 'Total', '$2,994.99', '', '', '']);
   await products.getByRole('button', { name: /Next page/ }).click();
   await settled(products);
   assert.equal(await status(products), '26–50 of 61');
@@ -236,5 +237,26 @@ test('rows are multi-selected by checkbox, Space and Shift+click, and deleted af
   assert.equal(await status(customers), '1–6 of 6');
   assert.ok(!(await firstColumn(customers)).includes('Anna Smith'));
   assert.equal(await customers.locator('.selection-info').isHidden(), true);
+  assertNoProblems(page);
+});
+
+test('the totals row sums amounts and the fields the author marks, never keys or rates', async () => {
+  // Products mark nothing: the price (currency) is summed, the stock is not (see the first test).
+  // Orders mark the date (a count of records) and the items (a sum); the customer's key, the
+  // status list's value and the discount rate are numbers whose sum means nothing.
+  const alice = new ApiClient(server.url);
+  await alice.login('alice');
+  const [customer] = await alice.open('customers', { limit: 1 });
+  const [widget] = await alice.open('products', { filters: [['name', 'eq', 'Widget 01']] });
+  const reply = await alice.apply('orders', [2, 3].map((qty) => ({
+    op: 'insert', values: { customer: customer.id, status: 2 },
+    details: { order_lines: [{ op: 'insert', values: { product: widget.id, qty, price: 1.5 } }] },
+  })));
+  await admin.apply('orders', reply.changes.map((c, i) => ({ op: 'update', id: c.id, values: { discount: 10 + i * 5 } })));
+  const orders = await openItem(page, 'Orders', 'orders');
+  const cells = await orders.locator('tfoot td').evaluateAll((tds) => tds.map((td) => [td.dataset.label, td.textContent.trim()]));
+  assert.deepEqual(cells.filter(([label]) => label), [['Date (count)', '2'], ['Items (total)', '5']]);
+  assert.equal(await orders.locator('tfoot td', { hasText: 'Total' }).count(), 1, 'the customer column says "Total"');
+  assert.equal(await orders.locator('tfoot td.is-count').getAttribute('title'), 'Number of records');
   assertNoProblems(page);
 });

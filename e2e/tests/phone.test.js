@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.js';
 import { seed, USERS } from '../lib/seed.js';
 import { openBrowser, screenshot } from '../lib/browser.js';
-import { login, firstColumn, assertNoProblems, dialog, settled } from '../lib/ui.js';
+import { login, firstColumn, assertNoProblems, dialog, settled, controlsCovered } from '../lib/ui.js';
 
 let server;
 let browser;
@@ -71,5 +71,27 @@ test('on a phone: drawer menu, cards, sort list, full-screen form, back button',
   await page.locator('.home').waitFor();
   assert.equal(await products.isVisible(), false);
   assert.equal(await page.locator('.home').getByRole('link', { name: 'Orders' }).isVisible(), true);
+  assertNoProblems(page);
+});
+
+test('on a phone, success messages cover neither the pager nor any other control', async () => {
+  await page.getByRole('button', { name: 'Menu' }).click();
+  await page.locator('#sidebar').getByRole('link', { name: 'Customers' }).click();
+  const customers = page.locator('.view-tab[data-item="customers"]');
+  await settled(customers);
+  await customers.getByRole('button', { name: 'New' }).click();
+  const form = dialog(page, 'Customers · new record');
+  await form.getByLabel('Name').fill('Phone Shop');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await form.waitFor({ state: 'detached' });
+  const message = page.getByRole('status').filter({ hasText: 'Customers: record created' });
+  await message.waitFor();
+  assert.equal(await customers.locator('.pager').isVisible(), true);
+  assert.deepEqual(await controlsCovered(message), []);
+  await screenshot(page, 'phone-saved');
+  // And it can be read whole, not cut short.
+  const text = message.locator('.notice span');
+  assert.ok(await text.evaluate((el) => el.scrollWidth <= el.clientWidth && el.scrollHeight <= el.clientHeight),
+    'the message is cut');
   assertNoProblems(page);
 });

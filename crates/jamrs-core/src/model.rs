@@ -159,6 +159,8 @@ pub struct Item {
     pub callable: Vec<Ident>,
     pub filters: Vec<Filter>,
     pub default_order: Vec<Order>,
+    /// The fields the view's totals row shows (`summary_fields`), when the author chose them.
+    pub summary_fields: Option<Vec<FieldId>>,
     pub indexes: Vec<Index>,
     /// Previous table name, so a migration can rename instead of drop-and-create.
     pub rename_from: Option<Ident>,

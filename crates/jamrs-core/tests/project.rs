@@ -1448,6 +1448,14 @@ rejects!(
     "default_order: \"deleted\" is not a field of this item"
 );
 rejects!(
+    summary_fields_unknown_field,
+    [
+        "a" => r#"summary_fields = ["id", "total"]"#,
+    ],
+    "items/a.toml",
+    "summary_fields: \"total\" is not a field of this item"
+);
+rejects!(
     index_without_fields,
     [
         "a" => r#"indexes = [{ name = "a_idx", fields = [] }]"#,

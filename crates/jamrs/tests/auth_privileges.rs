@@ -174,6 +174,7 @@ calc = { item = "lines", field = "cost", link = "order_id", op = "sum" }
 
 const LINES: &str = r#"
 master_field = "order_id"
+summary_fields = ["qty", "amount", "cost"]
 
 [[fields]]
 name = "order_id"
@@ -1120,6 +1121,12 @@ fn task_leaves_out_prohibited_fields_and_marks_read_only_ones() {
     let customers = item(&task, "customers").unwrap();
     assert_eq!(names(&customers["filters"]), ["city"]);
     assert_eq!(customers["default_order"], json!([["name", false]]));
+    // The totals row: what the author chose, without a prohibited field; null when unchosen.
+    assert_eq!(customers["summary_fields"], Value::Null);
+    assert_eq!(
+        item(&task, "lines").unwrap()["summary_fields"],
+        json!(["qty", "amount"])
+    );
     let read_only = |task: &Value, it: &str, field: &str| {
         item(task, it).unwrap()["fields"]
             .as_array()

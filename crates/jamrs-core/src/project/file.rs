@@ -186,6 +186,10 @@ pub struct ItemFile {
     /// Field names, `-name` for descending.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_order: Vec<String>,
+    /// Jam.py's "Summary fields": the fields the view's totals row shows (a sum for a number, a
+    /// count of records for anything else). Unset: the currency fields; `[]`: no totals row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_fields: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldFile>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

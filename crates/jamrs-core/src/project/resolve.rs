@@ -570,6 +570,7 @@ fn item_skeleton(
         callable: Vec::new(),
         filters: Vec::new(),
         default_order: Vec::new(),
+        summary_fields: None,
         indexes: Vec::new(),
         rename_from,
         file: Path::new(ITEMS_DIR).join(format!("{}.toml", name_str)),
@@ -934,6 +935,22 @@ impl Ctx<'_> {
                 Ok(o) => item.default_order.push(o),
                 Err(e) => errs.push(&path, format!("default_order: {e}")),
             }
+        }
+        if let Some(names) = &file.summary_fields {
+            let mut fields = Vec::new();
+            for name in names {
+                match item
+                    .field_by_name(name)
+                    .filter(|f| f.system != Some(SystemField::Deleted))
+                {
+                    Some(f) => fields.push(f.id),
+                    None => errs.push(
+                        &path,
+                        format!("summary_fields: \"{name}\" is not a field of this item"),
+                    ),
+                }
+            }
+            item.summary_fields = Some(fields);
         }
         for (i, ix) in file.indexes.iter().enumerate() {
             let mut fields = Vec::new();

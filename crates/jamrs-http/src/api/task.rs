@@ -99,6 +99,8 @@ fn item(task: &Task, item: &Item, access: &Access) -> Json {
             "help": f.help,
             "placeholder": f.placeholder,
         })).collect::<Vec<_>>(),
+        // null: the author chose none (a client totals the currency fields).
+        "summary_fields": item.summary_fields.as_ref().map(|list| list.iter().filter(|f| !access.is_prohibited(item.id, **f)).map(|f| item.field(*f).name.as_str()).collect::<Vec<_>>()),
         "default_order": item.default_order.iter().filter(|o| !access.is_prohibited(item.id, o.field)).map(|o| json!([item.field(o.field).name.as_str(), o.desc])).collect::<Vec<_>>(),
     })
 }
