@@ -227,12 +227,15 @@ impl OpenQuery {
                 format!("params nest deeper than {MAX_PARAMS_DEPTH} levels"),
             ));
         }
+        // Which fields a list already names, so a repeated name costs no scan of the list.
+        let named = || vec![false; item.fields.len()];
         let mut fields = Vec::new();
+        let mut in_fields = named();
         match &params.fields {
             Some(names) if !names.is_empty() => {
                 for (i, name) in names.iter().enumerate() {
                     let f = public_field(item, name, &format!("fields[{i}]"), access)?;
-                    if !fields.contains(&f.id) {
+                    if !std::mem::replace(&mut in_fields[f.id.0 as usize], true) {
                         fields.push(f.id);
                     }
                 }
@@ -261,10 +264,11 @@ impl OpenQuery {
         }
 
         let mut order: Vec<OrderBy> = Vec::new();
+        let mut in_order = named();
         for (i, o) in params.order.iter().enumerate() {
             let o = parse_order(item, access, o, &format!("order[{i}]"))?;
             // A field ordered by again changes nothing.
-            if !order.iter().any(|x| x.field == o.field) {
+            if !std::mem::replace(&mut in_order[o.field.0 as usize], true) {
                 order.push(o);
             }
         }
@@ -329,6 +333,7 @@ impl OpenQuery {
         }
 
         let mut group_by = Vec::new();
+        let mut in_group_by = named();
         for (i, name) in params.group_by.iter().enumerate() {
             let f = public_field(item, name, &format!("group_by[{i}]"), access)?;
             if f.calc.is_some() {
@@ -337,7 +342,7 @@ impl OpenQuery {
                     "cannot group by a calculated field",
                 ));
             }
-            if !group_by.contains(&f.id) {
+            if !std::mem::replace(&mut in_group_by[f.id.0 as usize], true) {
                 group_by.push(f.id);
             }
         }
