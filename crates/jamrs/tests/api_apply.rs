@@ -426,8 +426,14 @@ fn an_apply_changes_at_most_max_apply_records() {
         assert_eq!(server.db_snapshot(), before);
     }
 
-    // The default is 10,000.
+    // The default is 10,000, and an apply that large runs, expanded results included (one
+    // SELECT with 10,000 keys bound).
     let (server, c) = demo();
+    let changes: Vec<Value> = (0..10_000)
+        .map(|i| json!({"op": "insert", "values": {"name": format!("g{i}")}}))
+        .collect();
+    let reply = ok(c.apply("genres", &json!({"changes": changes, "expanded": true})));
+    assert_eq!(reply["changes"].as_array().unwrap().len(), 10_000);
     let before = server.db_snapshot();
     let insert = json!({"op": "insert", "values": {"name": "x"}});
     let err = assert_error(
@@ -527,3 +533,4 @@ fn apply_params_read_null_as_absent_and_whole_floats_as_integers() {
         "{err}"
     );
 }
+
