@@ -533,4 +533,3 @@ fn apply_params_read_null_as_absent_and_whole_floats_as_integers() {
         "{err}"
     );
 }
-
