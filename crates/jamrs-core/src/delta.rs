@@ -6,67 +6,162 @@
 //! client's primary key on insert and the detail link (the engine sets it from the master).
 //! Required fields and text sizes are checked by the engine after defaults and handlers ran.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use crate::access::Access;
 use crate::error::{Error, FieldError, Result};
 use crate::model::{FieldId, Item, ItemId, Task};
+use crate::params::{or_default, whole_number};
 use crate::query::public_field;
 use crate::types::Value;
 use crate::values;
 
-/// The body of an apply.
+/// The body of an apply. `params` and `expanded` are optional, and `null` is the same as
+/// leaving them out (see [`crate::params`]).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyParams {
     #[serde(deserialize_with = "change_list")]
     pub changes: Vec<ChangeParams>,
     /// User params, passed to server module handlers.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub params: Map<String, Json>,
     /// Return the final rows with lookup texts and calculated fields.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub expanded: bool,
 }
 
-/// One change on the wire.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One change on the wire: `{"op", "id", "values", "details"}`, every member but `op`
+/// optional (`null` is the same as leaving it out).
+#[derive(Debug, Clone)]
 pub struct ChangeParams {
     /// `"insert"`, `"update"` or `"delete"`.
     pub op: String,
-    #[serde(default)]
     pub id: Option<Json>,
-    #[serde(default)]
     pub values: Map<String, Json>,
     /// `{detail_name: [changes]}`.
-    #[serde(default)]
     pub details: Map<String, Json>,
 }
 
-/// A list of changes, each a JSON object. (A derived `Deserialize` would also accept a change
-/// written as a list of values by position, which the API does not promise.)
+impl<'de> Deserialize<'de> for ChangeParams {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        ChangeParams::from_json(Json::deserialize(d)?).map_err(D::Error::custom)
+    }
+}
+
+impl ChangeParams {
+    /// Reads one change. Its members are moved out of `v`, not walked into, so how deep the
+    /// values inside nest costs nothing here. (A derived `Deserialize` would also accept a
+    /// change written as a list of values by position, which the API does not promise.)
+    pub fn from_json(v: Json) -> std::result::Result<Self, String> {
+        let op = change_ref(&v)?.op.to_string();
+        let Json::Object(mut o) = v else {
+            return Err(NOT_A_CHANGE.into());
+        };
+        let mut object = |key: &str| match o.remove(key) {
+            Some(Json::Object(m)) => m,
+            _ => Map::new(),
+        };
+        let (values, details) = (object("values"), object("details"));
+        Ok(ChangeParams {
+            op,
+            id: o.remove("id").filter(|id| !id.is_null()),
+            values,
+            details,
+        })
+    }
+
+    fn as_ref(&self) -> ChangeRef<'_> {
+        ChangeRef {
+            op: &self.op,
+            id: self.id.as_ref(),
+            values: Some(&self.values),
+            details: Some(&self.details),
+        }
+    }
+}
+
+const NOT_A_CHANGE: &str = "a change is an object {\"op\", \"id\", \"values\", \"details\"}";
+
+/// A change read in place, for the detail lists inside a change (which stay JSON until the
+/// resolver reaches them).
+struct ChangeRef<'a> {
+    op: &'a str,
+    id: Option<&'a Json>,
+    values: Option<&'a Map<String, Json>>,
+    details: Option<&'a Map<String, Json>>,
+}
+
+/// Checks the shape of one change: an object with a text `op` and, if present and not null,
+/// an object of `values` and an object of `details`, and nothing else.
+fn change_ref(v: &Json) -> std::result::Result<ChangeRef<'_>, String> {
+    let Json::Object(o) = v else {
+        return Err(NOT_A_CHANGE.into());
+    };
+    let mut c = ChangeRef {
+        op: "",
+        id: None,
+        values: None,
+        details: None,
+    };
+    let mut op = None;
+    fn object<'v>(
+        key: &str,
+        v: &'v Json,
+    ) -> std::result::Result<Option<&'v Map<String, Json>>, String> {
+        match v {
+            Json::Object(m) => Ok(Some(m)),
+            Json::Null => Ok(None),
+            other => Err(format!(
+                "{key} must be an object, not {}",
+                crate::values::describe(other)
+            )),
+        }
+    }
+    for (key, v) in o {
+        match key.as_str() {
+            "op" => op = Some(v),
+            "id" => c.id = Some(v).filter(|id| !id.is_null()),
+            "values" => c.values = object(key, v)?,
+            "details" => c.details = object(key, v)?,
+            other => {
+                return Err(format!(
+                    "unknown member \"{}\" (a change has op, id, values and details)",
+                    other.chars().take(40).collect::<String>()
+                ));
+            }
+        }
+    }
+    c.op = match op {
+        Some(Json::String(s)) => s,
+        None | Some(Json::Null) => {
+            return Err("a change needs an op: insert, update or delete".into());
+        }
+        Some(other) => {
+            return Err(format!(
+                "op must be insert, update or delete, not {}",
+                crate::values::describe(other)
+            ));
+        }
+    };
+    Ok(c)
+}
+
+/// A list of changes, each a JSON object.
 fn change_list<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Vec<ChangeParams>, D::Error> {
     use serde::de::Error as _;
-    let list = Vec::<Json>::deserialize(d)?;
-    parse_changes(list).map_err(D::Error::custom)
-}
-
-fn parse_changes(list: Vec<Json>) -> std::result::Result<Vec<ChangeParams>, String> {
-    list.into_iter()
+    Vec::<Json>::deserialize(d)?
+        .into_iter()
         .enumerate()
-        .map(|(i, v)| {
-            if !v.is_object() {
-                return Err(format!(
-                    "change {i} is not an object {{\"op\", \"id\", \"values\", \"details\"}}"
-                ));
-            }
-            serde_json::from_value(v).map_err(|e| format!("change {i}: {e}"))
-        })
-        .collect()
+        .map(|(i, v)| ChangeParams::from_json(v).map_err(|e| format!("change {i}: {e}")))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(D::Error::custom)
 }
 
 /// A typed change. Results come back 1:1 in the same order.
@@ -126,8 +221,15 @@ impl Change {
             access,
             invalid: Vec::new(),
             forbidden: Vec::new(),
+            records: 0,
+            changed: HashMap::new(),
         };
-        let out = r.list(item, changes, "changes")?;
+        r.count(changes.len(), "changes")?;
+        let out = changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| r.one(item, &c.as_ref(), &format!("changes[{i}]")))
+            .collect::<Result<Vec<_>>>()?;
         if !r.forbidden.is_empty() {
             let mut e = Error::forbidden(match r.forbidden.as_slice() {
                 [one] => format!("{}: {}", one.field, one.message),
@@ -144,15 +246,14 @@ impl Change {
     }
 }
 
-fn key(raw: &Option<Json>, at: &str) -> Result<i64> {
+fn key(raw: Option<&Json>, at: &str) -> Result<i64> {
     match raw {
-        Some(v) if v.is_i64() => v
-            .as_i64()
-            .ok_or_else(|| Error::bad_field(format!("{at}.id"), "the key must be an integer")),
-        Some(v) => Err(Error::bad_field(
-            format!("{at}.id"),
-            format!("the key must be an integer, got {v}"),
-        )),
+        Some(v) => whole_number(v).map_err(|e| {
+            Error::bad_field(
+                format!("{at}.id"),
+                format!("the key must be an integer: {e}"),
+            )
+        }),
         None => Err(Error::bad_field(
             format!("{at}.id"),
             "an update or delete needs the record's id",
@@ -167,15 +268,41 @@ struct Resolver<'a> {
     invalid: Vec<FieldError>,
     /// Fields the role may not write.
     forbidden: Vec<FieldError>,
+    /// Records counted so far, at every level.
+    records: usize,
+    /// The stored records an update or delete names, with the change that names them.
+    changed: HashMap<(ItemId, i64), String>,
 }
 
 impl Resolver<'_> {
-    fn list(&mut self, item: &Item, changes: &[ChangeParams], at: &str) -> Result<Vec<Change>> {
-        changes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| self.one(item, c, &format!("{at}[{i}]")))
-            .collect()
+    /// Counts `n` more records, refusing the apply past `max_apply_records` before they are
+    /// read.
+    fn count(&mut self, n: usize, at: &str) -> Result<()> {
+        let max = self.task.settings.max_apply_records;
+        self.records = self.records.saturating_add(n);
+        if self.records > max {
+            return Err(Error::bad_field(
+                at,
+                format!(
+                    "an apply may change at most {max} records, detail records included (max_apply_records)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A stored record is changed once per apply: a second update or delete of it would meet
+    /// the row the first one left (or no row at all).
+    fn once(&mut self, item: &Item, id: i64, at: &str) -> Result<()> {
+        if let Some(first) = self.changed.insert((item.id, id), at.to_string()) {
+            return Err(Error::bad_request(format!(
+                "{first} and {at} both change {} {id}: an apply changes a record once",
+                item.name
+            ))
+            .with_field(&first)
+            .with_field(at));
+        }
+        Ok(())
     }
 
     fn require(&self, item: &Item, allowed: bool, what: &str, at: &str) -> Result<()> {
@@ -189,34 +316,39 @@ impl Resolver<'_> {
         .with_field(at))
     }
 
-    fn one(&mut self, item: &Item, c: &ChangeParams, at: &str) -> Result<Change> {
+    fn one(&mut self, item: &Item, c: &ChangeRef<'_>, at: &str) -> Result<Change> {
         let p = self.access.privileges(item.id);
-        match c.op.as_str() {
+        let empty = Map::new();
+        let values = c.values.unwrap_or(&empty);
+        let details = c.details.unwrap_or(&empty);
+        match c.op {
             "insert" => {
                 self.require(item, p.create, "create", at)?;
                 Ok(Change::Insert {
-                    values: self.values(item, &c.values, None, at)?,
-                    details: self.details(item, &c.details, at)?,
+                    values: self.values(item, values, None, at)?,
+                    details: self.details(item, details, at)?,
                 })
             }
             "update" => {
-                let id = key(&c.id, at)?;
+                let id = key(c.id, at)?;
+                self.once(item, id, at)?;
                 // An update that only carries detail changes leaves the record as it is.
-                if c.values.is_empty() {
+                if values.is_empty() {
                     self.require(item, p.view || p.edit, "view", at)?;
                 } else {
                     self.require(item, p.edit, "edit", at)?;
                 }
                 Ok(Change::Update {
                     id,
-                    values: self.values(item, &c.values, Some(id), at)?,
-                    details: self.details(item, &c.details, at)?,
+                    values: self.values(item, values, Some(id), at)?,
+                    details: self.details(item, details, at)?,
                 })
             }
             "delete" => {
-                let id = key(&c.id, at)?;
+                let id = key(c.id, at)?;
+                self.once(item, id, at)?;
                 self.require(item, p.delete, "delete", at)?;
-                if !c.values.is_empty() || !c.details.is_empty() {
+                if !values.is_empty() || !details.is_empty() {
                     return Err(Error::bad_field(
                         at,
                         "a delete takes only an id: deleting a record deletes its details",
@@ -226,7 +358,10 @@ impl Resolver<'_> {
             }
             other => Err(Error::bad_field(
                 format!("{at}.op"),
-                format!("\"{other}\" is not insert, update or delete"),
+                format!(
+                    "{} is not insert, update or delete",
+                    crate::values::describe(&Json::String(other.to_string()))
+                ),
             )),
         }
     }
@@ -245,7 +380,7 @@ impl Resolver<'_> {
             if field.id == item.primary_key {
                 // A client key on insert is ignored; on update it must agree with `id`.
                 match update_id {
-                    Some(id) if v.as_i64() != Some(id) && !v.is_null() => {
+                    Some(id) if whole_number(v).ok() != Some(id) && !v.is_null() => {
                         self.invalid.push(FieldError {
                             field: path,
                             message: "the primary key cannot be changed".into(),
@@ -293,6 +428,9 @@ impl Resolver<'_> {
         let task = self.task;
         let mut out = Vec::with_capacity(raw.len());
         for (name, list) in raw {
+            if list.is_null() {
+                continue;
+            }
             let Some(detail) = item
                 .details
                 .iter()
@@ -310,11 +448,17 @@ impl Resolver<'_> {
                     "a list of changes was expected",
                 ));
             };
-            let changes = parse_changes(list.clone())
-                .map_err(|e| Error::bad_field(format!("{at}.{name}"), e))?;
+            let at = format!("{at}.{name}");
+            self.count(list.len(), &at)?;
+            let mut changes = Vec::with_capacity(list.len());
+            for (i, c) in list.iter().enumerate() {
+                let at = format!("{at}[{i}]");
+                let c = change_ref(c).map_err(|e| Error::bad_field(&at, e))?;
+                changes.push(self.one(detail, &c, &at)?);
+            }
             out.push(DetailChanges {
                 item: detail.id,
-                changes: self.list(detail, &changes, &format!("{at}.{name}"))?,
+                changes,
             });
         }
         Ok(out)

@@ -11,6 +11,7 @@ pub mod delta;
 pub mod error;
 pub mod ident;
 pub mod model;
+pub mod params;
 pub mod project;
 pub mod query;
 pub mod session;

@@ -64,6 +64,8 @@ pub struct Settings {
     pub ext_paths: Vec<String>,
     /// The largest `limit` an open may ask for; also the limit of an open that gives none.
     pub max_limit: u64,
+    /// The most records one apply may change, detail records included.
+    pub max_apply_records: usize,
     pub database: DatabaseSettings,
     pub server: ServerSettings,
 }
@@ -257,7 +259,7 @@ impl Lookup {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LookupStep {
     pub item: ItemId,
     pub field: FieldId,

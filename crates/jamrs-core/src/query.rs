@@ -3,8 +3,9 @@
 //!
 //! [`OpenQuery::resolve`] is where every name in a request is looked up in the metadata and every
 //! value is typed for its field. Nothing unchecked gets past it: unknown fields, unknown filter
-//! types, aggregate names outside count/sum/min/max/avg, limits over the maximum and detail
-//! opens without their master link are all errors here.
+//! types, aggregate names outside count/sum/min/max/avg, limits over the maximum, detail opens
+//! without their master link and queries over the budget ([`MAX_CONDITIONS`], [`MAX_VALUES`],
+//! [`MAX_FILTER_DEPTH`], [`MAX_PATTERN_BYTES`]) are all errors here.
 
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
@@ -12,10 +13,13 @@ use serde_json::{Map, Value as Json};
 use crate::access::Access;
 use crate::error::{Error, Result};
 use crate::model::{Field, FieldId, Item, ItemId, SystemField, Task};
+use crate::params::{count, or_default, whole_number};
 use crate::types::{Agg, FieldType, FilterOp, Value};
 use crate::values;
 
-/// Open params on the wire (`__fields`, `__filters`, … without the underscores).
+/// Open params on the wire (`__fields`, `__filters`, … without the underscores). Every member
+/// is optional, and `null` is the same as leaving it out; `limit` and `offset` take whole
+/// numbers (`20` or `20.0`) (see [`crate::params`]).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpenParams {
@@ -23,25 +27,25 @@ pub struct OpenParams {
     #[serde(default)]
     pub fields: Option<Vec<String>>,
     /// `[field, op, value]` triples (op as a Jam.py number or name), or OR groups.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub filters: Vec<Json>,
     /// `[[field, desc]]`, or `"field"` / `"-field"`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub order: Vec<Json>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub limit: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub offset: Option<u64>,
     /// Join lookup texts and compute calculated fields.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub expanded: bool,
     /// `{field: "count" | "sum" | "min" | "max" | "avg"}`.
     #[serde(default)]
     pub funcs: Option<Map<String, Json>>,
     /// The first column becomes `COUNT(*)` (Jam.py's pager and totals row).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub summary: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub group_by: Vec<String>,
     /// For details: `{"item": master_item, "id": master_key}`, or the key alone.
     #[serde(default)]
@@ -50,7 +54,7 @@ pub struct OpenParams {
     #[serde(default)]
     pub search: Option<Json>,
     /// User params, passed to server module handlers.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub params: Map<String, Json>,
     /// Set by server-side datasets, which Jam.py does not page: no limit unless one is given.
     #[serde(skip)]
@@ -116,10 +120,87 @@ pub struct MasterRef {
     pub id: i64,
 }
 
-/// Limits that keep one request from costing too much.
-pub const MAX_FILTERS: usize = 200;
+// The budget of one open: what a query may ask of the database, checked by
+// `OpenQuery::resolve` before any SQL is built. The builder joins conditions with AND and OR
+// into a tree as deep as they are many, and binds every value; within these limits every query
+// it writes stays inside SQLite's own (an expression depth of 1000, 32766 bound values, LIKE
+// patterns of 50000 bytes), with room for what the engine adds to a query (its scope, the
+// `on_open` reach filters, its own lists of keys): measured, SQLite refuses about 985 of the
+// costliest conditions (LIKE on a tenant-scoped calculated field) and 32,767 values, so the
+// limits leave half its depth and two thirds of its values. Each field is named once in `fields`,
+// `order` and `group_by` at most (repeats are dropped: they change nothing), and the loader
+// bounds the fields and lookup joins of an item, so those parts are bounded by the metadata.
+
+/// Conditions in one query: each filter, each word of a `contains_all` filter or a search, and
+/// each empty OR-group member count one.
+pub const MAX_CONDITIONS: usize = 500;
+/// Values one query compares with: each value of an `in` list, each word, each compared value
+/// (two for `range`) count one.
+pub const MAX_VALUES: usize = 10_000;
+/// OR groups nest at most this deep.
 pub const MAX_FILTER_DEPTH: usize = 4;
-pub const MAX_IN_VALUES: usize = 5000;
+/// The longest text a LIKE filter (`contains`, `startwith`, `endwith`, each word of
+/// `contains_all` and of a search) searches for, in bytes.
+pub const MAX_PATTERN_BYTES: usize = 10_000;
+/// User params nest at most as deep as the JSON parser lets a request body nest; a module may
+/// build deeper values, which no walk of ours takes.
+pub const MAX_PARAMS_DEPTH: usize = 128;
+
+/// What is left of a query's budget while its filters are read.
+struct Budget {
+    conditions: usize,
+    values: usize,
+}
+
+impl Budget {
+    fn new() -> Self {
+        Budget {
+            conditions: MAX_CONDITIONS,
+            values: MAX_VALUES,
+        }
+    }
+
+    fn conditions(&mut self, n: usize, at: &str) -> Result<()> {
+        self.conditions = self.conditions.checked_sub(n).ok_or_else(|| {
+            Error::bad_field(
+                at,
+                format!(
+                    "the query has more than {MAX_CONDITIONS} conditions (each filter, each word of contains_all or search and each empty OR member counts one)"
+                ),
+            )
+        })?;
+        Ok(())
+    }
+
+    fn values(&mut self, n: usize, at: &str) -> Result<()> {
+        self.values = self.values.checked_sub(n).ok_or_else(|| {
+            Error::bad_field(
+                at,
+                format!(
+                    "the query compares with more than {MAX_VALUES} values (each value of an in list, each word and each compared value counts one)"
+                ),
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Charges one typed condition.
+    fn charge(&mut self, filter: &Filter, at: &str) -> Result<()> {
+        let Filter::Cond(c) = filter else {
+            // OR groups are charged member by member as they are read.
+            return Ok(());
+        };
+        let (conditions, values) = match &c.value {
+            FilterValue::One(_) => (1, 1),
+            FilterValue::List(l) => (1, l.len()),
+            FilterValue::Range(..) => (1, 2),
+            FilterValue::IsNull(_) => (1, 0),
+            FilterValue::Words(w) => (w.len().max(1), w.len()),
+        };
+        self.conditions(conditions, at)?;
+        self.values(values, at)
+    }
+}
 
 impl OpenQuery {
     /// Checks `params` against `item`'s metadata and the session's `access`: the role must be
@@ -136,12 +217,25 @@ impl OpenQuery {
                 item.name
             )));
         }
+        if params
+            .params
+            .values()
+            .any(|v| values::nests_deeper_than(v, MAX_PARAMS_DEPTH - 1))
+        {
+            return Err(Error::bad_field(
+                "params",
+                format!("params nest deeper than {MAX_PARAMS_DEPTH} levels"),
+            ));
+        }
+        // Which fields a list already names, so a repeated name costs no scan of the list.
+        let named = || vec![false; item.fields.len()];
         let mut fields = Vec::new();
+        let mut in_fields = named();
         match &params.fields {
             Some(names) if !names.is_empty() => {
                 for (i, name) in names.iter().enumerate() {
                     let f = public_field(item, name, &format!("fields[{i}]"), access)?;
-                    if !fields.contains(&f.id) {
+                    if !std::mem::replace(&mut in_fields[f.id.0 as usize], true) {
                         fields.push(f.id);
                     }
                 }
@@ -149,7 +243,7 @@ impl OpenQuery {
             _ => fields.extend(visible_fields(item, access)),
         }
 
-        let mut budget = MAX_FILTERS;
+        let mut budget = Budget::new();
         let mut filters = Vec::new();
         for (i, f) in params.filters.iter().enumerate() {
             filters.push(parse_filter(
@@ -165,12 +259,18 @@ impl OpenQuery {
         if let Some(search) = &params.search
             && let Some(f) = parse_search(task, item, access, search)?
         {
+            budget.charge(&f, "search")?;
             filters.push(f);
         }
 
-        let mut order = Vec::new();
+        let mut order: Vec<OrderBy> = Vec::new();
+        let mut in_order = named();
         for (i, o) in params.order.iter().enumerate() {
-            order.push(parse_order(item, access, o, &format!("order[{i}]"))?);
+            let o = parse_order(item, access, o, &format!("order[{i}]"))?;
+            // A field ordered by again changes nothing.
+            if !std::mem::replace(&mut in_order[o.field.0 as usize], true) {
+                order.push(o);
+            }
         }
         if params.order.is_empty() {
             // Sorting by a prohibited field would reveal its values' order: skip it.
@@ -206,7 +306,10 @@ impl OpenQuery {
                 let agg = func.as_str().and_then(Agg::from_name).ok_or_else(|| {
                     Error::bad_field(
                         &at,
-                        format!("{func} is not one of count, sum, min, max, avg"),
+                        format!(
+                            "{} is not one of count, sum, min, max, avg",
+                            values::describe(func)
+                        ),
                     )
                 })?;
                 if matches!(agg, Agg::Sum | Agg::Avg) && !f.field_type.is_numeric() {
@@ -230,6 +333,7 @@ impl OpenQuery {
         }
 
         let mut group_by = Vec::new();
+        let mut in_group_by = named();
         for (i, name) in params.group_by.iter().enumerate() {
             let f = public_field(item, name, &format!("group_by[{i}]"), access)?;
             if f.calc.is_some() {
@@ -238,7 +342,9 @@ impl OpenQuery {
                     "cannot group by a calculated field",
                 ));
             }
-            group_by.push(f.id);
+            if !std::mem::replace(&mut in_group_by[f.id.0 as usize], true) {
+                group_by.push(f.id);
+            }
         }
         let aggregate = !funcs.is_empty() || !group_by.is_empty() || params.summary;
         if !aggregate && !params.expanded && !fields.iter().any(|f| item.field(*f).is_stored()) {
@@ -370,15 +476,8 @@ fn parse_filter(
     raw: &Json,
     at: &str,
     depth: usize,
-    budget: &mut usize,
+    budget: &mut Budget,
 ) -> Result<Filter> {
-    if *budget == 0 {
-        return Err(Error::bad_field(
-            at,
-            format!("more than {MAX_FILTERS} filter conditions"),
-        ));
-    }
-    *budget -= 1;
     let Json::Array(parts) = raw else {
         return Err(Error::bad_field(
             at,
@@ -393,7 +492,7 @@ fn parse_filter(
                 format!("OR groups nest deeper than {MAX_FILTER_DEPTH}"),
             ));
         }
-        let mut members = Vec::with_capacity(parts.len());
+        let mut members = Vec::new();
         for (i, member) in parts.iter().enumerate() {
             let Json::Array(list) = member else {
                 return Err(Error::bad_field(
@@ -401,7 +500,11 @@ fn parse_filter(
                     "an OR group member is a list of filters",
                 ));
             };
-            let mut and = Vec::with_capacity(list.len());
+            if list.is_empty() {
+                // An empty member is a condition that is always true.
+                budget.conditions(1, &format!("{at}[{i}]"))?;
+            }
+            let mut and = Vec::new();
             for (j, f) in list.iter().enumerate() {
                 and.push(parse_filter(
                     task,
@@ -414,6 +517,9 @@ fn parse_filter(
                 )?);
             }
             members.push(and);
+        }
+        if members.is_empty() {
+            budget.conditions(1, at)?;
         }
         return Ok(Filter::Or(members));
     }
@@ -434,9 +540,11 @@ fn parse_filter(
         _ => None,
     }
     .ok_or_else(|| {
-        Error::bad_field(at, format!("{} is not a filter type (a number 1–30 or a name such as \"eq\", \"in\", \"contains\")", parts[1]))
+        Error::bad_field(at, format!("{} is not a filter type (a number 1–30 or a name such as \"eq\", \"in\", \"contains\")", values::describe(&parts[1])))
     })?;
-    condition(task, item, field, op, on_lookup, &parts[2], at)
+    let filter = condition(task, item, field, op, on_lookup, &parts[2], at)?;
+    budget.charge(&filter, at)?;
+    Ok(filter)
 }
 
 /// Builds one condition, typing the value for the column it is compared with.
@@ -495,21 +603,31 @@ pub fn condition(
         values::from_json(column_type, v).map_err(|e| Error::bad_field(at, e))
     };
     let text = |v: &Json| -> Result<String> {
-        match v {
-            Json::String(s) => Ok(s.clone()),
-            Json::Number(n) => Ok(n.to_string()),
-            _ => Err(Error::bad_field(at, "expected text to search for")),
+        let text = match v {
+            Json::String(s) => s.clone(),
+            Json::Number(n) => n.to_string(),
+            _ => return Err(Error::bad_field(at, "expected text to search for")),
+        };
+        if text.len() > MAX_PATTERN_BYTES {
+            return Err(Error::bad_field(
+                at,
+                format!("the text to search for is longer than {MAX_PATTERN_BYTES} bytes"),
+            ));
         }
+        Ok(text)
     };
     let value = match op {
         FilterOp::In | FilterOp::NotIn => {
             let Json::Array(list) = value else {
                 return Err(Error::bad_field(at, "in and not_in take a list of values"));
             };
-            if list.len() > MAX_IN_VALUES {
+            if list.len() > MAX_VALUES {
+                // Refused before typing them; the query's budget counts the rest.
                 return Err(Error::bad_field(
                     at,
-                    format!("more than {MAX_IN_VALUES} values in one list"),
+                    format!(
+                        "the query compares with more than {MAX_VALUES} values (each value of an in list, each word and each compared value counts one)"
+                    ),
                 ));
             }
             FilterValue::List(list.iter().map(typed).collect::<Result<_>>()?)
@@ -710,8 +828,16 @@ fn parse_master(
         }
     };
     let id = id
-        .and_then(|v| if v.is_i64() { v.as_i64() } else { None })
-        .ok_or_else(|| Error::bad_field("master.id", "the master's key must be an integer"))?;
+        .filter(|v| !v.is_null())
+        .ok_or_else(|| Error::bad_field("master.id", "the master's key is missing"))
+        .and_then(|v| {
+            whole_number(v).map_err(|e| {
+                Error::bad_field(
+                    "master.id",
+                    format!("the master's key must be an integer: {e}"),
+                )
+            })
+        })?;
     if !access.privileges(master_item.id).view {
         return Err(Error::forbidden(format!(
             "your role may not view \"{}\", the master of \"{}\"",

@@ -85,6 +85,37 @@ fn kind(v: &serde_json::Value) -> &'static str {
     }
 }
 
+/// A short description of a JSON value for an error message: a scalar as written (cut to 40
+/// characters), a list or an object by its kind. Never walks into a value, so a message cannot
+/// grow with the input or recurse through its nesting.
+pub fn describe(v: &serde_json::Value) -> String {
+    use serde_json::Value as J;
+    match v {
+        J::Null | J::Bool(_) | J::Number(_) => v.to_string(),
+        J::String(s) => format!("\"{}\"", shorten(s)),
+        J::Array(_) | J::Object(_) => kind(v).to_string(),
+    }
+}
+
+/// True when `v` nests lists and objects deeper than `max` levels (a scalar is level 0,
+/// `[1]` level 1). Walks with a stack of its own, so any depth is measured without recursion.
+pub fn nests_deeper_than(v: &serde_json::Value, max: usize) -> bool {
+    use serde_json::Value as J;
+    let mut stack: Vec<(&J, usize)> = vec![(v, 0)];
+    while let Some((v, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &J>> = match v {
+            J::Array(a) => Box::new(a.iter()),
+            J::Object(o) => Box::new(o.values()),
+            _ => continue,
+        };
+        if depth + 1 > max {
+            return true;
+        }
+        stack.extend(children.map(|c| (c, depth + 1)));
+    }
+    false
+}
+
 fn shorten(s: &str) -> String {
     if s.chars().count() > 40 {
         format!("{}…", s.chars().take(40).collect::<String>())
@@ -206,6 +237,35 @@ pub fn now() -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn descriptions_stay_short_and_do_not_walk_into_values() {
+        assert_eq!(describe(&json!(5.5)), "5.5");
+        assert_eq!(
+            describe(&json!("x".repeat(100))),
+            format!("\"{}…\"", "x".repeat(40))
+        );
+        assert_eq!(describe(&json!([[1, 2], 3])), "a list");
+        assert_eq!(describe(&json!({"a": [1]})), "an object");
+    }
+
+    #[test]
+    fn nesting_is_measured_without_recursion() {
+        assert!(!nests_deeper_than(&json!(1), 0));
+        assert!(nests_deeper_than(&json!([]), 0));
+        assert!(!nests_deeper_than(&json!([[1], {"a": [2]}]), 3));
+        assert!(nests_deeper_than(&json!([[1], {"a": [[2]]}]), 3));
+        // Deeper than any recursive walk could go on a thread's stack.
+        let mut deep = json!(1);
+        for _ in 0..200_000 {
+            deep = serde_json::Value::Array(vec![deep]);
+        }
+        assert!(nests_deeper_than(&deep, 128));
+        // Dropping it would recurse as deep: take it apart level by level.
+        while let serde_json::Value::Array(mut a) = deep {
+            deep = a.pop().unwrap_or_default();
+        }
+    }
 
     #[test]
     fn integers_are_strict() {

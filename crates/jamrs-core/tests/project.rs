@@ -345,6 +345,7 @@ fn every_key_fixture_resolves_each_key() {
     assert_eq!(task.caption, "Every key");
     assert_eq!(task.settings.language, "de");
     assert_eq!(task.settings.max_limit, 500);
+    assert_eq!(task.settings.max_apply_records, 200);
     assert_eq!(task.settings.database.path, "db/every.sqlite");
     assert_eq!(task.settings.server.bind, "0.0.0.0:9000");
     assert_eq!(task.settings.server.max_body_bytes, 2048);

@@ -131,7 +131,80 @@ pub fn map_err(e: rusqlite::Error) -> Error {
             _ => {}
         }
     }
+    if let rusqlite::Error::SqlInputError {
+        msg, sql, offset, ..
+    } = &e
+    {
+        // rusqlite's own text of this error is the whole statement, which can be a hundred
+        // kilobytes and, for raw SQL from a server module, hold its values.
+        return Error::internal(format!(
+            "sqlite: {msg} at offset {offset} of {}",
+            statement_head(sql)
+        ));
+    }
     Error::internal(format!("sqlite: {e}"))
+}
+
+/// How a statement is named in a log line: its length and its first words, up to where values
+/// could begin (a quote, a placeholder, `WHERE`, `VALUES`, `SET`), at most 60 characters. The
+/// builder's statements hold no values (they are bound), but raw SQL from a module may.
+pub fn statement_head(sql: &str) -> String {
+    let upper = sql.to_ascii_uppercase();
+    let mut end = sql.len().min(60);
+    for stop in ["'", "?", " WHERE ", " VALUES", " SET "] {
+        if let Some(i) = upper.find(stop) {
+            end = end.min(i);
+        }
+    }
+    while !sql.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "a {}-byte statement \"{} …\"",
+        sql.len(),
+        sql[..end].trim_end()
+    )
+}
+
+/// Statements that bind more values than this, or are longer, are prepared for one run and not
+/// kept: their text differs with the length of each list, and a prepared statement holds a slot
+/// per bound value (about 1.6 MB for 10,000 values, measured), so keeping them would let one
+/// client fill the 256 places of each connection's cache with hundreds of megabytes.
+const CACHED_MAX_PARAMS: usize = 64;
+const CACHED_MAX_BYTES: usize = 8 * 1024;
+
+/// A statement from the connection's cache, or prepared for one run (see [`CACHED_MAX_PARAMS`]).
+enum Prepared<'c> {
+    Cached(rusqlite::CachedStatement<'c>),
+    Once(rusqlite::Statement<'c>),
+}
+
+impl<'c> std::ops::Deref for Prepared<'c> {
+    type Target = rusqlite::Statement<'c>;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Prepared::Cached(s) => s,
+            Prepared::Once(s) => s,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Prepared<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Prepared::Cached(s) => s,
+            Prepared::Once(s) => s,
+        }
+    }
+}
+
+fn prepare<'c>(conn: &'c Connection, sql: &Sql) -> Result<Prepared<'c>> {
+    if sql.params.len() > CACHED_MAX_PARAMS || sql.text.len() > CACHED_MAX_BYTES {
+        conn.prepare(&sql.text).map(Prepared::Once)
+    } else {
+        conn.prepare_cached(&sql.text).map(Prepared::Cached)
+    }
+    .map_err(map_err)
 }
 
 /// Binds a [`Value`]; booleans are stored as 0/1.
@@ -221,7 +294,7 @@ impl Conn for SqliteConn {
     }
 
     fn query(&mut self, sql: &Sql, types: &[FieldType]) -> Result<Vec<Vec<Value>>> {
-        let mut stmt = self.live()?.prepare_cached(&sql.text).map_err(map_err)?;
+        let mut stmt = prepare(self.live()?, sql)?;
         let mut rows = stmt
             .query(params_from_iter(sql.params.iter().map(Bind)))
             .map_err(map_err)?;
@@ -254,7 +327,7 @@ impl Conn for SqliteConn {
     }
 
     fn execute(&mut self, sql: &Sql) -> Result<u64> {
-        let mut stmt = self.live()?.prepare_cached(&sql.text).map_err(map_err)?;
+        let mut stmt = prepare(self.live()?, sql)?;
         let n = stmt
             .execute(params_from_iter(sql.params.iter().map(Bind)))
             .map_err(map_err)?;
@@ -308,5 +381,61 @@ impl Conn for SqliteConn {
 
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rule: a log line never carries a whole statement, nor its values.
+    #[test]
+    fn a_failing_statement_is_logged_by_its_head_alone() {
+        let conn = Connection::open_in_memory().unwrap();
+        let many = vec!["?"; 40_000].join(", ");
+        let deep = vec!["a = 1"; 1_200].join(" AND ");
+        let mut pointed = 0;
+        for sql in [
+            format!("SELECT 1 WHERE 1 IN ({many})"),
+            format!("SELECT 1 FROM (SELECT 1 AS a) WHERE {deep}"),
+            "SELECT 'secret value' FROM nowhere".to_string(),
+            "SELECT 'secret value' FROM WHERE 42".to_string(),
+            "UPDATE t SET a = 'secret' WHERE b = 42".to_string(),
+        ] {
+            let e = map_err(conn.prepare(&sql).map(|_| ()).unwrap_err());
+            assert!(e.message.len() < 200, "{}", e.message);
+            assert!(
+                !e.message.contains("secret") && !e.message.contains("42"),
+                "{}",
+                e.message
+            );
+            // SQLite points at the place of some errors (too many variables, a syntax error):
+            // those name the statement by its head.
+            if e.message.contains(" at offset ") {
+                pointed += 1;
+                assert!(
+                    e.message
+                        .contains(&format!("a {}-byte statement", sql.len())),
+                    "{}",
+                    e.message
+                );
+            }
+        }
+        // Too many variables (the 500 of issue 12) and the syntax error.
+        assert_eq!(pointed, 2);
+    }
+
+    #[test]
+    fn a_statement_head_stops_where_values_could_begin() {
+        assert_eq!(
+            statement_head("SELECT t.\"a\" FROM \"notes\" AS t WHERE t.\"b\" = ?"),
+            "a 46-byte statement \"SELECT t.\"a\" FROM \"notes\" AS t …\""
+        );
+        assert_eq!(
+            statement_head("INSERT INTO x (a) VALUES (5)"),
+            "a 28-byte statement \"INSERT INTO x (a) …\""
+        );
+        let long = format!("SELECT {}", "ä".repeat(100));
+        assert!(statement_head(&long).chars().count() < 90);
     }
 }

@@ -384,3 +384,152 @@ fn deletes_cascade_to_details_soft_or_hard() {
         [[int(3), int(2), int(3)]]
     );
 }
+
+/// Issue 13: an apply changes at most `max_apply_records` records, detail records included
+/// (65,000 inserts held the writer and then failed with a 500). Past the limit the apply is
+/// refused before any record is read or written, naming the list that crossed it.
+#[test]
+fn an_apply_changes_at_most_max_apply_records() {
+    let task = SHOP[0].1.replace(
+        "safe_mode = false\n",
+        "safe_mode = false\nmax_apply_records = 5\n",
+    );
+    let server = TestServer::from_files(&[("jamrs.toml", &task), SHOP[1], SHOP[2]]);
+    let c = server.client();
+    let order = |lines: usize| {
+        let lines: Vec<Value> = (0..lines)
+            .map(|i| json!({"op": "insert", "values": {"qty": i}}))
+            .collect();
+        json!({"op": "insert", "values": {"title": "o"}, "details": {"lines": lines}})
+    };
+    ok(c.apply("orders", &json!({"changes": vec![order(0); 5]})));
+    ok(c.apply("orders", &json!({"changes": [order(4)]})));
+    let before = server.db_snapshot();
+    for (changes, field) in [
+        (vec![order(0); 6], "changes"),
+        (vec![order(2), order(2)], "changes[1].lines"),
+        (vec![order(5)], "changes[0].lines"),
+    ] {
+        let err = assert_error(
+            &c.apply("orders", &json!({ "changes": changes })),
+            400,
+            "bad_request",
+        );
+        assert_eq!(error_fields(&err), [field], "{err}");
+        assert!(
+            err["message"]
+                .as_str()
+                .unwrap()
+                .contains("at most 5 records"),
+            "{err}"
+        );
+        assert_eq!(server.db_snapshot(), before);
+    }
+
+    // The default is 10,000, and an apply that large runs, expanded results included (one
+    // SELECT with 10,000 keys bound).
+    let (server, c) = demo();
+    let changes: Vec<Value> = (0..10_000)
+        .map(|i| json!({"op": "insert", "values": {"name": format!("g{i}")}}))
+        .collect();
+    let reply = ok(c.apply("genres", &json!({"changes": changes, "expanded": true})));
+    assert_eq!(reply["changes"].as_array().unwrap().len(), 10_000);
+    let before = server.db_snapshot();
+    let insert = json!({"op": "insert", "values": {"name": "x"}});
+    let err = assert_error(
+        &c.apply("genres", &json!({"changes": vec![insert; 10_001]})),
+        400,
+        "bad_request",
+    );
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 10000 records"),
+        "{err}"
+    );
+    assert_eq!(server.db_snapshot(), before);
+}
+
+/// Issue 13: naming one stored record twice in an apply is a bad request that names both
+/// changes. Among details it was a 409 ("changed while it was being saved"); at the top level
+/// an update and a delete of one row ran one after the other on the row the first left.
+#[test]
+fn a_record_is_changed_once_per_apply() {
+    let (server, c) = demo();
+    let before = server.db_snapshot();
+    let cases = [
+        (
+            json!([{"op": "update", "id": 1, "details": {"invoice_table": [
+                {"op": "delete", "id": 1},
+                {"op": "update", "id": 1, "values": {"quantity": 5}}]}}]),
+            ["changes[0].invoice_table[0]", "changes[0].invoice_table[1]"],
+        ),
+        (
+            json!([{"op": "update", "id": 1, "values": {"taxrate": 1.0}}, {"op": "delete", "id": 1}]),
+            ["changes[0]", "changes[1]"],
+        ),
+        (
+            json!([{"op": "delete", "id": 2}, {"op": "update", "id": 1}, {"op": "delete", "id": 2.0}]),
+            ["changes[0]", "changes[2]"],
+        ),
+    ];
+    for (changes, fields) in cases {
+        let err = assert_error(
+            &c.apply("invoices", &json!({ "changes": changes })),
+            400,
+            "bad_request",
+        );
+        assert_eq!(error_fields(&err), fields, "{err}");
+        let message = err["message"].as_str().unwrap();
+        assert!(
+            message.contains(fields[0]) && message.contains(fields[1]),
+            "{message}"
+        );
+        assert_eq!(server.db_snapshot(), before);
+    }
+    // Different records, and the same record in different applies, are fine.
+    ok(c.apply(
+        "invoices",
+        &json!({"changes": [{"op": "update", "id": 1, "details": {"invoice_table": [
+            {"op": "update", "id": 1, "values": {"quantity": 5}},
+            {"op": "update", "id": 2, "values": {"quantity": 6}}]}}]}),
+    ));
+    ok(c.apply("invoices", &json!({"changes": [{"op": "delete", "id": 1}]})));
+}
+
+/// Issue 13 (fuzzer): every optional member of an apply reads `null` as absent, and keys take
+/// whole numbers written as floats, as JSON Schema's `integer` does.
+#[test]
+fn apply_params_read_null_as_absent_and_whole_floats_as_integers() {
+    let (server, c) = demo();
+    let reply = ok(c.apply(
+        "invoices",
+        &json!({"changes": [
+            {"op": "update", "id": 1.0, "values": {"taxrate": 2.5}, "details": null},
+            {"op": "update", "id": 2, "values": null, "details": {"invoice_table": null}},
+            {"op": "insert", "id": null, "values": {"customer": 2}, "details": {"invoice_table": [
+                {"op": "insert", "values": {"track": 1, "unitprice": 0.99}, "details": null}]}}],
+            "params": null, "expanded": null}),
+    ));
+    let ids: Vec<&Value> = reply["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["id"])
+        .collect();
+    assert_eq!(ids, [&json!(1), &json!(2), &json!(4)]);
+    assert_eq!(
+        server.db_int("SELECT COUNT(*) FROM demo_invoice_table WHERE master_rec_id = 4"),
+        1
+    );
+    let err = assert_error(
+        &c.apply("invoices", &json!({"changes": null})),
+        400,
+        "bad_request",
+    );
+    assert!(
+        err["message"].as_str().unwrap().contains("changes"),
+        "{err}"
+    );
+}

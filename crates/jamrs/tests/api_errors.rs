@@ -67,7 +67,9 @@ fn open_cases() -> Vec<Case> {
         filter("not a list", json!("name")),
         filter("in without a list", json!(["genre", "in", 1])),
         filter("range of one", json!(["genre", "range", [1]])),
-        filter("too many IN values", json!(["id", "in", (0..5001).collect::<Vec<_>>()])),
+        filter("too many IN values", json!(["id", "in", (0..10_001).collect::<Vec<_>>()])),
+        filter("too many words", json!(["name", "contains_all", vec!["a"; 501].join(" ")])),
+        filter("a LIKE text too long", json!(["name", "contains", "x".repeat(10_001)])),
         bad("an OR member not a list", json!({"filters": [[[["id", 1, 1]], 5]]}), "filters[0][1]"),
         bad("OR groups too deep", json!({"filters": [[[[[[[[[[[["id", 1, 1]]]]]]]]]]]]}),
             "filters[0][0][0][0][0][0][0][0][0]"),
@@ -77,6 +79,9 @@ fn open_cases() -> Vec<Case> {
         bad("master on a non-detail", json!({"master": 1}), "master"),
         case("negative limit", OPEN, json!({"limit": -1}), 400, "bad_request", None),
         case("limit as text", OPEN, json!({"limit": "10"}), 400, "bad_request", None),
+        case("limit as a fraction", OPEN, json!({"limit": 2.5}), 400, "bad_request", None),
+        case("offset too large", OPEN, json!({"offset": 1e300}), 400, "bad_request", None),
+        case("master key as a fraction", LINES_OPEN, json!({"master": 1.5}), 400, "bad_request", Some("master.id")),
         case("unknown param", OPEN, json!({"__fields": ["id"]}), 400, "bad_request", None),
         case("detail without master", LINES_OPEN, json!({}), 400, "bad_request", Some("master")),
         case("master as text", LINES_OPEN, json!({"master": "1"}), 400, "bad_request", Some("master.id")),
@@ -105,6 +110,8 @@ fn apply_cases() -> Vec<Case> {
             Some("changes[0].id")),
         bad("pk injection on delete", json!({"op": "delete", "id": "0 OR 1=1"}), Some("changes[0].id")),
         bad("fractional id", json!({"op": "delete", "id": 1.5}), Some("changes[0].id")),
+        bad("values not an object", json!({"op": "update", "id": 1, "values": [1]}), None),
+        bad("op missing", json!({"id": 1, "values": {"name": "x"}}), None),
         bad("a delete with values", json!({"op": "delete", "id": 1, "values": {"name": "x"}}), Some("changes[0]")),
         bad("unknown change key", json!({"op": "delete", "id": 1, "old_value": 2}), None),
         case("id that does not exist", APPLY, json!({"changes": [{"op": "delete", "id": 404}]}),
@@ -327,4 +334,44 @@ fn a_unique_index_collision_is_409_and_rolls_back() {
         assert_error(&reply, 409, "conflict");
         assert_eq!(server.db_snapshot(), before);
     }
+}
+
+/// Issue 13 (OpenAPI fuzzer): `offset: 788887.0` is an integer to JSON Schema and was refused,
+/// while `fields: null` was accepted and `filters: null` refused. Every optional open param
+/// now reads `null` as absent, and `limit`, `offset` and the master's key take whole numbers
+/// written as floats; a fraction is a 400 that says a whole number was expected.
+#[test]
+fn open_params_read_null_as_absent_and_whole_floats_as_integers() {
+    let (server, c) = demo();
+    let absent = ok(c.open("tracks", &json!({})));
+    let nulls = json!({"fields": null, "filters": null, "order": null, "limit": null,
+        "offset": null, "expanded": null, "funcs": null, "summary": null, "group_by": null,
+        "master": null, "search": null, "params": null});
+    assert_eq!(ok(c.open("tracks", &nulls)), absent);
+    assert_eq!(
+        ok(c.open(
+            "tracks",
+            &json!({"limit": 2.0, "offset": 1.0, "order": ["id"]})
+        )),
+        ok(c.open("tracks", &json!({"limit": 2, "offset": 1, "order": ["id"]})))
+    );
+    assert_eq!(
+        ok(c.open("tracks", &json!({"offset": 788887.0})))["rows"],
+        json!([])
+    );
+    let lines = ok(c.open("invoice_table", &json!({"master": 1.0, "fields": ["id"]})));
+    assert_eq!(lines["rows"], json!([[1], [2]]));
+    for (params, needle) in [
+        (json!({"limit": 2.5}), "expected a whole number, got 2.5"),
+        (
+            json!({"offset": -1.0}),
+            "expected a count of 0 or more, got -1",
+        ),
+        (json!({"limit": "2"}), "expected a whole number, got \"2\""),
+    ] {
+        let err = assert_error(&c.open("tracks", &params), 400, "bad_request");
+        let message = err["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{params}: {message}");
+    }
+    let _ = server;
 }

@@ -973,7 +973,7 @@ fn apply_cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
             "orders",
             json!([{"op": "update", "id": 2, "values": {"customer": 3}},
                    {"op": "update", "id": 1, "values": {"note": "x"}},
-                   {"op": "update", "id": 2, "values": {"note": "y"}}]),
+                   {"op": "insert", "values": {"customer": 1, "note": "y"}}]),
             vec!["changes[1].note", "changes[2].note"],
         ),
     ]

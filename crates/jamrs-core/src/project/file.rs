@@ -18,6 +18,9 @@ pub struct TaskFile {
     pub language: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_limit: Option<u64>,
+    /// The most records one apply may change, detail records included (default 10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_apply_records: Option<u64>,
     /// Login required for every endpoint but login (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub safe_mode: Option<bool>,

@@ -13,11 +13,29 @@ use crate::types::{Agg, Align, FieldType, FilterOp, Value};
 use crate::values;
 
 const DEFAULT_MAX_LIMIT: u64 = 1000;
+/// A page larger than this is an export, not a page; it would be held in memory whole.
+const MAX_MAX_LIMIT: u64 = 1_000_000;
+const DEFAULT_MAX_APPLY_RECORDS: u64 = 10_000;
+/// One apply is one transaction on the one writer: every other write waits for it.
+const MAX_MAX_APPLY_RECORDS: u64 = 100_000;
+/// SQLite's longest text or blob is a billion bytes, and a body is held in memory whole.
+const MAX_MAX_BODY: usize = 1 << 30;
+/// A year: sessions and the login-failure window are measured in seconds on an `i64` clock.
+const MAX_SECONDS: u64 = 366 * 24 * 3600;
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 const DEFAULT_MAX_BODY: usize = 1 << 20;
 const DEFAULT_SESSION_TIMEOUT: u64 = 8 * 3600;
 /// Stands for a primary key whose declaration failed (an error is already reported).
 const NO_FIELD: FieldId = FieldId(u32::MAX);
+/// Fields of one item: an open shows at most two columns per field (its value and a lookup
+/// text), and SQLite returns at most 2000 columns.
+pub const MAX_FIELDS: usize = 1000;
+/// Lookup joins of one item's open (every lookup text at once): SQLite joins at most 64 tables,
+/// the item's own among them.
+pub const MAX_LOOKUP_JOINS: usize = 63;
+/// Levels of details under a master (a master, its details, theirs, …): every walk over a
+/// delta or a delete's cascade goes as deep.
+pub const MAX_DETAIL_LEVELS: usize = 8;
 
 struct Errors(Vec<String>);
 
@@ -98,6 +116,8 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
     settings.tenancy = resolve_tenancy(tf, &mut resolved, &item_index, &mut errs);
     // After tenancy, which may add an index per covered item.
     check_index_names(&resolved, &mut errs);
+    // After links and tenancy, which give fields the roles the server fills.
+    check_roles(&resolved, &lookup_lists, &mut errs);
     if settings.tenancy.is_none() && roles.iter().any(|r| r.all_tenants) {
         errs.push(
             TASK_FILE,
@@ -166,12 +186,31 @@ fn resolve_settings(tf: &TaskFile, errs: &mut Errors) -> Settings {
     let max_limit = tf.max_limit.unwrap_or(DEFAULT_MAX_LIMIT);
     if max_limit == 0 {
         errs.push(TASK_FILE, "max_limit must be at least 1");
+    } else if max_limit > MAX_MAX_LIMIT {
+        errs.push(
+            TASK_FILE,
+            format!("max_limit must be at most {MAX_MAX_LIMIT}"),
+        );
+    }
+    let max_apply_records = tf.max_apply_records.unwrap_or(DEFAULT_MAX_APPLY_RECORDS);
+    if !(1..=MAX_MAX_APPLY_RECORDS).contains(&max_apply_records) {
+        errs.push(
+            TASK_FILE,
+            format!("max_apply_records must be between 1 and {MAX_MAX_APPLY_RECORDS}"),
+        );
     }
     let db_path = tf
         .database
         .as_ref()
         .and_then(|d| d.path.clone())
         .unwrap_or_else(|| format!("data/{}.sqlite", tf.name));
+    if db_path.trim().is_empty() || db_path.contains('\0') {
+        // SQLite opens an empty name as a temporary database, lost when it closes.
+        errs.push(
+            TASK_FILE,
+            "database.path must name a file (it is empty or holds a NUL character)",
+        );
+    }
     let server = tf.server.as_ref();
     let bind = server
         .and_then(|s| s.bind.clone())
@@ -187,6 +226,11 @@ fn resolve_settings(tf: &TaskFile, errs: &mut Errors) -> Settings {
         .unwrap_or(DEFAULT_MAX_BODY);
     if max_body_bytes < 1024 {
         errs.push(TASK_FILE, "server.max_body_bytes must be at least 1024");
+    } else if max_body_bytes > MAX_MAX_BODY {
+        errs.push(
+            TASK_FILE,
+            format!("server.max_body_bytes must be at most {MAX_MAX_BODY} (1 GiB)"),
+        );
     }
     let mut trusted_proxies = Vec::new();
     for p in server
@@ -213,17 +257,32 @@ fn resolve_settings(tf: &TaskFile, errs: &mut Errors) -> Settings {
             "login: max_failures, max_failures_per_address and window_seconds must be at least 1",
         );
     }
+    if login.window_seconds > MAX_SECONDS {
+        errs.push(
+            TASK_FILE,
+            format!("login.window_seconds must be at most {MAX_SECONDS} (a year)"),
+        );
+    }
     let session_timeout = tf.session_timeout.unwrap_or(DEFAULT_SESSION_TIMEOUT);
     if session_timeout < 60 {
         errs.push(TASK_FILE, "session_timeout must be at least 60 seconds");
-    }
-    let module_timeout = tf.module_timeout.unwrap_or(10.0);
-    if !(0.01..=3600.0).contains(&module_timeout) {
+    } else if session_timeout > MAX_SECONDS {
         errs.push(
             TASK_FILE,
-            "module_timeout must be between 0.01 and 3600 seconds",
+            format!("session_timeout must be at most {MAX_SECONDS} seconds (a year)"),
         );
     }
+    let module_timeout = match tf.module_timeout.unwrap_or(10.0) {
+        // `contains` is false for NaN, so NaN and the infinities are refused here too.
+        t if (0.01..=3600.0).contains(&t) => std::time::Duration::from_secs_f64(t),
+        t => {
+            errs.push(
+                TASK_FILE,
+                format!("module_timeout must be between 0.01 and 3600 seconds, not {t}"),
+            );
+            std::time::Duration::from_secs(10)
+        }
+    };
     let mut ext_paths = Vec::new();
     for p in &tf.ext_paths {
         let ok = p.starts_with('/')
@@ -247,7 +306,7 @@ fn resolve_settings(tf: &TaskFile, errs: &mut Errors) -> Settings {
     }
     Settings {
         language: tf.language.clone().unwrap_or_else(|| "en".into()),
-        module_timeout: std::time::Duration::from_secs_f64(module_timeout.clamp(0.01, 3600.0)),
+        module_timeout,
         ext_paths,
         raw_sql: tf.raw_sql.unwrap_or(false),
         tenancy: None,
@@ -256,6 +315,7 @@ fn resolve_settings(tf: &TaskFile, errs: &mut Errors) -> Settings {
         anonymous_role: None,
         login,
         max_limit,
+        max_apply_records: usize::try_from(max_apply_records).unwrap_or(usize::MAX),
         database: DatabaseSettings { path: db_path },
         server: ServerSettings {
             bind,
@@ -1089,6 +1149,12 @@ fn default_value(t: FieldType, size: Option<u32>, v: &toml::Value) -> Result<Def
             _ => {}
         }
     }
+    if let toml::Value::Float(f) = v
+        && !f.is_finite()
+    {
+        // JSON has no NaN or infinity: it would become null, no default at all.
+        return Err(format!("{f} is not a number a field can hold"));
+    }
     // A TOML date or time literal (`default_value = 2024-01-31`) is read as its text.
     let json = match v {
         toml::Value::Datetime(d) => serde_json::Value::String(d.to_string()),
@@ -1523,4 +1589,128 @@ fn check_index_names(items: &[Item], errs: &mut Errors) {
             }
         }
     }
+}
+
+/// What each field does, checked once every role is known (key, soft-delete flag, detail
+/// link, tenant column, lookup, calculated): combinations that would fail or be ignored on
+/// every request are refused here, naming the file and the field. Also the item-wide bounds
+/// the query builder relies on (fields, lookup joins).
+fn check_roles(items: &[Item], lookup_lists: &[LookupList], errs: &mut Errors) {
+    for item in items {
+        let path = item_path(item);
+        let ferr = |errs: &mut Errors, f: &Field, msg: &str| {
+            errs.push(&path, format!("field \"{}\": {msg}", f.name))
+        };
+        if let Some(d) = item.deleted_flag {
+            let flag = item.field(d);
+            if d == item.primary_key {
+                ferr(errs, flag, "the soft-delete flag cannot be the primary key");
+            } else if flag.column.is_none() {
+                // Every statement on the item compares the flag's column; a delete sets it.
+                ferr(
+                    errs,
+                    flag,
+                    "the soft-delete flag needs a column of its own (it cannot be calculated or a master_field field)",
+                );
+            } else if flag.lookup.is_some() || flag.lookup_values.is_some() {
+                ferr(errs, flag, "the soft-delete flag cannot be a lookup field");
+            }
+        }
+        for f in &item.fields {
+            let Some(dv) = &f.default_value else {
+                continue;
+            };
+            if f.column.is_none() {
+                ferr(
+                    errs,
+                    f,
+                    "default_value needs a column of its own (a calculated or master_field field has none)",
+                );
+            } else if item.is_server_set(f.id) {
+                ferr(
+                    errs,
+                    f,
+                    "the server sets this field (primary key, soft-delete flag, detail link or tenant column), so it cannot have a default_value",
+                );
+            } else if let (Some(list), DefaultValue::Value(Value::Int(v))) = (f.lookup_values, dv)
+                && !lookup_lists[list].values.iter().any(|(x, _)| x == v)
+            {
+                ferr(
+                    errs,
+                    f,
+                    &format!(
+                        "default_value {v} is not a value of lookup list \"{}\"",
+                        lookup_lists[list].name
+                    ),
+                );
+            }
+        }
+        if let (Some(t), Some(link)) = (item.tenant_field, item.master_link)
+            && link.fields().contains(&t)
+        {
+            ferr(
+                errs,
+                item.field(t),
+                "the tenant column cannot also be the detail link to the master",
+            );
+        }
+        if item.fields.len() > MAX_FIELDS {
+            errs.push(
+                &path,
+                format!(
+                    "{} fields; an item has at most {MAX_FIELDS}",
+                    item.fields.len()
+                ),
+            );
+        }
+        let joins = lookup_joins(item);
+        if joins > MAX_LOOKUP_JOINS {
+            errs.push(
+                &path,
+                format!(
+                    "showing every lookup text takes {joins} joins (a join per lookup item and level, shared by fields on the same path); an item may need at most {MAX_LOOKUP_JOINS}"
+                ),
+            );
+        }
+    }
+    for item in items {
+        // Breadth first, a level at a time: ends after MAX_DETAIL_LEVELS + 1 levels even where
+        // details form a cycle (reported in `link_details`).
+        let mut level = item.details.clone();
+        let mut depth = 0;
+        while !level.is_empty() && depth <= MAX_DETAIL_LEVELS {
+            depth += 1;
+            level = level
+                .iter()
+                .flat_map(|d| items[d.0 as usize].details.iter().copied())
+                .collect();
+        }
+        if depth > MAX_DETAIL_LEVELS && item.masters.is_empty() {
+            errs.push(
+                &item_path(item),
+                format!(
+                    "details nest more than {MAX_DETAIL_LEVELS} levels below this item (its details, theirs, …)"
+                ),
+            );
+        }
+    }
+}
+
+/// The joins an expanded open of `item` makes to show every lookup text: one per lookup item
+/// and level, shared by fields that reach it from the same column along the same path (the
+/// query builder joins the same way).
+fn lookup_joins(item: &Item) -> usize {
+    let mut joins: HashSet<(String, Vec<LookupStep>, ItemId)> = HashSet::new();
+    for f in &item.fields {
+        let (Some(lookup), Some(column)) = (&f.lookup, item.value_column(f)) else {
+            continue;
+        };
+        if f.field_type == FieldType::Keys {
+            continue;
+        }
+        for (k, step) in lookup.steps.iter().enumerate() {
+            joins.insert((column.to_string(), lookup.steps[..k].to_vec(), step.item));
+        }
+    }
+    joins.len()
 }

@@ -1408,17 +1408,20 @@ fn resolve_checks_the_master() {
 
 #[test]
 fn resolve_limits_the_number_and_depth_of_filters() {
-    let many: Vec<Json> = (0..201).map(|i| json!(["id", 1, i])).collect();
-    bad("tracks", json!({"filters": many}), "filters[200]");
-    let enough: Vec<Json> = (0..200).map(|i| json!(["id", 1, i])).collect();
+    let many: Vec<Json> = (0..501).map(|i| json!(["id", 1, i])).collect();
+    let e = bad("tracks", json!({"filters": many}), "filters[500]");
+    assert!(e.message.contains("more than 500 conditions"), "{e}");
+    let enough: Vec<Json> = (0..500).map(|i| json!(["id", 1, i])).collect();
     assert!(resolve("tracks", json!({"filters": enough})).is_ok());
-    // OR groups count too.
-    let members: Vec<Json> = (0..250).map(|i| json!([["id", 1, i]])).collect();
+    // Members of OR groups count too, and so do empty ones (each is a condition, 1=1).
+    let members: Vec<Json> = (0..550).map(|i| json!([["id", 1, i]])).collect();
     bad(
         "tracks",
         json!({"filters": [members]}),
-        "filters[0][199][0]",
+        "filters[0][500][0]",
     );
+    let empty: Vec<Json> = (0..501).map(|_| json!([])).collect();
+    bad("tracks", json!({"filters": [empty]}), "filters[0][500]");
     let mut nested = json!(["id", 1, 1]);
     for _ in 0..4 {
         nested = json!([[nested]]);
@@ -1430,6 +1433,109 @@ fn resolve_limits_the_number_and_depth_of_filters() {
         json!({"filters": [too_deep]}),
         "filters[0][0][0][0][0][0][0][0][0]",
     );
+}
+
+/// Issue 12: the budget belongs to the whole query. Words of contains_all and of a search are
+/// conditions; values of every list, words and compared values count against one total; a
+/// LIKE text is at most 10000 bytes.
+#[test]
+fn resolve_keeps_the_whole_query_within_its_budget() {
+    let words = |n: usize| {
+        (0..n)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(
+        resolve(
+            "tracks",
+            json!({"filters": [["name", "contains_all", words(500)]]})
+        )
+        .is_ok()
+    );
+    bad(
+        "tracks",
+        json!({"filters": [["name", "contains_all", words(501)]]}),
+        "filters[0]",
+    );
+    bad(
+        "tracks",
+        json!({"filters": [["id", 1, 1]], "search": ["name", words(500)]}),
+        "search",
+    );
+    // Lists each under the total, together over it.
+    let list = |n: i64| json!(["id", "in", (0..n).collect::<Vec<_>>()]);
+    assert!(resolve("tracks", json!({"filters": [list(5000), list(5000)]})).is_ok());
+    let e = bad(
+        "tracks",
+        json!({"filters": [list(5000), list(4999), ["name", "range", ["a", "b"]]]}),
+        "filters[2]",
+    );
+    assert!(e.message.contains("more than 10000 values"), "{e}");
+    bad("tracks", json!({"filters": [list(10_001)]}), "filters[0]");
+    let long = "x".repeat(10_000);
+    assert!(resolve("tracks", json!({"filters": [["name", "contains", long]]})).is_ok());
+    let e = bad(
+        "tracks",
+        json!({"filters": [["name", "startwith", "x".repeat(10_001)]]}),
+        "filters[0]",
+    );
+    assert!(e.message.contains("longer than 10000 bytes"), "{e}");
+    bad(
+        "tracks",
+        json!({"search": {"field": "name", "text": "é".repeat(5001)}}),
+        "search",
+    );
+}
+
+/// Naming a field again in order or group_by changes nothing, so it adds nothing to the SQL.
+#[test]
+fn repeated_order_and_group_by_fields_are_written_once() {
+    let q = query(
+        "tracks",
+        json!({"order": ["name", "-name", ["name", true], "id"]}),
+    );
+    assert_eq!(q.order.len(), 2);
+    assert!(!q.order[0].desc, "the first mention wins");
+    let group: Vec<&str> = vec!["customer"; 5000];
+    let s = sql(
+        "invoices",
+        json!({"fields": ["customer", "total"], "funcs": {"total": "sum"}, "group_by": group,
+               "expanded": true}),
+    );
+    assert!(
+        s.text
+            .contains("GROUP BY t.\"customer\", j1.\"lastname\" LIMIT"),
+        "{}",
+        s.text
+    );
+}
+
+/// Issue 13 (fuzzer): a whole number written as a float is a whole number; null is absent.
+#[test]
+fn open_params_read_null_as_absent_and_whole_floats_as_integers() {
+    let q = query("tracks", json!({"limit": 20.0, "offset": 788887.0}));
+    assert_eq!((q.limit, q.offset), (20, 788_887));
+    let absent = query("tracks", json!({}));
+    let nulls = query(
+        "tracks",
+        json!({"fields": null, "filters": null, "order": null, "limit": null, "offset": null,
+               "expanded": null, "funcs": null, "summary": null, "group_by": null,
+               "master": null, "search": null, "params": null}),
+    );
+    assert_eq!(nulls, absent);
+    for bad_count in [
+        json!({"limit": 20.5}),
+        json!({"offset": -1}),
+        json!({"limit": "20"}),
+    ] {
+        let e = serde_json::from_value::<OpenParams>(bad_count.clone()).unwrap_err();
+        assert!(
+            e.to_string().contains("expected a whole number")
+                || e.to_string().contains("expected a count"),
+            "{bad_count}: {e}"
+        );
+    }
 }
 
 #[test]
