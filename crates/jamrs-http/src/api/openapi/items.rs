@@ -201,7 +201,7 @@ pub fn schemas(task: &Task, item: &Item, access: &Access, out: &mut Map<String, 
         .map(|f| {
             (
                 f.name.to_string(),
-                json!({"enum": schemas::agg_names(f.field_type.is_numeric())}),
+                json!({"type": "string", "enum": schemas::agg_names(f.field_type.is_numeric())}),
             )
         })
         .collect();
@@ -218,7 +218,7 @@ pub fn schemas(task: &Task, item: &Item, access: &Access, out: &mut Map<String, 
             "expanded": or_null(json!({"type": "boolean", "description": "Add lookup texts (<field>.text) and calculated fields"})),
             "funcs": or_null(json!({"type": "object", "additionalProperties": false, "properties": funcs})),
             "summary": or_null(json!({"type": "boolean", "description": "The first column becomes COUNT(*)"})),
-            "group_by": or_null(json!({"type": "array", "items": {"enum": groupable}})),
+            "group_by": or_null(json!({"type": "array", "items": {"type": "string", "enum": groupable}})),
             "search": schemas::search(&field_ref),
             "params": or_null(json!({"type": "object", "description": "User params for server module handlers"})),
         }
@@ -235,7 +235,7 @@ pub fn schemas(task: &Task, item: &Item, access: &Access, out: &mut Map<String, 
             "description": "The master row: {\"item\": master, \"id\": key}, or the key alone when there is one master",
             "anyOf": [
                 schemas::int64("The master's key"),
-                {"type": "object", "required": ["id"], "properties": {"item": {"enum": masters}, "id": schemas::int64("The master's key")}},
+                {"type": "object", "required": ["id"], "properties": {"item": {"type": "string", "enum": masters}, "id": schemas::int64("The master's key")}},
             ]
         });
     }

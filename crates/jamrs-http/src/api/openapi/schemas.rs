@@ -122,7 +122,7 @@ pub fn common() -> serde_json::Map<String, Json> {
                 "type": "object",
                 "required": ["code", "message"],
                 "properties": {
-                    "code": {"enum": ["bad_request", "unauthorized", "forbidden", "not_found", "conflict", "validation", "module_error", "too_many_requests", "internal"]},
+                    "code": {"type": "string", "enum": ["bad_request", "unauthorized", "forbidden", "not_found", "conflict", "validation", "module_error", "too_many_requests", "internal"]},
                     "message": {"type": "string"},
                     "fields": {"type": "array", "items": {"type": "object", "required": ["field", "message"], "properties": {
                         "field": {"type": "string", "description": "Path of the field at fault, e.g. changes[0].title or changes[0].lines[2].quantity"},
@@ -145,7 +145,7 @@ pub fn common() -> serde_json::Map<String, Json> {
                 "limit": or_null(json!({"type": "integer", "minimum": 0, "description": "At most the task's max_limit (GET /api/task); 0 or absent means max_limit"})),
                 "offset": or_null(json!({"type": "integer", "minimum": 0, "maximum": u64::MAX})),
                 "expanded": or_null(json!({"type": "boolean", "description": "Add lookup texts (<field>.text) and calculated fields"})),
-                "funcs": or_null(json!({"type": "object", "additionalProperties": {"enum": agg_names(true)}, "description": "{field: aggregate}; sum and avg need a numeric field"})),
+                "funcs": or_null(json!({"type": "object", "additionalProperties": {"type": "string", "enum": agg_names(true)}, "description": "{field: aggregate}; sum and avg need a numeric field"})),
                 "summary": or_null(json!({"type": "boolean", "description": "The first column becomes COUNT(*)"})),
                 "group_by": or_null(names.clone()),
                 "master": or_null(json!({
@@ -305,7 +305,7 @@ pub fn change_result(values: &Json, details: &Json) -> Json {
         "required": ["op", "id"],
         "additionalProperties": false,
         "properties": {
-            "op": {"enum": ["insert", "update", "delete"]},
+            "op": {"type": "string", "enum": ["insert", "update", "delete"]},
             "id": {"type": ["integer", "null"], "description": "The record's key (null only for an insert a server module skipped)"},
             "values": values,
             "details": details,
@@ -328,7 +328,7 @@ fn task() -> Json {
     let field = json!({"type": "object", "required": ["name", "caption", "type", "required", "read_only", "visible"], "properties": {
         "name": text,
         "caption": text,
-        "type": {"enum": jamrs_core::types::FieldType::ALL.iter().map(|t| t.name()).collect::<Vec<_>>()},
+        "type": {"type": "string", "enum": jamrs_core::types::FieldType::ALL.iter().map(|t| t.name()).collect::<Vec<_>>()},
         "required": {"type": "boolean"},
         "read_only": {"type": "boolean"},
         "visible": {"type": "boolean"},
