@@ -8,7 +8,8 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jamrs_core::{Error, Kind};
@@ -98,16 +99,7 @@ where
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::with_status(
-                    Error::bad_request("the request body is larger than the server accepts"),
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                )
-            } else {
-                Error::bad_request(format!("cannot read the request body: {e}")).into()
-            }
-        })?;
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
         // Every body of this API is an object; serde alone would also take a list of values
         // by position.
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
@@ -125,9 +117,60 @@ where
     }
 }
 
+/// The request body's bytes, up to the server's limit: 413 past it, in the error contract.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large()
+                } else {
+                    Error::bad_request(format!("cannot read the request body: {e}")).into()
+                }
+            })
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::with_status(
+        Error::bad_request("the request body is larger than the server accepts"),
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+}
+
+/// Path parameters, with a path that cannot be decoded (bad percent-encoding, not UTF-8)
+/// answered 400 in the error contract rather than axum's plain text.
+pub struct PathParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for PathParams<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| PathParams(v))
+            .map_err(|e| Error::bad_request(format!("bad path: {}", e.body_text())).into())
+    }
+}
+
 /// `application/json`, or a `+json` type, with any parameters (charset).
 fn is_json(req: &Request) -> bool {
-    req.headers()
+    is_json_type(req.headers())
+}
+
+/// Whether the headers say the body is JSON: `application/json` or an `application/…+json`.
+pub fn is_json_type(headers: &axum::http::HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
@@ -151,10 +194,7 @@ fn json_rejection(r: JsonRejection) -> ApiError {
         }
         JsonRejection::BytesRejection(e) => {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::with_status(
-                    Error::bad_request("the request body is larger than the server accepts"),
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                )
+                too_large()
             } else {
                 Error::bad_request(format!("cannot read the request body: {e}")).into()
             }

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod error;
+pub mod routes;
 pub mod session;
 pub mod ui;
 pub mod wire;
@@ -18,8 +19,11 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::routing::{get, post};
 use jamrs_core::Task;
 use jamrs_store::{Events, Hooks, Store};
+use routes::Method::{Get, Post};
+use routes::{Reply, Route, Session};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -57,13 +61,136 @@ impl std::ops::Deref for AppState {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Every route of the server, on one screen.
+/// Every route of the server, on one screen. The router serves exactly these
+/// ([`routes::router`]) and `/api/openapi.json` documents exactly these (`api::openapi`), each
+/// with the failure statuses listed here.
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: Post,
+        path: "/api/login",
+        operation_id: "login",
+        summary: "Log in: a session cookie and the user's info",
+        tag: "session",
+        session: Session::Unused,
+        body: Some("LoginRequest"),
+        reply: Reply::Json("LoginReply"),
+        errors: &[400, 401, 413, 415, 429, 500],
+        serve: || post(api::login::login),
+    },
+    Route {
+        method: Post,
+        path: "/api/logout",
+        operation_id: "logout",
+        summary: "End the session (the cookie stops working everywhere)",
+        tag: "session",
+        session: Session::Optional,
+        body: None,
+        reply: Reply::NoContent,
+        errors: &[500],
+        serve: || post(api::login::logout),
+    },
+    Route {
+        method: Get,
+        path: "/api/task",
+        operation_id: "task",
+        summary: "The metadata this session may see",
+        tag: "metadata",
+        session: Session::Required,
+        body: None,
+        reply: Reply::Json("Task"),
+        errors: &[401, 500],
+        serve: || get(api::task::get),
+    },
+    Route {
+        method: Get,
+        path: "/api/openapi.json",
+        operation_id: "openapi",
+        summary: "This document: for a session, with the paths and schemas of each item its role may see",
+        tag: "metadata",
+        session: Session::Optional,
+        body: None,
+        reply: Reply::Json("OpenApi"),
+        errors: &[500],
+        serve: || get(api::openapi::get),
+    },
+    Route {
+        method: Post,
+        path: "/api/items/{item}/open",
+        operation_id: "open",
+        summary: "Rows of an item (Jam.py open)",
+        tag: "items",
+        session: Session::Required,
+        body: Some("OpenParams"),
+        reply: Reply::Json("OpenReply"),
+        errors: &[400, 401, 403, 404, 413, 415, 500],
+        serve: || post(api::open::post),
+    },
+    Route {
+        method: Post,
+        path: "/api/items/{item}/apply",
+        operation_id: "apply",
+        summary: "Save changes in one transaction (Jam.py apply)",
+        tag: "items",
+        session: Session::Required,
+        body: Some("ApplyParams"),
+        reply: Reply::Json("ApplyReply"),
+        errors: &[400, 401, 403, 404, 409, 413, 415, 422, 500],
+        serve: || post(api::apply::post),
+    },
+    Route {
+        method: Post,
+        path: "/api/items/{item}/call/{function}",
+        operation_id: "call",
+        summary: "Run a server function the item lists in `callable`",
+        tag: "items",
+        session: Session::Required,
+        body: Some("CallRequest"),
+        reply: Reply::Json("CallReply"),
+        errors: &[400, 401, 403, 404, 413, 415, 500],
+        serve: || post(api::call::post),
+    },
+    Route {
+        method: Post,
+        path: "/ext/{*path}",
+        operation_id: "ext",
+        summary: "The task module's on_ext_request, on the paths listed in `ext_paths` (no session)",
+        tag: "modules",
+        session: Session::Unused,
+        body: Some("ExtRequest"),
+        reply: Reply::Json("CallReply"),
+        errors: &[400, 404, 413, 415, 500],
+        serve: || post(api::ext::post),
+    },
+    Route {
+        method: Get,
+        path: "/",
+        operation_id: "ui_page",
+        summary: "The web UI's page",
+        tag: "web UI",
+        session: Session::Unused,
+        body: None,
+        reply: Reply::Page,
+        errors: &[],
+        serve: || get(ui::index).layer(ui::compression()),
+    },
+    Route {
+        method: Get,
+        path: "/ui/{hash}/{*path}",
+        operation_id: "ui_asset",
+        summary: "A file of the web UI (cached for a year: its URL changes with the UI)",
+        tag: "web UI",
+        session: Session::Unused,
+        body: None,
+        reply: Reply::Asset,
+        errors: &[404],
+        serve: || get(ui::asset).layer(ui::compression()),
+    },
+];
+
+/// The server: every route of [`ROUTES`], the error contract's fallbacks and the middleware.
 pub fn router(state: AppState) -> Router {
     let max_body = state.task.settings.server.max_body_bytes;
-    Router::new()
-        .nest("/api", api::router())
-        .route("/ext/{*path}", axum::routing::post(api::ext::post))
-        .merge(ui::router())
+    routes::router(ROUTES)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::no_method)
         .layer(DefaultBodyLimit::max(max_body))

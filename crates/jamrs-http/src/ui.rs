@@ -11,11 +11,10 @@
 
 use std::sync::LazyLock;
 
-use axum::Router;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 
 use crate::AppState;
@@ -51,12 +50,22 @@ const FILES: &[(&str, &[u8])] = files!(
 /// The page's template; the other files are assets.
 const INDEX: &str = "index.html";
 
-/// The UI's routes: the page at `/` and the assets under `/ui/<hash>/`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/ui/{hash}/{*path}", get(asset))
-        .layer(CompressionLayer::new().gzip(true))
+/// The UI's responses are gzip-compressed for browsers that accept it. (Its routes, the page
+/// at `/` and the assets under `/ui/<hash>/`, are in the route table, `crate::ROUTES`.)
+pub(crate) fn compression() -> CompressionLayer {
+    CompressionLayer::new().gzip(true)
+}
+
+/// The content types of the UI's assets (what `/ui/<hash>/<file>` may answer).
+pub fn asset_types() -> Vec<&'static str> {
+    let mut types: Vec<&str> = FILES
+        .iter()
+        .filter(|(p, _)| *p != INDEX)
+        .map(|(p, _)| content_type(p))
+        .collect();
+    types.sort_unstable();
+    types.dedup();
+    types
 }
 
 /// A digest of every embedded file, as 16 hex digits: the assets' URL prefix.
@@ -74,12 +83,16 @@ pub fn hash() -> &'static str {
     &HASH
 }
 
-async fn index(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn index(State(state): State<AppState>, headers: HeaderMap) -> Response {
     page(&state.task.caption, &headers)
 }
 
-async fn asset(Path((hash, path)): Path<(String, String)>) -> Response {
-    file_response(&hash, &path)
+/// A path that cannot be decoded names no file: 404 like any other.
+pub(crate) async fn asset(path: Result<Path<(String, String)>, PathRejection>) -> Response {
+    match path {
+        Ok(Path((hash, path))) => file_response(&hash, &path),
+        Err(_) => file_response("", ""),
+    }
 }
 
 /// `index.html` for a task captioned `caption`, or 304 when the browser has this very page.

@@ -1,6 +1,6 @@
 //! `POST /api/items/{item}/apply`: one delta, one transaction.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use jamrs_core::Task;
@@ -9,14 +9,14 @@ use jamrs_store::{ChangeResult, Engine, auth, store};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use crate::AppState;
-use crate::error::{ApiError, JsonBody};
+use crate::error::{ApiError, JsonBody, PathParams};
 use crate::session::{self, SessionToken};
 use crate::wire::NamedRow;
 
 pub async fn post(
     State(state): State<AppState>,
     SessionToken(token): SessionToken,
-    Path(item): Path<String>,
+    PathParams(item): PathParams<String>,
     JsonBody(body): JsonBody<ApplyParams>,
 ) -> Result<Response, ApiError> {
     let task = state.task.clone();

@@ -4,14 +4,14 @@
 //! function runs on the writer, in one transaction (it may change data through datasets).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use jamrs_core::Error;
 use jamrs_store::{Engine, auth, store};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::error::{ApiError, JsonBody};
+use crate::error::{ApiError, JsonBody, PathParams};
 use crate::session::{self, SessionToken};
 
 #[derive(Deserialize)]
@@ -25,7 +25,7 @@ pub struct CallRequest {
 pub async fn post(
     State(state): State<AppState>,
     SessionToken(token): SessionToken,
-    Path((item, function)): Path<(String, String)>,
+    PathParams((item, function)): PathParams<(String, String)>,
     JsonBody(req): JsonBody<CallRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let task = state.task.clone();

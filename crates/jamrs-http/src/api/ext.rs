@@ -3,36 +3,27 @@
 //! (`item.session` is `None`), so the handler must check whatever the caller sends.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::extract::State;
+use axum::http::HeaderMap;
 use jamrs_core::Error;
 use jamrs_core::session::Caller;
 use jamrs_store::{Engine, TaskEvent, store};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, PathParams, RawBody, is_json_type};
 
 pub async fn post(
     State(state): State<AppState>,
-    Path(path): Path<String>,
+    PathParams(path): PathParams<String>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<Value>, ApiError> {
     let path = format!("/{path}");
     if !state.task.settings.ext_paths.contains(&path) {
         return Err(Error::not_found("no such endpoint").into());
     }
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-        });
-    if !is_json && !body.is_empty() {
+    if !is_json_type(&headers) && !body.is_empty() {
         return Err(ApiError {
             error: Error::bad_request("the body must be JSON with Content-Type: application/json"),
             status: Some(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE),

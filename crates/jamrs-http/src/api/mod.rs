@@ -1,25 +1,10 @@
-//! The `/api` area: one file per endpoint.
+//! The `/api` and `/ext` endpoints: one file per endpoint. Their routes are in the route table
+//! (`crate::ROUTES`), which the router and the OpenAPI document are both built from.
 
-mod apply;
-mod call;
-pub mod ext;
-mod login;
-mod open;
+pub(crate) mod apply;
+pub(crate) mod call;
+pub(crate) mod ext;
+pub(crate) mod login;
+pub(crate) mod open;
 pub mod openapi;
-mod task;
-
-use axum::Router;
-use axum::routing::{get, post};
-
-use crate::AppState;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/login", post(login::login))
-        .route("/logout", post(login::logout))
-        .route("/task", get(task::get))
-        .route("/items/{item}/open", post(open::post))
-        .route("/items/{item}/apply", post(apply::post))
-        .route("/items/{item}/call/{function}", post(call::post))
-        .route("/openapi.json", get(openapi::get))
-}
+pub(crate) mod task;

@@ -1,6 +1,6 @@
 //! `POST /api/items/{item}/open`: rows of an item, as Jam.py's open.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use jamrs_core::query::OpenParams;
@@ -8,7 +8,7 @@ use jamrs_store::{Engine, auth, store};
 use serde::Serialize;
 
 use crate::AppState;
-use crate::error::{ApiError, JsonBody};
+use crate::error::{ApiError, JsonBody, PathParams};
 use crate::session::{self, SessionToken};
 use crate::wire::Rows;
 
@@ -21,7 +21,7 @@ struct OpenReply<'a> {
 pub async fn post(
     State(state): State<AppState>,
     SessionToken(token): SessionToken,
-    Path(item): Path<String>,
+    PathParams(item): PathParams<String>,
     JsonBody(params): JsonBody<OpenParams>,
 ) -> Result<Response, ApiError> {
     let task = state.task.clone();

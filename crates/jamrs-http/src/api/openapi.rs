@@ -1,233 +1,366 @@
-//! `GET /api/openapi.json`: the API contract, built from the same route list as the router
-//! and the same parameter names the engine reads (`OpenParams`, `ApplyParams`).
+//! `GET /api/openapi.json`: the API contract, built from the route table the router is built
+//! from (`crate::ROUTES`), so the document lists exactly the operations the server serves, each
+//! with exactly the statuses its handler can answer.
+//!
+//! Two forms:
+//! - the generic document ([`document`]): templated paths (`/api/items/{item}/open`) and
+//!   generic schemas, naming nothing of the project. Served to a caller without a session in
+//!   safe mode (which describes it: a session is required).
+//! - a project's document for a role ([`document_for`]): each item the role may view gets its
+//!   own paths (`/api/items/notes/open`, `…/apply`, `…/call/<function>`) with schemas generated
+//!   from the metadata (`items.rs`), and each `ext_paths` entry its `/ext/…` path. Served to a
+//!   session (for its role), and without safe mode also to anonymous callers (for the
+//!   anonymous role). Items the role cannot view and fields it is prohibited from are never
+//!   named.
 
-use serde_json::{Value as Json, json};
+mod items;
+mod schemas;
 
-/// Every documented route: (method, path, summary). `api::router` serves exactly these; the
-/// API tests request each one.
-pub const ROUTES: &[(&str, &str, &str)] = &[
-    (
-        "post",
-        "/api/login",
-        "Log in: a session cookie and the user's info",
-    ),
-    (
-        "post",
-        "/api/logout",
-        "End the session (the cookie stops working everywhere)",
-    ),
-    ("get", "/api/task", "The metadata this session may see"),
-    (
-        "post",
-        "/api/items/{item}/open",
-        "Rows of an item (Jam.py open)",
-    ),
-    (
-        "post",
-        "/api/items/{item}/apply",
-        "Save changes in one transaction (Jam.py apply)",
-    ),
-    ("get", "/api/openapi.json", "This document"),
-];
+use std::sync::LazyLock;
 
-pub async fn get() -> axum::Json<Json> {
-    axum::Json(document())
-}
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use jamrs_core::session::Caller;
+use jamrs_core::{Kind, Task};
+use jamrs_store::{auth, store};
+use serde_json::{Map, Value as Json, json};
 
-fn error_responses() -> Json {
-    let err = json!({"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
-    let mut r = serde_json::Map::new();
-    for (code, what) in [
-        (
-            "400",
-            "Malformed request: unknown field or filter type, wrong shape, limit over the maximum",
-        ),
-        (
-            "404",
-            "No such item, or the record or master does not exist",
-        ),
-        ("409", "The change collides with stored data"),
-        ("413", "The body is larger than the server accepts"),
-        ("415", "The body is not application/json"),
-        ("422", "Values failed validation; `fields` says which"),
-        ("500", "Internal error (details only in the server log)"),
-    ] {
-        let mut e = err.clone();
-        e["description"] = json!(what);
-        r.insert(code.into(), e);
+use crate::AppState;
+use crate::error::ApiError;
+use crate::routes::{Reply, Route, Session};
+use crate::session::{self, COOKIE, SessionToken};
+
+pub async fn get(
+    State(state): State<AppState>,
+    SessionToken(token): SessionToken,
+) -> Result<Response, ApiError> {
+    let task = state.task.clone();
+    if token.is_none() && task.settings.safe_mode {
+        return Ok(json_reply(GENERIC.clone()));
     }
-    Json::Object(r)
-}
-
-fn body(schema: &str) -> Json {
-    json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
-}
-
-fn ok(schema: &str) -> Json {
-    json!({"description": "OK", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
-}
-
-pub fn document() -> Json {
-    let mut paths = serde_json::Map::new();
-    for (method, path, summary) in ROUTES {
-        let mut op = json!({"summary": summary, "responses": error_responses()});
-        let item_param = json!([{"name": "item", "in": "path", "required": true, "schema": {"type": "string"}, "description": "The item's name"}]);
-        match *path {
-            "/api/task" => op["responses"]["200"] = ok("Task"),
-            "/api/login" => {
-                op["requestBody"] = body("LoginRequest");
-                op["responses"]["200"] = ok("LoginReply");
-                op["responses"]["200"]["headers"] = json!({"Set-Cookie": {"description": "jamrs_session=<token>; Path=/; HttpOnly; SameSite=Lax (Secure when configured)", "schema": {"type": "string"}}});
+    let now = session::now();
+    let job_token = token.clone();
+    let who = store::read(&*state.store, move |conn| {
+        auth::authenticate(conn, &task, job_token.as_deref(), now)
+    })
+    .await;
+    match who {
+        Ok(who) => {
+            if let (true, Some(token)) = (who.needs_touch, token) {
+                session::touch_later(&*state.store, token, now);
             }
-            "/api/logout" => {
-                op["responses"]["204"] = json!({"description": "The session is revoked on the server; the cookie is cleared"});
-            }
-            "/api/items/{item}/open" => {
-                op["parameters"] = item_param;
-                op["requestBody"] = body("OpenParams");
-                op["responses"]["200"] = ok("OpenReply");
-            }
-            "/api/items/{item}/apply" => {
-                op["parameters"] = item_param;
-                op["requestBody"] = body("ApplyParams");
-                op["responses"]["200"] = ok("ApplyReply");
-            }
-            "/api/items/{item}/call/{function}" => {
-                let mut params = item_param;
-                if let Some(list) = params.as_array_mut() {
-                    list.push(json!({"name": "function", "in": "path", "required": true, "schema": {"type": "string"}, "description": "A function the item's metadata lists in `callable`"}));
-                }
-                op["parameters"] = params;
-                op["requestBody"] = body("CallRequest");
-                op["responses"]["200"] = ok("CallReply");
-            }
-            _ => {
-                op["responses"]["200"] = json!({"description": "The OpenAPI document", "content": {"application/json": {"schema": {"type": "object"}}}})
-            }
+            let body = serde_json::to_vec(&document_for(&state.task, &who.caller))
+                .map_err(|e| jamrs_core::Error::internal(format!("cannot encode: {e}")))?;
+            Ok(json_reply(body))
         }
-        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
-        entry[*method] = op;
+        // An ended session sees what no session sees: the document never needs one.
+        Err(e) if e.kind == Kind::Unauthorized => Ok(json_reply(GENERIC.clone())),
+        Err(e) => Err(e.into()),
     }
+}
+
+fn json_reply(body: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            // Per session: not for shared caches.
+            (header::CACHE_CONTROL, "private, no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+static GENERIC: LazyLock<Vec<u8>> =
+    LazyLock::new(|| serde_json::to_vec(&document()).unwrap_or_default());
+
+/// The generic document: every route of the table with templated paths, as a safe-mode server
+/// answers them; no project data.
+pub fn document() -> Json {
+    let mut paths = Map::new();
+    for route in crate::ROUTES {
+        let op = operation(route, &Doc::Generic, route.operation_id.to_string());
+        add(&mut paths, route.openapi_path(), route, op);
+    }
+    wrap(
+        paths,
+        schemas::common(),
+        "The generic document: item paths are templated. Log in and fetch it again for the paths and schemas of each item your role may see.",
+    )
+}
+
+/// The document of `task` for `caller`'s role: per-item paths and schemas for what the role
+/// may view.
+pub fn document_for(task: &Task, caller: &Caller) -> Json {
+    let access = caller.access(task);
+    let doc = Doc::Project { task };
+    let mut paths = Map::new();
+    for route in crate::ROUTES {
+        let params = route.path_params();
+        if params.contains(&"item") {
+            for item in items::visible(task, access) {
+                // A detail's rows change only through its master's apply: its own answers 400.
+                if route.operation_id == "apply" && item.is_detail() {
+                    continue;
+                }
+                let base = route.path.replace("{item}", item.name.as_str());
+                if params.contains(&"function") {
+                    for f in &item.callable {
+                        let path = base.replace("{function}", f.as_str());
+                        let id = format!("{}:{}.{}", route.operation_id, item.name, f);
+                        let op = operation(route, &doc.with_item(item), id);
+                        add(&mut paths, path, route, op);
+                    }
+                } else {
+                    let id = format!("{}:{}", route.operation_id, item.name);
+                    let op = operation(route, &doc.with_item(item), id);
+                    add(&mut paths, base, route, op);
+                }
+            }
+        } else if route.operation_id == "ext" {
+            for p in &task.settings.ext_paths {
+                let path = format!("/ext{p}");
+                let op = operation(route, &doc, format!("ext:{p}"));
+                add(&mut paths, path, route, op);
+            }
+        } else {
+            let op = operation(route, &doc, route.operation_id.to_string());
+            add(&mut paths, route.openapi_path(), route, op);
+        }
+    }
+    let mut components = schemas::common();
+    for item in items::visible(task, access) {
+        items::schemas(task, item, access, &mut components);
+    }
+    let whom = match caller.role {
+        Some(r) => format!("role \"{}\"", task.roles[r].name),
+        None if caller.user.is_some() => "a session without role restrictions".to_string(),
+        None => "callers without a session".to_string(),
+    };
+    let mut out = wrap(
+        paths,
+        components,
+        &format!(
+            "The document of project \"{}\" for {whom}: the items it may view, with their fields.",
+            task.name
+        ),
+    );
+    out["info"]["title"] = json!(format!("{} (jamrs API)", task.caption));
+    out
+}
+
+/// Which document is being built.
+#[derive(Clone, Copy)]
+enum Doc<'a> {
+    Generic,
+    Project {
+        task: &'a Task,
+    },
+    Item {
+        task: &'a Task,
+        item: &'a jamrs_core::model::Item,
+    },
+}
+
+impl<'a> Doc<'a> {
+    fn with_item(&self, item: &'a jamrs_core::model::Item) -> Doc<'a> {
+        match *self {
+            Doc::Project { task } | Doc::Item { task, .. } => Doc::Item { task, item },
+            Doc::Generic => Doc::Generic,
+        }
+    }
+
+    fn safe_mode(&self) -> bool {
+        match self {
+            Doc::Generic => true,
+            Doc::Project { task } | Doc::Item { task, .. } => task.settings.safe_mode,
+        }
+    }
+
+    /// The schema `name`, for the item of a per-item operation.
+    fn schema(&self, name: &str) -> Json {
+        match self {
+            Doc::Item { item, .. }
+                if ["OpenParams", "OpenReply", "ApplyParams", "ApplyReply"].contains(&name) =>
+            {
+                schemas::schema_ref(&items::name(item, name))
+            }
+            _ => schemas::schema_ref(name),
+        }
+    }
+}
+
+fn add(paths: &mut Map<String, Json>, path: String, route: &Route, op: Json) {
+    let entry = paths.entry(path).or_insert_with(|| json!({}));
+    entry[route.method.openapi()] = op;
+}
+
+fn wrap(paths: Map<String, Json>, schemas: Map<String, Json>, description: &str) -> Json {
     json!({
         "openapi": "3.1.0",
         "info": {
             "title": "jamrs API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "JSON API of a jamrs application. Names follow Jam.py: open params are Jam.py's `__` params without the underscores; filter types are Jam.py's FILTER_* numbers (1–30) or names.",
+            "description": format!("JSON API of a jamrs application. Names follow Jam.py: open params are Jam.py's `__` params without the underscores; filter types are Jam.py's FILTER_* numbers (1–30) or names. Every failure is a status with {{\"error\": {{\"code\", \"message\", \"fields\"?}}}}. {description}"),
         },
         "paths": paths,
-        "components": {"schemas": schemas()},
+        "components": {
+            "schemas": schemas,
+            "responses": error_responses(),
+            "securitySchemes": {"session": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": COOKIE,
+                "description": "The session cookie POST /api/login sets (HttpOnly): a random token. With safe mode (the default) every operation but login, logout, /ext and this document needs it.",
+            }},
+        },
+        "tags": [
+            {"name": "session", "description": "Log in and out"},
+            {"name": "metadata", "description": "What the session may see"},
+            {"name": "items", "description": "Rows: open, apply, server functions"},
+            {"name": "modules", "description": "Endpoints the task module answers"},
+            {"name": "web UI", "description": "The web UI's page and files (not JSON)"},
+        ],
     })
 }
 
-fn schemas() -> Json {
-    let value = json!({"description": "null, number, string (dates as YYYY-MM-DD, datetimes as YYYY-MM-DD HH:MM:SS) or boolean"});
-    json!({
-        "Error": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {"error": {
-                "type": "object",
-                "required": ["code", "message"],
-                "properties": {
-                    "code": {"enum": ["bad_request", "unauthorized", "forbidden", "not_found", "conflict", "validation", "module_error", "too_many_requests", "internal"]},
-                    "message": {"type": "string"},
-                    "fields": {"type": "array", "items": {"type": "object", "required": ["field", "message"], "properties": {
-                        "field": {"type": "string", "description": "Path of the field at fault, e.g. changes[0].title or changes[0].lines[2].quantity"},
-                        "message": {"type": "string"}}}}
-                }
-            }}
-        },
-        "Filter": {
-            "description": "[field, type, value], type a Jam.py number 1–30 or a name (eq, ne, lt, le, gt, ge, in, not_in, range, isnull, exact, contains, startwith, endwith, contains_all; add _l for the lookup-text variant). An OR group is a list of lists of filters: [[f1, f2], [f3]] means (f1 AND f2) OR f3.",
-            "type": "array",
-        },
-        "OpenParams": {
-            "type": "object",
-            "additionalProperties": false,
-            "properties": {
-                "fields": {"type": "array", "items": {"type": "string"}, "description": "Field names; empty or absent: all"},
-                "filters": {"type": "array", "items": {"$ref": "#/components/schemas/Filter"}},
-                "order": {"type": "array", "description": "[[field, desc]] or \"field\" / \"-field\"; ordering by a lookup field with expanded sorts by its text"},
-                "limit": {"type": "integer", "minimum": 0, "description": "At most the task's max_limit; 0 or absent means max_limit"},
-                "offset": {"type": "integer", "minimum": 0},
-                "expanded": {"type": "boolean", "description": "Add lookup texts (<field>.text) and calculated fields"},
-                "funcs": {"type": "object", "additionalProperties": {"enum": ["count", "sum", "min", "max", "avg"]}},
-                "summary": {"type": "boolean", "description": "The first column becomes COUNT(*)"},
-                "group_by": {"type": "array", "items": {"type": "string"}},
-                "master": {"description": "Required for details: {\"item\": master, \"id\": key} or the key alone"},
-                "search": {"description": "{\"field\": name, \"text\": words}: every word must appear"},
-                "params": {"type": "object", "description": "User params for server module handlers"}
+/// What each failure status means, under `components/responses/<status>`.
+fn error_responses() -> Json {
+    let mut out = Map::new();
+    for (code, what) in [
+        (
+            400,
+            "Malformed request: not JSON, wrong shape, unknown field or filter type, limit over the maximum; or a server module refused it (code module_error)",
+        ),
+        (401, "No live session (log in first)"),
+        (
+            403,
+            "The role may not do this, or may not use a field named",
+        ),
+        (404, "No such item, record, master row, function or path"),
+        (409, "The change collides with stored data (a unique index)"),
+        (413, "The body is larger than the server accepts"),
+        (415, "The body is not Content-Type: application/json"),
+        (422, "Values failed validation; `fields` names each one"),
+        (
+            429,
+            "Too many failed logins for this login or address; Retry-After says when to try again",
+        ),
+        (500, "Internal error (details only in the server log)"),
+    ] {
+        let mut r = json!({
+            "description": what,
+            "content": {"application/json": {"schema": schemas::schema_ref("Error")}},
+        });
+        if code == 429 {
+            r["headers"] = json!({"Retry-After": {"required": true, "description": "Seconds to wait", "schema": {"type": "integer"}}});
+        }
+        out.insert(code.to_string(), r);
+    }
+    Json::Object(out)
+}
+
+fn operation(route: &Route, doc: &Doc, operation_id: String) -> Json {
+    let mut op = json!({
+        "operationId": operation_id,
+        "summary": route.summary,
+        "tags": [route.tag],
+    });
+    let mut responses = Map::new();
+    for code in route.errors {
+        // Without safe mode no request needs a session, and none is refused for lacking one.
+        if *code == 401 && route.session == Session::Required && !doc.safe_mode() {
+            continue;
+        }
+        responses.insert(
+            code.to_string(),
+            json!({"$ref": format!("#/components/responses/{code}")}),
+        );
+    }
+    match route.reply {
+        Reply::Json(schema) => {
+            let mut ok = json!({"description": "OK", "content": {"application/json": {"schema": doc.schema(schema)}}});
+            if route.operation_id == "login" {
+                ok["headers"] = json!({"Set-Cookie": {"required": true, "description": "jamrs_session=<token>; Path=/; HttpOnly; SameSite=Lax (Secure when configured)", "schema": {"type": "string"}}});
             }
-        },
-        "OpenReply": {
-            "type": "object",
-            "required": ["fields", "rows"],
-            "properties": {
-                "fields": {"type": "array", "items": {"type": "string"}, "description": "Column names: fields, then calculated fields and <field>.text lookup texts when expanded"},
-                "rows": {"type": "array", "items": {"type": "array", "items": value}}
+            responses.insert("200".into(), ok);
+        }
+        Reply::NoContent => {
+            let mut done = json!({"description": "Done"});
+            if route.operation_id == "logout" {
+                done["description"] =
+                    json!("The session is revoked on the server; the cookie is cleared");
+                done["headers"] = json!({"Set-Cookie": {"required": true, "description": "Clears jamrs_session", "schema": {"type": "string"}}});
             }
-        },
-        "Change": {
-            "type": "object",
-            "required": ["op"],
-            "additionalProperties": false,
-            "properties": {
-                "op": {"enum": ["insert", "update", "delete"]},
-                "id": {"type": "integer", "description": "Required for update and delete; ignored on insert"},
-                "values": {"type": "object", "additionalProperties": value},
-                "details": {"type": "object", "additionalProperties": {"type": "array", "items": {"$ref": "#/components/schemas/Change"}}, "description": "Changes of detail rows under this record, by detail name; the link to the master is set by the server"}
-            }
-        },
-        "ApplyParams": {
-            "type": "object",
-            "required": ["changes"],
-            "additionalProperties": false,
-            "properties": {
-                "changes": {"type": "array", "items": {"$ref": "#/components/schemas/Change"}},
-                "params": {"type": "object"},
-                "expanded": {"type": "boolean", "description": "Return rows with lookup texts and calculated fields"}
-            }
-        },
-        "ApplyReply": {
-            "type": "object",
-            "required": ["changes"],
-            "properties": {"changes": {"type": "array", "items": {
-                "type": "object",
-                "properties": {
-                    "op": {"enum": ["insert", "update", "delete"]},
-                    "id": {"type": ["integer", "null"]},
-                    "values": {"type": "object", "description": "The final row"},
-                    "details": {"type": "object"}
-                }
-            }}}
-        },
-        "CallRequest": {
-            "type": "object",
-            "additionalProperties": false,
-            "properties": {"args": {"type": "array", "description": "Positional arguments after the item"}}
-        },
-        "CallReply": {"type": "object", "required": ["result"], "properties": {"result": {"description": "The function's return value as JSON"}}},
-        "Task": {"type": "object", "required": ["task", "groups", "items", "lookup_lists", "privileges", "user"]},
-        "LoginRequest": {
-            "type": "object",
-            "required": ["login", "password"],
-            "additionalProperties": false,
-            "properties": {"login": {"type": "string"}, "password": {"type": "string"}}
-        },
-        "UserInfo": {
-            "type": "object",
-            "description": "Jam.py's user_info, as server modules read it",
-            "required": ["user_id", "login", "user_name", "role_id", "role_name", "tenant_id"],
-            "properties": {
-                "user_id": {"type": "integer"},
-                "login": {"type": "string"},
-                "user_name": {"type": "string"},
-                "role_id": {"type": "integer"},
-                "role_name": {"type": "string"},
-                "tenant_id": {"type": ["integer", "null"]}
-            }
-        },
-        "LoginReply": {"type": "object", "required": ["user"], "properties": {"user": {"$ref": "#/components/schemas/UserInfo"}}},
-    })
+            responses.insert("204".into(), done);
+        }
+        Reply::Page => {
+            responses.insert(
+                "200".into(),
+                json!({"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}),
+            );
+            responses.insert(
+                "304".into(),
+                json!({"description": "The browser has this very page (If-None-Match)"}),
+            );
+            op["parameters"] = json!([{"name": "If-None-Match", "in": "header", "required": false, "schema": {"type": "string"}, "description": "The page's ETag from an earlier answer"}]);
+        }
+        Reply::Asset => {
+            let content: Map<String, Json> = crate::ui::asset_types()
+                .into_iter()
+                .map(|t| (t.to_string(), json!({"schema": {"type": "string"}})))
+                .collect();
+            responses.insert(
+                "200".into(),
+                json!({"description": "The file", "content": content}),
+            );
+        }
+    }
+    op["responses"] = Json::Object(responses);
+    op["security"] = match route.session {
+        Session::Unused => json!([]),
+        Session::Required if doc.safe_mode() => json!([{"session": []}]),
+        Session::Required | Session::Optional => json!([{}, {"session": []}]),
+    };
+    if let Some(body) = route.body {
+        let optional = route.operation_id == "ext";
+        op["requestBody"] = json!({
+            "required": !optional,
+            "content": {"application/json": {"schema": doc.schema(body)}},
+        });
+    }
+    let templated: Vec<Json> = route
+        .path_params()
+        .into_iter()
+        // A project's document names items, functions and ext paths in its paths.
+        .filter(|p| {
+            matches!(doc, Doc::Generic)
+                || !(matches!(*p, "item" | "function") || route.operation_id == "ext")
+        })
+        .map(|p| path_param(route, p))
+        .collect();
+    if !templated.is_empty() {
+        op["parameters"] = Json::Array(templated);
+    }
+    if let Doc::Item { item, .. } = doc {
+        op["description"] = json!(format!("{}: {}", item.name, item.caption));
+    }
+    op
+}
+
+fn path_param(route: &Route, name: &str) -> Json {
+    let description = match (route.operation_id, name) {
+        (_, "item") => "The item's name",
+        (_, "function") => "A function the item lists in `callable`",
+        ("ext", "path") => "A path listed in the project's `ext_paths`, without its leading /",
+        (_, "hash") => "The UI's version, as the page's links carry it",
+        (_, "path") => "The file's name",
+        _ => "",
+    };
+    let mut p = json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}, "description": description});
+    if name == "hash" {
+        p["example"] = json!(crate::ui::hash());
+    }
+    p
 }
