@@ -741,7 +741,7 @@ fn item_schemas_follow_the_metadata() {
     assert_eq!(values["size"]["anyOf"][0]["enum"], json!([1, 2]));
     assert!(values.get("id").is_some());
     assert_eq!(
-        schemas["notes.Details"]["properties"]["lines"]["items"]["$ref"],
+        schemas["notes.Details"]["properties"]["lines"]["anyOf"][0]["items"]["$ref"],
         "#/components/schemas/lines.Change"
     );
     assert_eq!(

@@ -297,7 +297,7 @@ pub fn schemas(task: &Task, item: &Item, access: &Access, out: &mut Map<String, 
             "type": "object",
             "additionalProperties": false,
             "description": "Changes of detail rows under this record, by detail; the link to the master is set by the server",
-            "properties": details.iter().map(|d| (d.name.to_string(), json!({"type": "array", "items": item_ref(d, "Change")}))).collect::<Map<_, _>>(),
+            "properties": details.iter().map(|d| (d.name.to_string(), schemas::or_null(json!({"type": "array", "items": item_ref(d, "Change")})))).collect::<Map<_, _>>(),
         }),
     );
     for (n, s) in schemas::change(

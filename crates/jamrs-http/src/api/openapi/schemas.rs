@@ -168,7 +168,7 @@ pub fn common() -> serde_json::Map<String, Json> {
             }
         },
         "Values": {"type": "object", "additionalProperties": schema_ref("Value"), "description": "{field: value}"},
-        "Details": {"type": "object", "additionalProperties": {"type": "array", "items": schema_ref("Change")}, "description": "Changes of detail rows under this record, by detail name; the link to the master is set by the server"},
+        "Details": {"type": "object", "additionalProperties": or_null(json!({"type": "array", "items": schema_ref("Change")})), "description": "Changes of detail rows under this record, by detail name; the link to the master is set by the server"},
         "ApplyParams": apply_params(&schema_ref("Change")),
         "ChangeResult": change_result(&json!({"type": "object", "additionalProperties": schema_ref("Value"), "description": "The row as stored, by field name (with lookup texts and calculated fields when expanded)"}), &json!({"type": "object", "additionalProperties": {"type": "array", "items": schema_ref("ChangeResult")}})),
         "ApplyReply": apply_reply(&schema_ref("ChangeResult")),
@@ -237,8 +237,8 @@ pub fn change(
                 "properties": {
                     "op": op("insert"),
                     "id": {"description": "Ignored: the database gives the key"},
-                    "values": insert_values,
-                    "details": details,
+                    "values": or_null(insert_values.clone()),
+                    "details": or_null(details.clone()),
                 }
             }),
         ),
@@ -251,8 +251,8 @@ pub fn change(
                 "properties": {
                     "op": op("update"),
                     "id": int64("The record's key"),
-                    "values": values,
-                    "details": details,
+                    "values": or_null(values.clone()),
+                    "details": or_null(details.clone()),
                 }
             }),
         ),
@@ -266,8 +266,8 @@ pub fn change(
                 "properties": {
                     "op": op("delete"),
                     "id": int64("The record's key"),
-                    "values": empty,
-                    "details": empty,
+                    "values": or_null(empty.clone()),
+                    "details": or_null(empty),
                 }
             }),
         ),
@@ -293,8 +293,8 @@ pub fn apply_params(change: &Json) -> Json {
         "additionalProperties": false,
         "properties": {
             "changes": {"type": "array", "items": change, "description": "All or nothing, in one transaction"},
-            "params": {"type": "object", "description": "User params for server module handlers"},
-            "expanded": {"type": "boolean", "description": "Return rows with lookup texts and calculated fields"}
+            "params": or_null(json!({"type": "object", "description": "User params for server module handlers"})),
+            "expanded": or_null(json!({"type": "boolean", "description": "Return rows with lookup texts and calculated fields"}))
         }
     })
 }
