@@ -84,7 +84,7 @@ impl PyTask {
             let sql = raw_sql(text, p.as_ref())?;
             frame
                 .with_conn(|c| c.execute(&sql))
-                .map_err(super::dataset::to_py_err)?;
+                .map_err(super::to_py_err)?;
         }
         Ok(())
     }
@@ -103,7 +103,7 @@ impl PyTask {
         let sql = raw_sql(sql, params.as_ref())?;
         let rows = frame
             .with_conn(|c| c.query_any(&sql))
-            .map_err(super::dataset::to_py_err)?;
+            .map_err(super::to_py_err)?;
         let out = PyList::empty(py);
         for row in rows {
             let r = PyList::empty(py);
@@ -327,7 +327,12 @@ fn session_dict<'py>(py: Python<'py>, task: &Task) -> PyResult<Option<Bound<'py,
     let Some(frame) = context::current().filter(|f| f.in_request) else {
         return Ok(None);
     };
-    if let Some(made) = frame.session.borrow().as_ref() {
+    if let Some(made) = frame
+        .session
+        .try_borrow()
+        .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("item.session is being made"))?
+        .as_ref()
+    {
         return Ok(Some(made.bind(py).clone()));
     }
     let info = PyDict::new(py);
@@ -353,7 +358,9 @@ fn session_dict<'py>(py: Python<'py>, task: &Task) -> PyResult<Option<Bound<'py,
     }
     let session = PyDict::new(py);
     session.set_item("user_info", info)?;
-    *frame.session.borrow_mut() = Some(session.clone().unbind());
+    if let Ok(mut slot) = frame.session.try_borrow_mut() {
+        *slot = Some(session.clone().unbind());
+    }
     Ok(Some(session))
 }
 
