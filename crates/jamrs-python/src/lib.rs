@@ -497,6 +497,11 @@ impl Hooks for PythonHooks {
         params: &mut OpenParams,
     ) -> Result<Option<OpenResult>> {
         let rt = &self.rt;
+        // Every open runs this hook first: a client's params are checked before any handler
+        // sees them.
+        if engine.client {
+            params::check_client_keys(&params.params)?;
+        }
         if !rt.handles(self.item_scope(item.id), Event::OnOpen) {
             return Ok(None);
         }
@@ -640,6 +645,10 @@ impl Hooks for PythonHooks {
         delta: &mut Delta,
     ) -> Result<Option<ApplyResult>> {
         let rt = &self.rt;
+        // Every apply runs this hook first (the record events get the same params).
+        if engine.client {
+            params::check_client_keys(&delta.params)?;
+        }
         if !rt.handles(self.item_scope(item.id), Event::OnApply) {
             return Ok(None);
         }

@@ -2,8 +2,8 @@
 //! SQLite and the embedded Python: results that cannot become JSON (a list that contains itself,
 //! values nested 10,000 deep, a result of hundreds of megabytes), a panic inside a method Python
 //! calls (the connection it had been lent comes back, and the writer's transaction is rolled
-//! back), and engine errors keeping their kind through a module (and internal text never
-//! reaching a client).
+//! back), engine errors keeping their kind through a module (and internal text never reaching a
+//! client), and a client's `params` that try to set what only the server sets.
 
 #![allow(clippy::unwrap_used)]
 
@@ -463,4 +463,46 @@ fn engine_errors_keep_their_kind_through_a_module() {
     module_error(&call(&admin, "aborts", json!([])), "Stopped by the module.");
     module_error(&call(&admin, "raises", json!([])), "Raised by the module.");
     still_serving(&server, &admin, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A client's params.
+
+#[test]
+fn a_client_cannot_set_server_params() {
+    let server = start();
+    let c = server.client();
+    // The handler sees the server's value, whatever the client sends beside it.
+    let reply = ok(c.open("notes", &json!({"params": {"trace": true}})));
+    assert_eq!(reply["rows"], json!([]));
+    for key in ["__client_request", "__filters", "__limit", "__anything"] {
+        let mut params = json!({"trace": true});
+        params[key] = json!(false);
+        let err = assert_error(
+            &c.open("notes", &json!({ "params": params })),
+            400,
+            "bad_request",
+        );
+        assert_eq!(error_fields(&err), vec![format!("params.{key}")], "{err}");
+        assert!(err["message"].as_str().unwrap().contains(key), "{err}");
+    }
+    // Apply params too: refused before any handler runs, nothing changed.
+    let before = server.db_snapshot();
+    let err = assert_error(
+        &c.apply(
+            "notes",
+            &json!({"changes": [{"op": "insert", "values": {"title": "x"}}],
+                    "params": {"check_keys": true, "__client_request": false}}),
+        ),
+        400,
+        "bad_request",
+    );
+    assert_eq!(error_fields(&err), vec!["params.__client_request"], "{err}");
+    assert_eq!(server.db_snapshot(), before);
+    // Keys of the client's own are as before.
+    ok(c.apply(
+        "notes",
+        &json!({"changes": [{"op": "insert", "values": {"title": "x"}}],
+                "params": {"check_keys": true, "_mine": 1}}),
+    ));
 }
