@@ -31,7 +31,8 @@ impl Default for Budget {
 }
 
 impl Budget {
-    fn spend(&mut self, bytes: usize) -> PyResult<()> {
+    /// Spends `bytes`, or fails once the budget is gone.
+    pub fn spend(&mut self, bytes: usize) -> PyResult<()> {
         match self.bytes_left.checked_sub(bytes) {
             Some(left) => {
                 self.bytes_left = left;
@@ -146,10 +147,9 @@ fn py_to_json_at(v: &Bound<'_, PyAny>, depth: usize, budget: &mut Budget) -> PyR
         }
         budget.spend(2)?;
         let mut m = Map::new();
-        // A snapshot of the pairs: converting a value may run Python code (a date's
-        // `isoformat`), which could change the dict under an iterator.
-        for pair in d.items().iter() {
-            let (k, x): (Bound<'_, PyAny>, Bound<'_, PyAny>) = pair.extract()?;
+        // A private copy: converting a value may run Python code (a date's `isoformat`),
+        // which could change the dict under the iterator (and PyO3's iterator panics then).
+        for (k, x) in d.copy()?.iter() {
             let key = k
                 .cast::<PyString>()
                 .map_err(|_| PyTypeError::new_err("dictionary keys sent as JSON must be strings"))?
@@ -229,9 +229,10 @@ pub fn py_to_value_within(
     values::from_json(t, &json).map_err(PyValueError::new_err)
 }
 
-/// Python → a value to bind in raw SQL (None, bool, int, float, str; dates as ISO text).
-pub fn py_to_any_value(v: &Bound<'_, PyAny>) -> PyResult<Value> {
-    Ok(match py_to_json(v)? {
+/// Python → a value to bind in raw SQL (None, bool, int, float, str; dates as ISO text),
+/// spending from `budget` (shared by a statement's parameters).
+pub fn py_to_any_value_within(v: &Bound<'_, PyAny>, budget: &mut Budget) -> PyResult<Value> {
+    Ok(match py_to_json_within(v, budget)? {
         Json::Null => Value::Null,
         Json::Bool(b) => Value::Bool(b),
         Json::Number(n) => match n.as_i64() {
@@ -239,10 +240,10 @@ pub fn py_to_any_value(v: &Bound<'_, PyAny>) -> PyResult<Value> {
             None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
         Json::String(s) => Value::Text(s),
-        other => {
-            return Err(PyTypeError::new_err(format!(
-                "{other} cannot be bound as an SQL parameter"
-            )));
+        Json::Array(_) | Json::Object(_) => {
+            return Err(PyTypeError::new_err(
+                "a list or dict cannot be bound as an SQL parameter",
+            ));
         }
     })
 }
@@ -317,6 +318,20 @@ mod tests {
             assert_eq!(
                 fitted, 31,
                 "32 MiB holds 31 values of 1 MiB and their quotes"
+            );
+        });
+    }
+
+    #[test]
+    fn a_dict_changed_while_it_is_converted_is_read_as_it_was() {
+        Python::attach(|py| {
+            let x = eval(
+                py,
+                "class D:\n    def isoformat(self):\n        x.clear()\n        return '2020-01-01'\nx = {'a': D(), 'b': D()}",
+            );
+            assert_eq!(
+                py_to_json(&x).unwrap(),
+                json!({"a": "2020-01-01", "b": "2020-01-01"})
             );
         });
     }

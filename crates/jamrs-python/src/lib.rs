@@ -858,11 +858,7 @@ fn merge_query<'py>(
     query: &Bound<'py, PyAny>,
     dict: &Bound<'py, PyDict>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let py = query.py();
-    let out = PyDict::new(py);
-    for (k, v) in dict.iter() {
-        out.set_item(k, v)?;
-    }
+    let out = dict.copy()?;
     let vars = query.getattr("__dict__")?;
     for (k, v) in vars.cast::<PyDict>()?.iter() {
         let name: String = k.extract()?;

@@ -81,7 +81,7 @@ const PLAIN: &str = r#"
 callable = ["self_ref", "deep_list", "deep_dict", "huge", "self_ref_field", "log",
             "append_next_cancel", "edit_each", "open_lines_of", "open_notes_safely",
             "duplicate_title", "untitled", "bad_sql", "caught", "aborts", "raises",
-            "text_forever"]
+            "text_forever", "endless_params"]
 default_order = ["id"]
 
 [[fields]]
@@ -193,6 +193,10 @@ def aborts(item):
 
 def raises(item):
     raise Exception('Raised by the module.')
+
+def endless_params(item):
+    import itertools
+    task.execute('SELECT ?', itertools.repeat(1))
 
 def text_forever(item):
     notes = item.task.notes.copy()
@@ -314,6 +318,9 @@ fn a_huge_result_fails_its_request_and_the_server_keeps_serving() {
     let message = module_error(&call(&c, "huge", json!([])), "the result of huge");
     assert!(message.contains("larger than"), "{message}");
     still_serving(&server, &c, 0);
+    // Raw SQL's parameters from an endless iterator (C code, which the watchdog cannot stop).
+    module_error(&call(&c, "endless_params", json!([])), "larger than");
+    still_serving(&server, &c, 1);
 }
 
 #[test]

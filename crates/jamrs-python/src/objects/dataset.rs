@@ -328,7 +328,8 @@ fn names(args: &Bound<'_, PyTuple>) -> PyResult<Vec<String>> {
 /// `set_where(title__contains='x', id=5)` → filters `[field, op, value]`.
 fn where_filters(item: &jamrs_core::model::Item, d: &Bound<'_, PyDict>) -> PyResult<Vec<Json>> {
     let mut out = Vec::new();
-    for (k, v) in d.iter() {
+    // A private copy: converting a value may run the module's code, which could change `d`.
+    for (k, v) in d.copy()?.iter() {
         let key: String = k.extract()?;
         let (field, op) = match key.split_once("__") {
             Some((f, op)) => {

@@ -63,6 +63,9 @@ impl PyTask {
         connection: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let _ = connection;
+        // One budget for the statements and their parameters: an endless iterator of them ends
+        // with an error, not with the memory.
+        let mut budget = crate::convert::Budget::default();
         let statements: Vec<(String, Option<Bound<'_, PyAny>>)> =
             if let Ok(text) = sql.extract::<String>() {
                 vec![(text, params)]
@@ -71,9 +74,11 @@ impl PyTask {
                 for s in sql.try_iter()? {
                     let s = s?;
                     if let Ok(text) = s.extract::<String>() {
+                        budget.spend(text.len())?;
                         out.push((text, None));
                     } else {
                         let (text, p): (String, Bound<'_, PyAny>) = s.extract()?;
+                        budget.spend(text.len())?;
                         out.push((text, Some(p)));
                     }
                 }
@@ -81,7 +86,7 @@ impl PyTask {
             };
         let frame = raw_frame(&self.task)?;
         for (text, p) in statements {
-            let sql = raw_sql(text, p.as_ref())?;
+            let sql = raw_sql(text, p.as_ref(), &mut budget)?;
             frame
                 .with_conn(|c| c.execute(&sql))
                 .map_err(super::to_py_err)?;
@@ -100,7 +105,7 @@ impl PyTask {
     ) -> PyResult<Bound<'py, PyList>> {
         let _ = connection;
         let frame = raw_frame(&self.task)?;
-        let sql = raw_sql(sql, params.as_ref())?;
+        let sql = raw_sql(sql, params.as_ref(), &mut crate::convert::Budget::default())?;
         let rows = frame
             .with_conn(|c| c.query_any(&sql))
             .map_err(super::to_py_err)?;
@@ -310,11 +315,15 @@ fn raw_frame(task: &Task) -> PyResult<std::rc::Rc<context::Frame>> {
     })
 }
 
-fn raw_sql(text: String, params: Option<&Bound<'_, PyAny>>) -> PyResult<jamrs_store::Sql> {
+fn raw_sql(
+    text: String,
+    params: Option<&Bound<'_, PyAny>>,
+    budget: &mut crate::convert::Budget,
+) -> PyResult<jamrs_store::Sql> {
     let mut values = Vec::new();
     if let Some(p) = params.filter(|p| !p.is_none()) {
         for v in p.try_iter()? {
-            values.push(crate::convert::py_to_any_value(&v?)?);
+            values.push(crate::convert::py_to_any_value_within(&v?, budget)?);
         }
     }
     Ok(jamrs_store::Sql {
