@@ -17,6 +17,8 @@ pub mod convert;
 mod modules;
 pub mod objects;
 mod params;
+#[cfg(test)]
+mod tests;
 mod watchdog;
 
 use std::path::PathBuf;
@@ -275,34 +277,66 @@ impl Runtime {
         Ok(out)
     }
 
-    /// Calls a handler under the watchdog; exceptions become `module_error`.
+    /// Runs `f` with the interpreter lock, for one request. A panic inside it (in a method
+    /// Python called, say) fails that request with `module_error` and goes no further: the
+    /// connection lent to Python has come back on the way out (`context::with_frame`), and the
+    /// store rolls back what the request did, so the thread serves the next request as if
+    /// nothing happened. Under a handler (a dataset's events) the panic goes on unwinding to
+    /// the outermost call, so that no handler can catch it with `except Exception:` (PyO3
+    /// raises it in Python as a `BaseException`) and carry on after a half-done operation.
+    fn attach<T>(&self, f: impl FnOnce(Python<'_>) -> Result<T>) -> Result<T> {
+        Python::attach(|py| {
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(py))) {
+                Ok(r) => r,
+                Err(panic) if context::current().is_some() => std::panic::resume_unwind(panic),
+                Err(panic) => Err(panicked(panic.as_ref())),
+            }
+        })
+    }
+
+    /// Runs server code (`body`: a handler call, or reading what a handler returned, which may
+    /// run Python too) under the watchdog, as one more level of nested calls into server code
+    /// (`context::nest`).
+    fn guarded<T>(&self, py: Python<'_>, body: impl FnOnce() -> Result<T>) -> Result<T> {
+        let _level = context::nest()?;
+        let (r, stopped) = self.watchdog.guard(py, self.options.timeout, body);
+        match r {
+            Err(_) if stopped => Err(Error::new(
+                Kind::Module,
+                format!(
+                    "a server module ran longer than {} s and was stopped",
+                    self.options.timeout.as_secs_f64()
+                ),
+            )),
+            r => r,
+        }
+    }
+
+    /// Calls a handler under the watchdog; exceptions become errors ([`Runtime::error_of`]).
     fn call<'py>(
         &self,
         py: Python<'py>,
         f: &Py<PyAny>,
         args: Bound<'py, PyTuple>,
     ) -> Result<Bound<'py, PyAny>> {
-        let (r, stopped) = self
-            .watchdog
-            .guard(py, self.options.timeout, || f.bind(py).call1(args));
-        r.map_err(|e| self.module_error(py, &e, stopped))
+        self.guarded(py, || {
+            f.bind(py).call1(args).map_err(|e| self.error_of(py, &e))
+        })
     }
 
-    fn module_error(&self, py: Python<'_>, e: &PyErr, stopped: bool) -> Error {
-        if stopped {
-            return Error::new(
-                Kind::Module,
-                format!(
-                    "a server module ran longer than {} s and was stopped",
-                    self.options.timeout.as_secs_f64()
-                ),
-            );
-        }
-        let message = e.value(py).to_string();
+    /// The error a Python exception fails its request with. An engine error that left the
+    /// handler uncaught is that very error, with its kind (`objects::error`); any other
+    /// exception is the module's own: `module_error` with its message, as in Jam.py.
+    fn error_of(&self, py: Python<'_>, e: &PyErr) -> Error {
         let traceback = e
             .traceback(py)
             .and_then(|t| t.format().ok())
             .unwrap_or_default();
+        if let Some(error) = objects::error::engine_error(py, e) {
+            tracing::warn!(code = error.kind.code(), error = %error.message, traceback = %traceback, "a server module let an error of jamrs through");
+            return error;
+        }
+        let message = e.value(py).to_string();
         tracing::warn!(error = %message, traceback = %traceback, "a server module raised");
         Error::new(
             Kind::Module,
@@ -312,7 +346,7 @@ impl Runtime {
                     .map(|n| n.to_string())
                     .unwrap_or_else(|_| "error".into())
             } else {
-                message
+                bounded_message(message)
             },
         )
     }
@@ -349,9 +383,10 @@ impl Runtime {
     ) -> PyResult<Option<String>> {
         let handlers = self
             .handlers(py, Some(item), Event::OnFieldGetText)
-            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.message))?;
+            .map_err(objects::to_py_err)?;
         for (h, _) in handlers.iter().rev() {
-            let r = h.bind(py).call1((field,))?;
+            let args = (field,).into_pyobject(py)?;
+            let r = self.call(py, h, args).map_err(objects::to_py_err)?;
             if !r.is_none() {
                 return Ok(Some(r.str()?.to_string()));
             }
@@ -364,6 +399,33 @@ impl Runtime {
 /// (a server-side dataset), which runs while that handler's frame is on this thread.
 fn client_request() -> bool {
     context::current().is_none()
+}
+
+/// At most this many characters of an exception's message reach a client (the log has the
+/// whole message): a module may raise with a message of any size.
+const MAX_MESSAGE_CHARS: usize = 2000;
+
+fn bounded_message(mut message: String) -> String {
+    if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
+}
+
+/// The error of a request in which jamrs itself panicked under a handler: logged with the
+/// panic's message, answered without it.
+fn panicked(panic: &(dyn std::any::Any + Send)) -> Error {
+    let what = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic");
+    tracing::error!(panic = %what, "jamrs panicked under a server module; the request fails alone");
+    Error::new(
+        Kind::Module,
+        "the server module's request failed inside jamrs (a bug, logged on the server); nothing it did was saved",
+    )
 }
 
 fn py_internal(py: Python<'_>, e: &PyErr) -> Error {
@@ -405,14 +467,19 @@ fn answered_rows(
     let q = OpenQuery::resolve(task, item, params, engine.access)?;
     let columns = builder::select(conn.dialect(), task, &q, &engine.tenant).columns;
     let mut rows = Vec::new();
+    // One budget for the whole answer: rows from an endless iterator end with an error.
+    let mut budget = convert::Budget::default();
     for row in rows_obj.try_iter().map_err(|_| bad())? {
         let row = row.map_err(|_| bad())?;
         let mut values = Vec::with_capacity(columns.len());
         for (i, col) in columns.iter().enumerate() {
             let v = row.get_item(i).map_err(|_| bad())?;
             values.push(
-                convert::py_to_value(&v, col.value_type).map_err(|e| {
-                    Error::new(Kind::Module, format!("on_open row: {}", e.value(py)))
+                convert::py_to_value_within(&v, col.value_type, &mut budget).map_err(|e| {
+                    Error::new(
+                        Kind::Module,
+                        bounded_message(format!("on_open row: {}", e.value(py))),
+                    )
                 })?,
             );
         }
@@ -430,10 +497,15 @@ impl Hooks for PythonHooks {
         params: &mut OpenParams,
     ) -> Result<Option<OpenResult>> {
         let rt = &self.rt;
+        // Every open runs this hook first: a client's params are checked before any handler
+        // sees them.
+        if engine.client {
+            params::check_client_keys(&params.params)?;
+        }
         if !rt.handles(self.item_scope(item.id), Event::OnOpen) {
             return Ok(None);
         }
-        Python::attach(|py| {
+        rt.attach(|py| {
             let handlers = rt.handlers(py, self.item_scope(item.id), Event::OnOpen)?;
             let pyitem = rt.item_object(py, item.id)?;
             let dict =
@@ -456,18 +528,16 @@ impl Hooks for PythonHooks {
             let answer: Option<Py<PyAny>> = answer?;
             // A server-side dataset's open is not paged; the dict does not carry that.
             let unlimited = params.unlimited;
-            *params = params::from_py(&dict).map_err(|e| rt.module_error(py, &e, false))?;
+            *params = rt.guarded(py, || {
+                params::from_py(&dict).map_err(|e| rt.error_of(py, &e))
+            })?;
             params.unlimited = unlimited;
             match answer {
-                Some(r) => Ok(Some(answered_rows(
-                    py,
-                    &rt.task,
-                    item,
-                    engine,
-                    conn,
-                    params,
-                    r.bind(py),
-                )?)),
+                Some(r) => rt
+                    .guarded(py, || {
+                        answered_rows(py, &rt.task, item, engine, conn, params, r.bind(py))
+                    })
+                    .map(Some),
                 None => Ok(None),
             }
         })
@@ -484,7 +554,7 @@ impl Hooks for PythonHooks {
         if !rt.handles(self.item_scope(item.id), Event::OnBeforeOpen) {
             return Ok(true);
         }
-        Python::attach(|py| {
+        rt.attach(|py| {
             let handlers = rt.handlers(py, self.item_scope(item.id), Event::OnBeforeOpen)?;
             let pyitem = rt.item_object(py, item.id)?;
             let dict =
@@ -509,10 +579,13 @@ impl Hooks for PythonHooks {
             })?;
             let run: bool = run?;
             // The query object carries the open options; the dict carries the user params.
-            let merged = merge_query(&query, &dict).map_err(|e| rt.module_error(py, &e, false))?;
             // A server-side dataset's open is not paged; the dict does not carry that.
             let unlimited = params.unlimited;
-            *params = params::from_py(&merged).map_err(|e| rt.module_error(py, &e, false))?;
+            *params = rt.guarded(py, || {
+                merge_query(&query, &dict)
+                    .and_then(|merged| params::from_py(&merged))
+                    .map_err(|e| rt.error_of(py, &e))
+            })?;
             params.unlimited = unlimited;
             Ok(run)
         })
@@ -530,7 +603,7 @@ impl Hooks for PythonHooks {
         if !rt.handles(self.item_scope(item.id), Event::OnAfterOpen) {
             return Ok(());
         }
-        Python::attach(|py| {
+        rt.attach(|py| {
             let handlers = rt.handlers(py, self.item_scope(item.id), Event::OnAfterOpen)?;
             // Jam.py: the item's handler, or the task's when the item has none.
             let Some((h, _)) = handlers.last() else {
@@ -555,7 +628,11 @@ impl Hooks for PythonHooks {
                 rt.call(py, h, args).map(|_| ())
             })?;
             r?;
-            result.rows = dataset.borrow(py).rows_for(&result.columns);
+            result.rows = dataset
+                .bind(py)
+                .try_borrow()
+                .map_err(|e| py_internal(py, &e.into()))?
+                .rows_for(&result.columns);
             Ok(())
         })
     }
@@ -568,10 +645,14 @@ impl Hooks for PythonHooks {
         delta: &mut Delta,
     ) -> Result<Option<ApplyResult>> {
         let rt = &self.rt;
+        // Every apply runs this hook first (the record events get the same params).
+        if engine.client {
+            params::check_client_keys(&delta.params)?;
+        }
         if !rt.handles(self.item_scope(item.id), Event::OnApply) {
             return Ok(None);
         }
-        Python::attach(|py| {
+        rt.attach(|py| {
             let handlers = rt.handlers(py, self.item_scope(item.id), Event::OnApply)?;
             let pyitem = rt.item_object(py, item.id)?;
             let pydelta = objects::delta::to_py(py, &rt.task, item.id, &delta.records)
@@ -626,7 +707,8 @@ impl Hooks for PythonHooks {
             if let Some(d) = back {
                 *delta = d;
             }
-            objects::delta::write_back(py, &pydelta, &mut delta.records);
+            objects::delta::write_back(py, &pydelta, &mut delta.records)
+                .map_err(|e| py_internal(py, &e))?;
             answer
         })
     }
@@ -722,7 +804,7 @@ impl PythonHooks {
         if !rt.handles(self.item_scope(item.id), event) {
             return Ok(true);
         }
-        Python::attach(|py| {
+        rt.attach(|py| {
             let handlers = rt.handlers(py, self.item_scope(item.id), event)?;
             let pyitem = rt.item_object(py, item.id)?;
             let pyrec = objects::delta::record_to_py(py, &rt.task, item.id, record)
@@ -749,7 +831,8 @@ impl PythonHooks {
                 }
                 Ok(true)
             })?;
-            objects::delta::write_back_record(py, &pyrec, record);
+            objects::delta::write_back_record(py, &pyrec, record)
+                .map_err(|e| py_internal(py, &e))?;
             go
         })
     }
@@ -775,11 +858,7 @@ fn merge_query<'py>(
     query: &Bound<'py, PyAny>,
     dict: &Bound<'py, PyDict>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let py = query.py();
-    let out = PyDict::new(py);
-    for (k, v) in dict.iter() {
-        out.set_item(k, v)?;
-    }
+    let out = dict.copy()?;
     let vars = query.getattr("__dict__")?;
     for (k, v) in vars.cast::<PyDict>()?.iter() {
         let name: String = k.extract()?;
@@ -804,7 +883,7 @@ impl Runtime {
         args: &[Json],
     ) -> Result<Json> {
         self.reload_changed();
-        Python::attach(|py| {
+        self.attach(|py| {
             let f = {
                 let m = self
                     .modules
@@ -830,11 +909,13 @@ impl Runtime {
             let tuple = PyTuple::new(py, call_args).map_err(|e| py_internal(py, &e))?;
             let (r, _) = context::with_frame(self, engine, conn, true, None, |_| {
                 let r = self.call(py, &f, tuple)?;
-                convert::py_to_json(&r).map_err(|e| {
-                    Error::new(
-                        Kind::Module,
-                        format!("the result of {name}: {}", e.value(py)),
-                    )
+                self.guarded(py, || {
+                    convert::py_to_json(&r).map_err(|e| {
+                        Error::new(
+                            Kind::Module,
+                            bounded_message(format!("the result of {name}: {}", e.value(py))),
+                        )
+                    })
                 })
             })?;
             r
@@ -854,7 +935,7 @@ impl Runtime {
         if !self.handles(None, Event::OnLogin) {
             return None;
         }
-        Some(Python::attach(|py| {
+        Some(self.attach(|py| {
             let handlers = self.handlers(py, None, Event::OnLogin)?;
             let Some((h, _)) = handlers.first() else {
                 return Ok(None);
@@ -867,16 +948,18 @@ impl Runtime {
                     .into_pyobject(py)
                     .map_err(|e| py_internal(py, &e))?;
                 let r = self.call(py, h, args)?;
-                if !r.is_truthy().unwrap_or(false) {
-                    return Ok(None);
-                }
-                match convert::py_to_json(&r) {
-                    Ok(Json::Object(m)) => Ok(Some(m)),
-                    _ => Err(Error::new(
-                        Kind::Module,
-                        "on_login must return a user_info dict, or a false value to refuse",
-                    )),
-                }
+                self.guarded(py, || {
+                    if !r.is_truthy().unwrap_or(false) {
+                        return Ok(None);
+                    }
+                    match convert::py_to_json(&r) {
+                        Ok(Json::Object(m)) => Ok(Some(m)),
+                        _ => Err(Error::new(
+                            Kind::Module,
+                            "on_login must return a user_info dict, or a false value to refuse",
+                        )),
+                    }
+                })
             })?;
             r
         }))
@@ -893,7 +976,7 @@ impl Runtime {
         if !self.handles(None, event) {
             return Ok(None);
         }
-        Python::attach(|py| {
+        self.attach(|py| {
             let handlers = self.handlers(py, None, event)?;
             let Some((h, _)) = handlers.first() else {
                 return Ok(None);
@@ -906,11 +989,17 @@ impl Runtime {
             let tuple = PyTuple::new(py, call_args).map_err(|e| py_internal(py, &e))?;
             let (r, _) = context::with_frame(self, engine, conn, false, None, |_| {
                 let r = self.call(py, h, tuple)?;
-                convert::py_to_json(&r).map_err(|e| {
-                    Error::new(
-                        Kind::Module,
-                        format!("the result of {}: {}", event.name(), e.value(py)),
-                    )
+                self.guarded(py, || {
+                    convert::py_to_json(&r).map_err(|e| {
+                        Error::new(
+                            Kind::Module,
+                            bounded_message(format!(
+                                "the result of {}: {}",
+                                event.name(),
+                                e.value(py)
+                            )),
+                        )
+                    })
                 })
             })?;
             r.map(Some)

@@ -2,8 +2,13 @@
 //! `__limit`, `__offset`, `__expanded`, `__funcs`, `__summary`, `__group_by`, `__master`,
 //! `__search`, `__client_request`, and the user's own keys beside them. Whatever a handler
 //! leaves in the dict is what the engine then checks and runs.
+//!
+//! The `__` keys are the server's. A client's `params` (of an open or an apply) may hold any
+//! other key; one that begins with `__` is refused ([`check_client_keys`]), so a client can
+//! neither set nor shadow what the server tells a handler (`__client_request` above all).
 
 use jamrs_core::query::OpenParams;
+use jamrs_core::{Error, Result};
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -12,14 +17,33 @@ use serde_json::{Map, Value as Json};
 
 use crate::convert::{json_to_py, map_to_py, py_to_json};
 
+/// Refuses a client's `params` with a key that begins with `__` (400, naming the key): those
+/// keys are the server's.
+pub fn check_client_keys(params: &Map<String, Json>) -> Result<()> {
+    match params.keys().find(|k| k.starts_with("__")) {
+        Some(key) => Err(Error::bad_field(
+            format!("params.{key}"),
+            format!(
+                "params[\"{key}\"]: keys that begin with \"__\" are the server's (use the open request's own fields, such as \"limit\", or a key of your own)"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The params as the dict a handler gets (every `on_open` call makes one, so it is built
-/// directly, with interned keys; the tests check it against the JSON form).
+/// directly, with interned keys; the tests check it against the JSON form). The user's keys go
+/// in first, so the server's `__` keys win even over one that slipped past
+/// [`check_client_keys`] (a server-side dataset's `params`).
 pub fn to_py<'py>(
     py: Python<'py>,
     p: &OpenParams,
     client_request: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
+    for (k, v) in &p.params {
+        d.set_item(k, json_to_py(py, v)?)?;
+    }
     let list = |items: &[Json]| -> PyResult<Bound<'py, PyList>> {
         let l = PyList::empty(py);
         for x in items {
@@ -47,9 +71,6 @@ pub fn to_py<'py>(
     d.set_item(intern!(py, "__master"), or_none(&p.master)?)?;
     d.set_item(intern!(py, "__search"), or_none(&p.search)?)?;
     d.set_item(intern!(py, "__client_request"), client_request)?;
-    for (k, v) in &p.params {
-        d.set_item(k, json_to_py(py, v)?)?;
-    }
     Ok(d)
 }
 
@@ -216,5 +237,22 @@ mod tests {
                 Python::attach(|py| py_to_json(to_py(py, &p, client).unwrap().as_any())).unwrap();
             assert_eq!(made, Json::Object(to_json(&p, client)));
         }
+    }
+
+    #[test]
+    fn a_client_cannot_set_server_params() {
+        let sent = |params: Json| -> OpenParams {
+            serde_json::from_value(json!({ "params": params })).unwrap()
+        };
+        let forged = sent(json!({"mine": 1, "__client_request": false}));
+        let err = check_client_keys(&forged.params).unwrap_err();
+        assert_eq!(err.kind, jamrs_core::Kind::BadRequest);
+        assert_eq!(err.fields[0].field, "params.__client_request");
+        assert!(check_client_keys(&sent(json!({"mine": 1, "_x": 2})).params).is_ok());
+        // Had one slipped past (a server-side dataset's params), the server's value wins.
+        let made =
+            Python::attach(|py| py_to_json(to_py(py, &forged, true).unwrap().as_any())).unwrap();
+        assert_eq!(made["__client_request"], json!(true));
+        assert_eq!(made["mine"], json!(1));
     }
 }

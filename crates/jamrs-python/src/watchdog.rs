@@ -89,8 +89,15 @@ impl Watchdog {
 
     /// Runs `f` (a handler call, with the interpreter lock held: `py`) with a deadline `limit`
     /// away. Nested calls keep the outermost deadline. Returns `f`'s result and whether the
-    /// watchdog stopped it.
+    /// watchdog stopped it. The call is deregistered however `f` ends, a panic included
+    /// ([`Watched`]).
     pub fn guard<R>(&self, py: Python<'_>, limit: Duration, f: impl FnOnce() -> R) -> (R, bool) {
+        let mut watched = self.watch(py, limit);
+        let out = f();
+        (out, watched.end())
+    }
+
+    fn watch<'w, 'py>(&'w self, py: Python<'py>, limit: Duration) -> Watched<'w, 'py> {
         let depth = DEPTH.with(|d| {
             let v = d.get();
             d.set(v + 1);
@@ -102,8 +109,8 @@ impl Watchdog {
             c.set(v);
             v
         });
-        if let (Some(id), Ok(mut t)) = (id, self.table.lock()) {
-            t.insert(
+        if let Some(id) = id {
+            lock(&self.table).insert(
                 id,
                 Running {
                     call,
@@ -112,36 +119,75 @@ impl Watchdog {
                 },
             );
         }
-        let out = f();
-        let stopped = match (id, self.table.lock()) {
-            (Some(id), Ok(mut t)) => t.remove(&id).is_some_and(|r| r.signalled),
-            _ => false,
-        };
-        if let (Some(id), true) = (id, stopped) {
-            clear_pending(py, id);
+        Watched {
+            table: &self.table,
+            py,
+            id,
+            depth,
+            stopped: None,
         }
-        DEPTH.with(|d| d.set(depth));
-        (out, stopped)
     }
+}
+
+/// A registered handler call. Ending it (or dropping it, when a panic unwinds the call)
+/// deregisters the call, clears a signal that came too late, and restores the nesting depth:
+/// otherwise the thread's next handler would be interrupted by a stale deadline or never
+/// watched at all.
+struct Watched<'w, 'py> {
+    table: &'w Table,
+    py: Python<'py>,
+    id: Option<c_long>,
+    depth: u32,
+    /// Set once ended: whether the watchdog had signalled the call.
+    stopped: Option<bool>,
+}
+
+impl Watched<'_, '_> {
+    fn end(&mut self) -> bool {
+        if let Some(stopped) = self.stopped {
+            return stopped;
+        }
+        let stopped = match self.id {
+            Some(id) => lock(self.table).remove(&id).is_some_and(|r| r.signalled),
+            None => false,
+        };
+        if let (Some(id), true) = (self.id, stopped) {
+            clear_pending(self.py, id);
+        }
+        DEPTH.with(|d| d.set(self.depth));
+        self.stopped = Some(stopped);
+        stopped
+    }
+}
+
+impl Drop for Watched<'_, '_> {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+/// The table, even if a thread panicked while holding it (its entries stay valid: each is
+/// written whole).
+fn lock(table: &Table) -> std::sync::MutexGuard<'_, HashMap<c_long, Running>> {
+    table
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn watch(table: &Arc<Table>) {
     loop {
         std::thread::sleep(POLL);
         let now = Instant::now();
-        let due: Vec<(c_long, u64)> = match table.lock() {
-            Ok(t) => t
-                .iter()
-                .filter(|(_, r)| r.due <= now)
-                .map(|(id, r)| (*id, r.call))
-                .collect(),
-            Err(_) => return,
-        };
+        let due: Vec<(c_long, u64)> = lock(table)
+            .iter()
+            .filter(|(_, r)| r.due <= now)
+            .map(|(id, r)| (*id, r.call))
+            .collect();
         for (id, call) in due {
             // With the interpreter lock held, the handler's thread cannot register or
             // deregister; re-check that the same call is still running, then signal it.
             Python::attach(|py| {
-                let Ok(mut t) = table.lock() else { return };
+                let mut t = lock(table);
                 if let Some(r) = t.get_mut(&id).filter(|r| r.call == call) {
                     raise_timeout(py, id);
                     r.signalled = true;

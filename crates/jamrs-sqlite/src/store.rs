@@ -143,6 +143,12 @@ impl SqliteStore {
 /// Runs a database thread's whole loop (see [`SqliteStore::open_with`]).
 pub type ThreadWrap = Arc<dyn Fn(Box<dyn FnOnce() + Send>) + Send + Sync>;
 
+/// The stack of a database thread: server modules' Python runs on these threads, and CPython's
+/// recursion limit (1000 frames, some of them through C) assumes a main thread's 8 MiB; on
+/// Rust's default 2 MiB a module's deep recursion could overflow the stack and abort the
+/// process. Only the pages a thread touches take memory.
+const THREAD_STACK: usize = 8 << 20;
+
 /// Starts a database thread running `loop_` (inside `wrap`, if any).
 fn spawn_thread(
     name: String,
@@ -155,6 +161,7 @@ fn spawn_thread(
     };
     thread::Builder::new()
         .name(name)
+        .stack_size(THREAD_STACK)
         .spawn(run)
         .map(|_| ())
         .map_err(|e| Error::internal(format!("cannot start a database thread: {e}")))

@@ -91,8 +91,14 @@ fn call(c: &Client, function: &str, args: Value) -> (u16, Value) {
 
 #[track_caller]
 fn module_error(w: &World, reply: (u16, Value), contains: &str) {
+    refused(w, reply, 400, "module_error", contains);
+}
+
+/// An error that changed nothing; engine errors keep their kind through a module.
+#[track_caller]
+fn refused(w: &World, reply: (u16, Value), status: u16, code: &str, contains: &str) {
     let before = w.server.db_snapshot();
-    let err = assert_error(&reply, 400, "module_error");
+    let err = assert_error(&reply, status, code);
     let message = err["message"].as_str().unwrap();
     assert!(message.contains(contains), "{message}");
     assert_eq!(w.server.db_snapshot(), before);
@@ -148,7 +154,7 @@ fn server_functions(setup: Setup) {
             json!(["bob: line 1.1", "bob: line 1.2"])
         );
     } else {
-        module_error(&w, lines, "does not exist");
+        refused(&w, lines, 404, "not_found", "does not exist");
     }
     w.server.db_execute(&format!(
         "UPDATE notes SET contact = {} WHERE id = {}",
@@ -235,9 +241,11 @@ fn ext_requests_have_no_session_and_fail_closed() {
     seed(&w);
     let anonymous = w.server.anonymous();
     for c in [&anonymous, w.alice()] {
-        module_error(
+        refused(
             &w,
             c.post_json("/ext/count", &json!({})),
+            403,
+            "forbidden",
             "keeps each tenant's rows apart",
         );
         assert_eq!(

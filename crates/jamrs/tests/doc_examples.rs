@@ -1208,9 +1208,14 @@ items = {{ tracks = [] }}
 
         server.add_user("clerk", "clerk", None);
         let clerk = server.login("clerk", PASSWORD);
+        let refused = assert_error(
+            &call(&clerk, "tracks", "set_media_type", json!([1, [1]])),
+            403,
+            "forbidden",
+        );
         assert_eq!(
-            module_error(&call(&clerk, "tracks", "set_media_type", json!([1, [1]]))),
-            "your role may not edit records of \"tracks\""
+            refused["message"],
+            json!("your role may not edit records of \"tracks\"")
         );
         server.add_user("guest", "guest", None);
         let guest = server.login("guest", PASSWORD);
@@ -1219,10 +1224,15 @@ items = {{ tracks = [] }}
             403,
             "forbidden",
         );
-        let message = module_error(&call(&admin, "tracks", "set_media_type", json!([99, [1]])));
-        assert!(
-            message.ends_with("99 is not one of the values of list \"media_types\""),
-            "{message}"
+        let invalid = assert_error(
+            &call(&admin, "tracks", "set_media_type", json!([99, [1]])),
+            422,
+            "validation",
+        );
+        assert_eq!(
+            invalid["fields"],
+            json!([{"field": "changes[0].media_type",
+                    "message": "99 is not one of the values of list \"media_types\""}])
         );
         assert_eq!(media(), [2, 1, 2], "nothing changed");
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use jamrs_core::delta::Change;
 use jamrs_core::query::{OpenParams, OpenQuery};
-use jamrs_core::{Error, FieldId, FilterOp, ItemId, Kind, Task, Value};
+use jamrs_core::{Error, FieldId, FilterOp, ItemId, Task, Value};
 use jamrs_store::builder::{Column, ColumnKind};
 use jamrs_store::engine::OpenResult;
 use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyStopIteration, PyValueError};
@@ -21,6 +21,7 @@ use serde_json::{Map, Value as Json};
 use crate::context;
 use crate::convert::{map_to_py, py_to_json};
 use crate::objects::delta::{Owner, PyField};
+use crate::objects::error::to_py_err;
 use crate::objects::item::PyItem;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +53,9 @@ pub struct PyDataset {
     touched: Vec<FieldId>,
     /// Posted changes waiting for `apply()`, with the row an insert belongs to.
     changes: Vec<(Change, Option<usize>)>,
+    /// The rows of an open being answered (`on_after_open`'s dataset): changed in place, never
+    /// saved, so posting records nothing (its columns need not include the key).
+    rows_only: bool,
 }
 
 /// `item.apply_delta(delta, params, connection)`: Jam.py's default processing of the delta, for
@@ -61,52 +65,52 @@ pub fn apply_delta(
     py: Python<'_>,
     delta: Bound<'_, PyAny>,
 ) -> PyResult<super::PyApplyResult> {
-    {
-        let frame = context::current()
-            .ok_or_else(|| PyRuntimeError::new_err("apply_delta works only inside on_apply"))?;
-        let pydelta = delta
-            .cast::<super::PyDelta>()
-            .map_err(|_| PyValueError::new_err("apply_delta takes the delta on_apply received"))?;
-        if frame.applied.get() {
-            return Err(PyRuntimeError::new_err(
-                "apply_delta has already saved this delta",
-            ));
-        }
-        let mut rust = frame
-            .delta
-            .borrow_mut()
-            .take()
-            .ok_or_else(|| PyRuntimeError::new_err("apply_delta works only inside on_apply"))?;
-        if rust.item != pydelta.borrow().item {
-            frame.delta.borrow_mut().replace(rust);
-            return Err(PyValueError::new_err(
-                "apply_delta takes the delta of its own item",
-            ));
-        }
-        super::delta::write_back(py, &pydelta.clone().unbind(), &mut rust.records);
-        let hooks = frame.hooks(true);
-        let access = item.task.access(frame.role_access);
-        let engine = frame.engine(&hooks, access);
-        let result = frame.with_conn(|c| engine.apply_delta(c, &mut rust));
-        if result.is_ok() {
-            super::delta::read_keys(py, &pydelta.clone().unbind(), &rust.records);
-        }
-        frame.delta.borrow_mut().replace(rust);
-        frame.applied.set(true);
-        let result = result.map_err(to_py_err)?;
-        Ok(super::PyApplyResult {
-            result: std::sync::Mutex::new(Some(result)),
-        })
+    let frame = context::current()
+        .ok_or_else(|| PyRuntimeError::new_err("apply_delta works only inside on_apply"))?;
+    let pydelta = delta
+        .cast::<super::PyDelta>()
+        .map_err(|_| PyValueError::new_err("apply_delta takes the delta on_apply received"))?;
+    if frame.applied.get() {
+        return Err(PyRuntimeError::new_err(
+            "apply_delta has already saved this delta",
+        ));
     }
-}
-
-/// A jamrs error raised in Python (so a handler can catch it, or let it fail the request with
-/// its message).
-pub fn to_py_err(e: Error) -> PyErr {
-    match e.kind {
-        Kind::Module => super::AbortException::new_err(e.message),
-        _ => PyRuntimeError::new_err(e.message),
+    let busy = |_| PyRuntimeError::new_err("apply_delta is already running for this delta");
+    let mut rust = frame
+        .delta
+        .try_borrow_mut()
+        .map_err(busy)?
+        .take()
+        .ok_or_else(|| PyRuntimeError::new_err("apply_delta works only inside on_apply"))?;
+    if !pydelta.try_borrow().is_ok_and(|d| d.item == rust.item) {
+        frame.delta.try_borrow_mut().map_err(busy)?.replace(rust);
+        return Err(PyValueError::new_err(
+            "apply_delta takes the delta of its own item",
+        ));
     }
+    let written = super::delta::write_back(py, &pydelta.clone().unbind(), &mut rust.records);
+    let result = match written {
+        Ok(()) => {
+            let hooks = frame.hooks(true);
+            let access = item.task.access(frame.role_access);
+            let engine = frame.engine(&hooks, access);
+            frame
+                .with_conn(|c| engine.apply_delta(c, &mut rust))
+                .map_err(to_py_err)
+        }
+        Err(e) => Err(e),
+    };
+    let keys = match &result {
+        Ok(_) => super::delta::read_keys(py, &pydelta.clone().unbind(), &rust.records),
+        Err(_) => Ok(()),
+    };
+    frame.delta.try_borrow_mut().map_err(busy)?.replace(rust);
+    frame.applied.set(true);
+    let result = result?;
+    keys?;
+    Ok(super::PyApplyResult {
+        result: std::sync::Mutex::new(Some(result)),
+    })
 }
 
 impl PyDataset {
@@ -127,6 +131,7 @@ impl PyDataset {
             snapshot: None,
             touched: Vec::new(),
             changes: Vec::new(),
+            rows_only: false,
         }
     }
 
@@ -149,7 +154,8 @@ impl PyDataset {
         let c = self.column(field)?;
         self.rows
             .get(self.rec_no)
-            .map(|r| r[c].clone())
+            .and_then(|r| r.get(c))
+            .cloned()
             .ok_or_else(|| PyRuntimeError::new_err("the dataset has no current record"))
     }
 
@@ -159,7 +165,7 @@ impl PyDataset {
             .columns
             .iter()
             .position(|c| c.field == field && c.kind == ColumnKind::LookupText)?;
-        self.rows.get(self.rec_no).map(|r| r[c].clone())
+        self.rows.get(self.rec_no).and_then(|r| r.get(c)).cloned()
     }
 
     /// Sets `field` in the current row (Jam.py puts the dataset in edit mode for it).
@@ -168,11 +174,12 @@ impl PyDataset {
             self.start_edit()?;
         }
         let c = self.column(field)?;
-        let row = self
+        let cell = self
             .rows
             .get_mut(self.rec_no)
+            .and_then(|r| r.get_mut(c))
             .ok_or_else(|| PyRuntimeError::new_err("the dataset has no current record"))?;
-        row[c] = value;
+        *cell = value;
         if !self.touched.contains(&field) {
             self.touched.push(field);
         }
@@ -188,6 +195,88 @@ impl PyDataset {
         self.state = State::Edit;
         self.touched.clear();
         Ok(())
+    }
+
+    /// Leaves edit or insert mode before the current record changes, as a Delphi-style
+    /// dataset does: a record with values set is posted; one without any is left as it was
+    /// (an appended record is dropped). So the record being edited is always the current one,
+    /// and `post`, `cancel` and `delete` work on the record they were meant for.
+    fn check_browse(&mut self) -> PyResult<()> {
+        match self.state {
+            State::Browse => Ok(()),
+            State::Insert | State::Edit if self.touched.is_empty() => {
+                self.cancel_record();
+                Ok(())
+            }
+            State::Insert | State::Edit => self.post_record(),
+        }
+    }
+
+    /// Moves to record `n` (a position past the end is `eof()`).
+    fn move_to(&mut self, n: usize) -> PyResult<()> {
+        self.check_browse()?;
+        self.rec_no = n.min(self.rows.len());
+        Ok(())
+    }
+
+    fn post_record(&mut self) -> PyResult<()> {
+        if self.rows_only {
+            self.state = State::Browse;
+            self.snapshot = None;
+            self.touched.clear();
+            return Ok(());
+        }
+        let values: Vec<(FieldId, Value)> = self
+            .touched
+            .iter()
+            .map(|f| Ok((*f, self.value(*f)?)))
+            .collect::<PyResult<_>>()?;
+        match self.state {
+            State::Insert => self.changes.push((
+                Change::Insert {
+                    values,
+                    details: Vec::new(),
+                },
+                Some(self.rec_no),
+            )),
+            State::Edit if !values.is_empty() => {
+                let id = self.key()?;
+                self.changes.push((
+                    Change::Update {
+                        id,
+                        values,
+                        details: Vec::new(),
+                    },
+                    None,
+                ));
+            }
+            State::Edit | State::Browse => {}
+        }
+        self.state = State::Browse;
+        self.snapshot = None;
+        self.touched.clear();
+        Ok(())
+    }
+
+    fn cancel_record(&mut self) {
+        match self.state {
+            State::Insert => {
+                if self.rec_no < self.rows.len() {
+                    self.rows.remove(self.rec_no);
+                }
+                self.rec_no = self.rec_no.min(self.rows.len().saturating_sub(1));
+            }
+            State::Edit => {
+                if let (Some(s), Some(row)) = (self.snapshot.take(), self.rows.get_mut(self.rec_no))
+                {
+                    *row = s;
+                }
+            }
+            State::Browse => {}
+        }
+        self.state = State::Browse;
+        self.snapshot = None;
+        self.touched.clear();
     }
 
     fn key(&self) -> PyResult<i64> {
@@ -239,7 +328,8 @@ fn names(args: &Bound<'_, PyTuple>) -> PyResult<Vec<String>> {
 /// `set_where(title__contains='x', id=5)` → filters `[field, op, value]`.
 fn where_filters(item: &jamrs_core::model::Item, d: &Bound<'_, PyDict>) -> PyResult<Vec<Json>> {
     let mut out = Vec::new();
-    for (k, v) in d.iter() {
+    // A private copy: converting a value may run the module's code, which could change `d`.
+    for (k, v) in d.copy()?.iter() {
         let key: String = k.extract()?;
         let (field, op) = match key.split_once("__") {
             Some((f, op)) => {
@@ -405,7 +495,7 @@ impl PyDataset {
     ) -> PyResult<()> {
         let _ = (options, connection);
         let (task, item_id, handlers, unscoped, mut p) = {
-            let mut this = slf.borrow_mut();
+            let mut this = slf.try_borrow_mut()?;
             if let Some(f) = fields {
                 this.fields = f;
             }
@@ -478,7 +568,7 @@ impl PyDataset {
                 engine.open(c, item, p)
             })
             .map_err(to_py_err)?;
-        let mut this = slf.borrow_mut();
+        let mut this = slf.try_borrow_mut()?;
         this.columns = result.columns;
         this.rows = result.rows;
         this.rec_no = 0;
@@ -512,26 +602,27 @@ impl PyDataset {
         if n >= self.rows.len() && !self.rows.is_empty() {
             return Err(PyValueError::new_err("rec_no out of range"));
         }
-        self.rec_no = n;
-        Ok(())
+        self.move_to(n)
     }
 
-    fn first(&mut self) {
-        self.rec_no = 0;
+    fn first(&mut self) -> PyResult<()> {
+        self.move_to(0)
     }
 
-    fn last(&mut self) {
-        self.rec_no = self.rows.len().saturating_sub(1);
+    fn last(&mut self) -> PyResult<()> {
+        // Leave edit mode first: dropping an appended record changes which record is last.
+        self.check_browse()?;
+        self.move_to(self.rows.len().saturating_sub(1))
     }
 
-    fn next(&mut self) {
-        if self.rec_no < self.rows.len() {
-            self.rec_no += 1;
-        }
+    fn next(&mut self) -> PyResult<()> {
+        self.check_browse()?;
+        self.move_to(self.rec_no.saturating_add(1))
     }
 
-    fn prior(&mut self) {
-        self.rec_no = self.rec_no.saturating_sub(1);
+    fn prior(&mut self) -> PyResult<()> {
+        self.check_browse()?;
+        self.move_to(self.rec_no.saturating_sub(1))
     }
 
     fn eof(&self) -> bool {
@@ -559,7 +650,7 @@ impl PyDataset {
     }
 
     fn field_by_name(slf: Bound<'_, Self>, name: &str) -> PyResult<Option<PyField>> {
-        let this = slf.borrow();
+        let this = slf.try_borrow()?;
         let item = this.task.item(this.item);
         Ok(item
             .public_fields()
@@ -575,7 +666,7 @@ impl PyDataset {
     /// `dataset.<field>`.
     fn __getattr__(slf: Bound<'_, Self>, name: &str) -> PyResult<PyField> {
         let item_name = {
-            let this = slf.borrow();
+            let this = slf.try_borrow()?;
             this.task.item(this.item).name.to_string()
         };
         PyDataset::field_by_name(slf, name)?.ok_or_else(|| {
@@ -590,6 +681,7 @@ impl PyDataset {
                 "append: open the dataset first (open_empty=True opens it without rows)",
             ));
         }
+        self.check_browse()?;
         self.rows.push(vec![Value::Null; self.columns.len()]);
         self.rec_no = self.rows.len() - 1;
         self.state = State::Insert;
@@ -610,90 +702,45 @@ impl PyDataset {
 
     /// Keeps the record's changes for `apply()`.
     fn post(&mut self) -> PyResult<()> {
-        let values: Vec<(FieldId, Value)> = self
-            .touched
-            .iter()
-            .map(|f| Ok((*f, self.value(*f)?)))
-            .collect::<PyResult<_>>()?;
-        match self.state {
-            State::Insert => self.changes.push((
-                Change::Insert {
-                    values,
-                    details: Vec::new(),
-                },
-                Some(self.rec_no),
-            )),
-            State::Edit if !values.is_empty() => {
-                let id = self.key()?;
-                self.changes.push((
-                    Change::Update {
-                        id,
-                        values,
-                        details: Vec::new(),
-                    },
-                    None,
-                ));
-            }
-            State::Edit | State::Browse => {}
-        }
-        self.state = State::Browse;
-        self.snapshot = None;
-        self.touched.clear();
-        Ok(())
+        self.post_record()
     }
 
     fn cancel(&mut self) {
-        match self.state {
-            State::Insert => {
-                self.rows.remove(self.rec_no);
-                self.rec_no = self.rec_no.saturating_sub(1);
-            }
-            State::Edit => {
-                if let (Some(s), Some(row)) = (self.snapshot.take(), self.rows.get_mut(self.rec_no))
-                {
-                    *row = s;
-                }
-            }
-            State::Browse => {}
-        }
-        self.state = State::Browse;
-        self.touched.clear();
+        self.cancel_record();
     }
 
-    /// Deletes the current record (saved by `apply()`).
+    /// Deletes the current record (saved by `apply()`). A record being appended is only
+    /// dropped; edits not posted go with the record.
     fn delete(&mut self) -> PyResult<()> {
+        match self.state {
+            State::Insert => {
+                self.cancel_record();
+                return Ok(());
+            }
+            State::Edit => self.cancel_record(),
+            State::Browse => {}
+        }
         let id = self.key()?;
         self.changes.push((Change::Delete { id }, None));
-        self.rows.remove(self.rec_no);
+        if self.rec_no < self.rows.len() {
+            self.rows.remove(self.rec_no);
+        }
         if self.rec_no >= self.rows.len() {
             self.rec_no = self.rows.len().saturating_sub(1);
         }
         Ok(())
     }
 
-    /// Saves the posted changes, in the running handler's transaction.
+    /// Saves the posted changes, in the running handler's transaction. The dataset is not
+    /// borrowed while the apply runs, so the handlers it fires may read it.
     #[pyo3(signature = (connection = None, params = None, safe = false))]
     fn apply(
-        &mut self,
+        slf: Bound<'_, Self>,
         connection: Option<Bound<'_, PyAny>>,
         params: Option<Bound<'_, PyDict>>,
         safe: bool,
     ) -> PyResult<()> {
         let _ = connection;
-        if self.state != State::Browse {
-            self.post()?;
-        }
-        if self.changes.is_empty() {
-            return Ok(());
-        }
-        let frame = context::current().ok_or_else(|| {
-            PyRuntimeError::new_err("datasets can be applied only while a handler runs")
-        })?;
-        if frame.read_only {
-            return Err(PyRuntimeError::new_err(
-                "changes can be saved only where a write transaction runs: on_apply, the apply record events and server functions, not while opening",
-            ));
-        }
         let user_params: Map<String, Json> = match params {
             Some(p) => match py_to_json(p.as_any())? {
                 Json::Object(m) => m,
@@ -701,37 +748,75 @@ impl PyDataset {
             },
             None => Map::new(),
         };
-        let hooks = frame.hooks(self.handlers);
-        let task = self.task.clone();
+        let (frame, task, item_id, handlers, unscoped, changes, rows, columns) = {
+            let mut this = slf.try_borrow_mut()?;
+            if this.rows_only {
+                return Err(PyRuntimeError::new_err(
+                    "this dataset holds the rows of the open being answered: change them in place; to save changes, use a dataset of item.copy()",
+                ));
+            }
+            if this.state != State::Browse {
+                this.post_record()?;
+            }
+            if this.changes.is_empty() {
+                return Ok(());
+            }
+            let frame = context::current().ok_or_else(|| {
+                PyRuntimeError::new_err("datasets can be applied only while a handler runs")
+            })?;
+            if frame.read_only {
+                return Err(PyRuntimeError::new_err(
+                    "changes can be saved only where a write transaction runs: on_apply, the apply record events and server functions, not while opening",
+                ));
+            }
+            let task = this.task.clone();
+            let access = if safe {
+                task.access(frame.caller.role)
+            } else {
+                &task.unrestricted
+            };
+            if safe {
+                check_rights(task.item(this.item), access, &this.changes).map_err(to_py_err)?;
+            }
+            let (changes, rows): (Vec<Change>, Vec<Option<usize>>) = this.changes.drain(..).unzip();
+            (
+                frame,
+                task,
+                this.item,
+                this.handlers,
+                this.unscoped,
+                changes,
+                rows,
+                this.columns.clone(),
+            )
+        };
+        let hooks = frame.hooks(handlers);
         let access = if safe {
             task.access(frame.caller.role)
         } else {
             &task.unrestricted
         };
         let mut engine = frame.engine(&hooks, access);
-        if self.unscoped {
+        if unscoped {
             engine.tenant = jamrs_core::session::Tenant::All;
         }
-        let item = task.item(self.item);
-        if safe {
-            check_rights(item, access, &self.changes)?;
-        }
-        let (changes, rows): (Vec<Change>, Vec<Option<usize>>) = self.changes.drain(..).unzip();
+        let item = task.item(item_id);
         let result = frame
             .with_conn(|c| engine.apply(c, item, changes, user_params, false))
             .map_err(to_py_err)?;
-        // New keys into the inserted rows.
+        // New keys into the inserted rows (unless the dataset was opened again meanwhile).
         let pk = item.primary_key;
-        if let Some(c) = self
-            .columns
-            .iter()
-            .position(|c| c.field == pk && c.kind == ColumnKind::Value)
+        let mut this = slf.try_borrow_mut()?;
+        if this.columns == columns
+            && let Some(c) = columns
+                .iter()
+                .position(|c| c.field == pk && c.kind == ColumnKind::Value)
         {
             for (r, row) in result.iter().zip(rows) {
                 if let (Some(i), Some(id)) = (row, r.id)
-                    && let Some(row) = self.rows.get_mut(i)
+                    && let Some(cell) = this.rows.get_mut(i).and_then(|row| row.get_mut(c))
                 {
-                    row[c] = Value::Int(id);
+                    *cell = Value::Int(id);
                 }
             }
         }
@@ -769,7 +854,7 @@ fn check_rights(
     item: &jamrs_core::model::Item,
     access: &jamrs_core::Access,
     changes: &[(Change, Option<usize>)],
-) -> PyResult<()> {
+) -> Result<(), Error> {
     let p = access.privileges(item.id);
     for (c, _) in changes {
         let (allowed, what, values) = match c {
@@ -778,18 +863,19 @@ fn check_rights(
             Change::Delete { .. } => (p.delete, "delete", &[][..]),
         };
         if !allowed {
-            return Err(pyo3::exceptions::PyPermissionError::new_err(format!(
+            return Err(Error::forbidden(format!(
                 "your role may not {what} records of \"{}\"",
                 item.name
             )));
         }
         for (f, _) in values {
             if access.is_prohibited(item.id, *f) || access.is_read_only(item.id, *f) {
-                return Err(pyo3::exceptions::PyPermissionError::new_err(format!(
-                    "{}.{}: your role may not write this field",
-                    item.name,
-                    item.field(*f).name
-                )));
+                let name = &item.field(*f).name;
+                return Err(Error::forbidden(format!(
+                    "{}.{name}: your role may not write this field",
+                    item.name
+                ))
+                .with_field(name.as_str()));
             }
         }
     }
@@ -804,8 +890,10 @@ pub struct DatasetIter {
 
 #[pymethods]
 impl DatasetIter {
+    /// Moves the dataset to the next record (posting the record being edited, as `next()`).
     fn __next__(&mut self, py: Python<'_>) -> PyResult<Py<PyDataset>> {
-        let mut d = self.dataset.borrow_mut(py);
+        let mut d = self.dataset.bind(py).try_borrow_mut()?;
+        d.check_browse()?;
         if self.next >= d.rows.len() {
             return Err(PyStopIteration::new_err(()));
         }
@@ -827,5 +915,6 @@ pub fn from_result(
     d.columns = r.columns.clone();
     d.rows = r.rows.clone();
     d.active = true;
+    d.rows_only = true;
     Py::new(py, d)
 }

@@ -105,7 +105,7 @@ impl PyRecord {
 
     fn __getattr__(slf: Bound<'_, Self>, name: &str) -> PyResult<Py<PyAny>> {
         let py = slf.py();
-        let this = slf.borrow();
+        let this = slf.try_borrow()?;
         if let Some(f) = this.field_id(name) {
             let field = PyField {
                 owner: Owner::Record(slf.clone().unbind()),
@@ -160,15 +160,15 @@ impl PyDelta {
     }
 
     fn rec_inserted(&self, py: Python<'_>) -> PyResult<bool> {
-        Ok(self.record(py)?.borrow().rec_inserted())
+        Ok(self.record(py)?.try_borrow()?.rec_inserted())
     }
 
     fn rec_modified(&self, py: Python<'_>) -> PyResult<bool> {
-        Ok(self.record(py)?.borrow().rec_modified())
+        Ok(self.record(py)?.try_borrow()?.rec_modified())
     }
 
     fn rec_deleted(&self, py: Python<'_>) -> PyResult<bool> {
-        Ok(self.record(py)?.borrow().rec_deleted())
+        Ok(self.record(py)?.try_borrow()?.rec_deleted())
     }
 
     fn edit(&self) {}
@@ -192,7 +192,7 @@ pub struct DeltaIter {
 #[pymethods]
 impl DeltaIter {
     fn __next__(&mut self, py: Python<'_>) -> PyResult<Py<PyRecord>> {
-        let mut d = self.delta.borrow_mut(py);
+        let mut d = self.delta.bind(py).try_borrow_mut()?;
         match d.records.get(self.next) {
             Some(r) => {
                 let r = r.clone_ref(py);
@@ -209,7 +209,7 @@ impl DeltaIter {
 fn read(py: Python<'_>, owner: &Owner, field: FieldId) -> PyResult<(Value, Value)> {
     match owner {
         Owner::Record(r) => {
-            let r = r.borrow(py);
+            let r = r.bind(py).try_borrow()?;
             let i = field.0 as usize;
             let v = r.values.get(i).cloned().unwrap_or(Value::Null);
             let old = match &r.old {
@@ -220,7 +220,7 @@ fn read(py: Python<'_>, owner: &Owner, field: FieldId) -> PyResult<(Value, Value
             Ok((v, old))
         }
         Owner::Dataset(d) => {
-            let v = d.borrow(py).value(field)?;
+            let v = d.bind(py).try_borrow()?.value(field)?;
             Ok((v.clone(), v))
         }
     }
@@ -259,13 +259,19 @@ impl PyField {
         let value = py_to_value(&v, self.t())?;
         match &self.owner {
             Owner::Record(r) => {
-                let mut r = r.borrow_mut(py);
+                let mut r = r.bind(py).try_borrow_mut()?;
+                let r = &mut *r;
                 let i = self.field.0 as usize;
-                r.values[i] = value;
-                r.set[i] = true;
-                Ok(())
+                match (r.values.get_mut(i), r.set.get_mut(i)) {
+                    (Some(v), Some(set)) => {
+                        *v = value;
+                        *set = true;
+                        Ok(())
+                    }
+                    _ => Err(PyRuntimeError::new_err("the record has no such field")),
+                }
             }
-            Owner::Dataset(d) => d.borrow_mut(py).set_value(self.field, value),
+            Owner::Dataset(d) => d.bind(py).try_borrow_mut()?.set_value(self.field, value),
         }
     }
 
@@ -293,7 +299,7 @@ impl PyField {
     #[getter]
     fn lookup_text<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match &self.owner {
-            Owner::Dataset(d) => match d.borrow(py).lookup_text(self.field) {
+            Owner::Dataset(d) => match d.bind(py).try_borrow()?.lookup_text(self.field) {
                 Some(v) => value_to_py(py, &v, FieldType::Text, true),
                 None => Ok(py.None().into_bound(py)),
             },
@@ -328,17 +334,13 @@ impl PyField {
     #[getter]
     fn display_text(slf: Bound<'_, Self>) -> PyResult<String> {
         let py = slf.py();
-        let (task, item) = {
-            let f = slf.borrow();
-            (f.task.clone(), f.item)
-        };
+        let item = slf.try_borrow()?.item;
         if let Some(rt) = crate::context::current().map(|f| f.rt.clone())
             && let Some(text) = rt.field_get_text(py, item, &slf)?
         {
             return Ok(text);
         }
-        let _ = task;
-        slf.borrow().text(py)
+        slf.try_borrow()?.text(py)
     }
 }
 
@@ -370,11 +372,15 @@ pub fn to_py(
             .clone()
             .unwrap_or_else(|| vec![Value::Null; model.fields.len()]);
         for (f, v) in &rec.values {
-            values[f.0 as usize] = v.clone();
+            if let Some(slot) = values.get_mut(f.0 as usize) {
+                *slot = v.clone();
+            }
         }
         // An insert has its key once saved (`on_after_apply_record`).
-        if let Some(id) = rec.id {
-            values[model.primary_key.0 as usize] = Value::Int(id);
+        if let Some(id) = rec.id
+            && let Some(slot) = values.get_mut(model.primary_key.0 as usize)
+        {
+            *slot = Value::Int(id);
         }
         let details = rec
             .details
@@ -407,31 +413,33 @@ pub fn to_py(
 }
 
 /// Copies the values a handler set back into the delta.
-pub fn write_back(py: Python<'_>, delta: &Py<PyDelta>, records: &mut [Record]) {
-    let d = delta.borrow(py);
+pub fn write_back(py: Python<'_>, delta: &Py<PyDelta>, records: &mut [Record]) -> PyResult<()> {
+    let d = delta.bind(py).try_borrow()?;
     for (rec, pyrec) in records.iter_mut().zip(&d.records) {
-        write_back_record(py, pyrec, rec);
+        write_back_record(py, pyrec, rec)?;
     }
+    Ok(())
 }
 
-pub fn write_back_record(py: Python<'_>, pyrec: &Py<PyRecord>, rec: &mut Record) {
-    let r = pyrec.borrow(py);
-    for (i, set) in r.set.iter().enumerate() {
+pub fn write_back_record(py: Python<'_>, pyrec: &Py<PyRecord>, rec: &mut Record) -> PyResult<()> {
+    let r = pyrec.bind(py).try_borrow()?;
+    for (i, (set, value)) in r.set.iter().zip(&r.values).enumerate() {
         if *set {
-            rec.set(FieldId(i as u32), r.values[i].clone());
+            rec.set(FieldId(i as u32), value.clone());
         }
     }
     for (DetailRecords { records, .. }, (_, pydelta)) in rec.details.iter_mut().zip(&r.details) {
-        write_back(py, pydelta, records);
+        write_back(py, pydelta, records)?;
     }
+    Ok(())
 }
 
 /// After `item.apply_delta`: the keys the records got (new ones for inserts, at every detail
 /// level) into the Python delta, so `d.id.value` reads them, as in Jam.py.
-pub fn read_keys(py: Python<'_>, delta: &Py<PyDelta>, records: &[Record]) {
-    let d = delta.borrow(py);
+pub fn read_keys(py: Python<'_>, delta: &Py<PyDelta>, records: &[Record]) -> PyResult<()> {
+    let d = delta.bind(py).try_borrow()?;
     for (rec, pyrec) in records.iter().zip(&d.records) {
-        let mut r = pyrec.borrow_mut(py);
+        let mut r = pyrec.bind(py).try_borrow_mut()?;
         if let Some(id) = rec.id {
             let pk = r.task.item(r.item).primary_key.0 as usize;
             r.id = Some(id);
@@ -440,9 +448,10 @@ pub fn read_keys(py: Python<'_>, delta: &Py<PyDelta>, records: &[Record]) {
             }
         }
         for (DetailRecords { records, .. }, (_, pydelta)) in rec.details.iter().zip(&r.details) {
-            read_keys(py, pydelta, records);
+            read_keys(py, pydelta, records)?;
         }
     }
+    Ok(())
 }
 
 /// Wraps one record (for `on_before_apply_record` / `on_after_apply_record`).
@@ -453,12 +462,16 @@ pub fn record_to_py(
     rec: &Record,
 ) -> PyResult<Py<PyRecord>> {
     let delta = to_py(py, task, item, std::slice::from_ref(rec))?;
-    let d = delta.borrow(py);
-    Ok(d.records[0].clone_ref(py))
+    let d = delta.bind(py).try_borrow()?;
+    d.records
+        .first()
+        .map(|r| r.clone_ref(py))
+        .ok_or_else(|| PyRuntimeError::new_err("the record was not copied"))
 }
 
 /// The result inside a `PyApplyResult` (what `item.apply_delta` returned), taken out.
 pub fn result_of(v: &Bound<'_, PyAny>) -> Option<ApplyResult> {
-    let r = v.cast::<PyApplyResult>().ok()?.borrow();
+    let r = v.cast::<PyApplyResult>().ok()?;
+    let r = r.try_borrow().ok()?;
     r.result.lock().ok().and_then(|mut slot| slot.take())
 }

@@ -63,6 +63,9 @@ impl PyTask {
         connection: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let _ = connection;
+        // One budget for the statements and their parameters: an endless iterator of them ends
+        // with an error, not with the memory.
+        let mut budget = crate::convert::Budget::default();
         let statements: Vec<(String, Option<Bound<'_, PyAny>>)> =
             if let Ok(text) = sql.extract::<String>() {
                 vec![(text, params)]
@@ -71,9 +74,11 @@ impl PyTask {
                 for s in sql.try_iter()? {
                     let s = s?;
                     if let Ok(text) = s.extract::<String>() {
+                        budget.spend(text.len())?;
                         out.push((text, None));
                     } else {
                         let (text, p): (String, Bound<'_, PyAny>) = s.extract()?;
+                        budget.spend(text.len())?;
                         out.push((text, Some(p)));
                     }
                 }
@@ -81,10 +86,10 @@ impl PyTask {
             };
         let frame = raw_frame(&self.task)?;
         for (text, p) in statements {
-            let sql = raw_sql(text, p.as_ref())?;
+            let sql = raw_sql(text, p.as_ref(), &mut budget)?;
             frame
                 .with_conn(|c| c.execute(&sql))
-                .map_err(super::dataset::to_py_err)?;
+                .map_err(super::to_py_err)?;
         }
         Ok(())
     }
@@ -100,10 +105,10 @@ impl PyTask {
     ) -> PyResult<Bound<'py, PyList>> {
         let _ = connection;
         let frame = raw_frame(&self.task)?;
-        let sql = raw_sql(sql, params.as_ref())?;
+        let sql = raw_sql(sql, params.as_ref(), &mut crate::convert::Budget::default())?;
         let rows = frame
             .with_conn(|c| c.query_any(&sql))
-            .map_err(super::dataset::to_py_err)?;
+            .map_err(super::to_py_err)?;
         let out = PyList::empty(py);
         for row in rows {
             let r = PyList::empty(py);
@@ -310,11 +315,15 @@ fn raw_frame(task: &Task) -> PyResult<std::rc::Rc<context::Frame>> {
     })
 }
 
-fn raw_sql(text: String, params: Option<&Bound<'_, PyAny>>) -> PyResult<jamrs_store::Sql> {
+fn raw_sql(
+    text: String,
+    params: Option<&Bound<'_, PyAny>>,
+    budget: &mut crate::convert::Budget,
+) -> PyResult<jamrs_store::Sql> {
     let mut values = Vec::new();
     if let Some(p) = params.filter(|p| !p.is_none()) {
         for v in p.try_iter()? {
-            values.push(crate::convert::py_to_any_value(&v?)?);
+            values.push(crate::convert::py_to_any_value_within(&v?, budget)?);
         }
     }
     Ok(jamrs_store::Sql {
@@ -327,7 +336,12 @@ fn session_dict<'py>(py: Python<'py>, task: &Task) -> PyResult<Option<Bound<'py,
     let Some(frame) = context::current().filter(|f| f.in_request) else {
         return Ok(None);
     };
-    if let Some(made) = frame.session.borrow().as_ref() {
+    if let Some(made) = frame
+        .session
+        .try_borrow()
+        .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("item.session is being made"))?
+        .as_ref()
+    {
         return Ok(Some(made.bind(py).clone()));
     }
     let info = PyDict::new(py);
@@ -353,7 +367,9 @@ fn session_dict<'py>(py: Python<'py>, task: &Task) -> PyResult<Option<Bound<'py,
     }
     let session = PyDict::new(py);
     session.set_item("user_info", info)?;
-    *frame.session.borrow_mut() = Some(session.clone().unbind());
+    if let Ok(mut slot) = frame.session.try_borrow_mut() {
+        *slot = Some(session.clone().unbind());
+    }
     Ok(Some(session))
 }
 
