@@ -119,9 +119,11 @@ pub fn map_err(e: rusqlite::Error) -> Error {
                 }
                 return Error::conflict(format!("the database refused the change: {detail}"));
             }
-            // Only the authorizer of [`open`] denies, and only transaction control in a job.
+            // Only the authorizer of [`open`] denies, and only transaction control in a job:
+            // raw SQL of a server module's author, who is told so (not a 500 with the text
+            // hidden, as for faults of jamrs itself).
             ErrorCode::AuthorizationForStatementDenied => {
-                return Error::internal(
+                return Error::bad_request(
                     "SQL run by a request may not begin, commit or roll back a transaction or use savepoints: jamrs runs each request in a transaction it ends itself",
                 );
             }

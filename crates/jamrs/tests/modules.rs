@@ -1088,9 +1088,16 @@ fn raw_sql_binds_its_parameters_and_runs_in_the_transaction() {
         "RELEASE jamrs_write",
         "/* hidden */ commit",
     ] {
-        // SQLite refuses it; its words are internal, so they stay in the server log.
-        let err = assert_error(&call("raw_commit", json!([statement])), 500, "internal");
-        assert!(!err.to_string().contains("transaction"), "{err}");
+        // SQLite refuses it, and the author is told why (no SQLite text reaches the client).
+        let err = assert_error(&call("raw_commit", json!([statement])), 400, "bad_request");
+        assert!(
+            err["message"]
+                .as_str()
+                .unwrap()
+                .contains("may not begin, commit or roll back a transaction"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("not authorized"), "{err}");
         assert_eq!(server.db_snapshot(), before, "{statement}");
     }
     assert_eq!(
