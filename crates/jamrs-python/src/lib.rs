@@ -377,7 +377,6 @@ fn answered_rows(
     task: &Task,
     item: &Item,
     engine: &Engine,
-    conn: &mut dyn Conn,
     params: &OpenParams,
     r: &Bound<'_, PyAny>,
 ) -> Result<OpenResult> {
@@ -402,8 +401,8 @@ fn answered_rows(
         }
         rows_obj = pair.get_item(0).map_err(|_| bad())?;
     }
-    let q = OpenQuery::resolve(task, item, params, engine.access)?;
-    let columns = builder::select(conn.dialect(), task, &q, &engine.tenant).columns;
+    let q = OpenQuery::resolve(task, item, params, engine.access())?;
+    let columns = builder::columns(task, &q);
     let mut rows = Vec::new();
     for row in rows_obj.try_iter().map_err(|_| bad())? {
         let row = row.map_err(|_| bad())?;
@@ -464,7 +463,6 @@ impl Hooks for PythonHooks {
                     &rt.task,
                     item,
                     engine,
-                    conn,
                     params,
                     r.bind(py),
                 )?)),

@@ -23,12 +23,6 @@ use rusqlite::types::Value as Raw;
 use serde_json::{Value as Json, json};
 use tempfile::TempDir;
 
-/// Engine calls here come from no session in particular.
-static SYSTEM: jamrs_core::session::Caller = jamrs_core::session::Caller {
-    user: None,
-    role: None,
-};
-
 const TASK_TOML: &str = r#"
 name = "shop"
 safe_mode = false
@@ -279,14 +273,7 @@ impl Db {
     fn open(&mut self, item: &str, params: Json) -> Result<OpenResult, Error> {
         let item = self.task.item_by_name(item).unwrap();
         let params: OpenParams = serde_json::from_value(params).unwrap();
-        let engine = Engine {
-            task: &self.task,
-            hooks: &NoHooks,
-            caller: &SYSTEM,
-            access: &self.task.unrestricted,
-            tenant: jamrs_core::session::Tenant::All,
-            client: false,
-        };
+        let engine = Engine::for_server(&self.task, &NoHooks);
         engine.open(&mut self.conn, item, params)
     }
 
@@ -313,14 +300,7 @@ impl Db {
         let Db { task, conn, .. } = self;
         let item = task.item_by_name(item).unwrap();
         let params: Vec<ChangeParams> = serde_json::from_value(changes).unwrap();
-        let engine = Engine {
-            task,
-            hooks: &NoHooks,
-            caller: &SYSTEM,
-            access: &task.unrestricted,
-            tenant: jamrs_core::session::Tenant::All,
-            client: false,
-        };
+        let engine = Engine::for_server(task, &NoHooks);
         in_transaction(conn, |c| {
             let changes = Change::resolve_all(task, item, &params, &task.unrestricted)?;
             engine.apply(c, item, changes, Default::default(), expanded)
@@ -1383,15 +1363,7 @@ fn store_apply(
         let item = task.item_by_name("artists").unwrap();
         let params: Vec<ChangeParams> = serde_json::from_value(changes).unwrap();
         let changes = Change::resolve_all(&task, item, &params, &task.unrestricted)?;
-        Engine {
-            task: &task,
-            hooks: &NoHooks,
-            caller: &SYSTEM,
-            access: &task.unrestricted,
-            tenant: jamrs_core::session::Tenant::All,
-            client: false,
-        }
-        .apply(conn, item, changes, Default::default(), false)
+        Engine::for_server(&task, &NoHooks).apply(conn, item, changes, Default::default(), false)
     }
 }
 
@@ -1401,15 +1373,7 @@ fn store_open(
     let task = Arc::clone(task);
     move |conn| {
         let item = task.item_by_name("artists").unwrap();
-        Engine {
-            task: &task,
-            hooks: &NoHooks,
-            caller: &SYSTEM,
-            access: &task.unrestricted,
-            tenant: jamrs_core::session::Tenant::All,
-            client: false,
-        }
-        .open(conn, item, OpenParams::default())
+        Engine::for_server(&task, &NoHooks).open(conn, item, OpenParams::default())
     }
 }
 
@@ -1487,15 +1451,7 @@ async fn store_reads_and_writes_on_its_threads() {
             let item = task.item_by_name("artists").unwrap();
             let params: OpenParams =
                 serde_json::from_value(json!({"filters": [["name", "contains", "ä"]]})).unwrap();
-            Engine {
-                task: &task,
-                hooks: &NoHooks,
-                caller: &SYSTEM,
-                access: &task.unrestricted,
-                tenant: jamrs_core::session::Tenant::All,
-                client: false,
-            }
-            .open(conn, item, params)
+            Engine::for_server(&task, &NoHooks).open(conn, item, params)
         }
     })
     .await

@@ -451,13 +451,13 @@ impl PyDataset {
         })?;
         let hooks = frame.hooks(handlers);
         let access = if safe {
-            task.access(frame.caller.role)
+            task.access(frame.caller().role)
         } else {
             &task.unrestricted
         };
         let mut engine = frame.engine(&hooks, access);
         if unscoped {
-            engine.tenant = jamrs_core::session::Tenant::All;
+            engine = engine.unscoped();
         }
         let item = task.item(item_id);
         let result = frame
@@ -465,13 +465,7 @@ impl PyDataset {
                 if open_empty {
                     let q = OpenQuery::resolve(&task, item, &p, access)?;
                     return Ok(OpenResult {
-                        columns: jamrs_store::builder::select(
-                            c.dialect(),
-                            &task,
-                            &q,
-                            &engine.tenant,
-                        )
-                        .columns,
+                        columns: jamrs_store::builder::columns(&task, &q),
                         rows: Vec::new(),
                     });
                 }
@@ -671,13 +665,16 @@ impl PyDataset {
         Ok(())
     }
 
-    /// Saves the posted changes, in the running handler's transaction.
-    #[pyo3(signature = (connection = None, params = None, safe = false))]
+    /// Saves the posted changes, in the running handler's transaction. For a client's request
+    /// the rows written and their lookup values must be ones the client could open, unless
+    /// `unchecked=True`.
+    #[pyo3(signature = (connection = None, params = None, safe = false, unchecked = false))]
     fn apply(
         &mut self,
         connection: Option<Bound<'_, PyAny>>,
         params: Option<Bound<'_, PyDict>>,
         safe: bool,
+        unchecked: bool,
     ) -> PyResult<()> {
         let _ = connection;
         if self.state != State::Browse {
@@ -704,13 +701,16 @@ impl PyDataset {
         let hooks = frame.hooks(self.handlers);
         let task = self.task.clone();
         let access = if safe {
-            task.access(frame.caller.role)
+            task.access(frame.caller().role)
         } else {
             &task.unrestricted
         };
         let mut engine = frame.engine(&hooks, access);
         if self.unscoped {
-            engine.tenant = jamrs_core::session::Tenant::All;
+            engine = engine.unscoped();
+        }
+        if unchecked {
+            engine = engine.unchecked();
         }
         let item = task.item(self.item);
         if safe {
