@@ -172,7 +172,34 @@ static NO_SESSION: Caller = Caller {
 
 /// The engine for one request. Its fields are private: the constructors are the only ways to
 /// get one, and each takes the tenant and the reach from the caller (or from the request the
-/// server code runs in), so a new endpoint cannot forget either.
+/// server code runs in), so a new endpoint cannot forget either. A literal does not compile:
+///
+/// ```compile_fail
+/// # use jamrs_core::session::{Caller, Tenant};
+/// # use jamrs_store::engine::Reach;
+/// # use jamrs_store::{Engine, NoHooks};
+/// # fn f(task: &jamrs_core::Task, caller: &Caller) {
+/// let engine = Engine {
+///     task,
+///     hooks: &NoHooks,
+///     reach_hooks: &NoHooks,
+///     caller,
+///     access: &task.unrestricted,
+///     tenant: Tenant::All,
+///     reach: Reach::Client,
+/// };
+/// # }
+/// ```
+///
+/// while the constructor does:
+///
+/// ```
+/// # use jamrs_core::session::Caller;
+/// # use jamrs_store::{Engine, NoHooks};
+/// # fn f(task: &jamrs_core::Task, caller: &Caller) {
+/// let engine = Engine::for_client(task, &NoHooks, caller);
+/// # }
+/// ```
 pub struct Engine<'a> {
     task: &'a Task,
     hooks: &'a dyn Hooks,

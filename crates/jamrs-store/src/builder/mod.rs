@@ -18,6 +18,8 @@ mod write;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_scope;
 
 pub use scope::{KEYS_PER_STATEMENT, Keys, Link, RowScope, Under};
 pub use select::{

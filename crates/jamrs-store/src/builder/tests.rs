@@ -16,7 +16,7 @@ use crate::dialect::Dialect;
 use crate::sql::Sql;
 
 /// `?` placeholders and a LOWER-based case-insensitive LIKE.
-struct Question;
+pub(super) struct Question;
 
 impl Dialect for Question {
     fn name(&self) -> &'static str {
