@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 
 /// A role with `all_tenants` sees and changes every tenant's rows; a row it changes keeps its
 /// tenant, and a row it inserts gets its own (an administrator without an organisation cannot
-/// insert one: see `a_tenant_scoped_insert_needs_a_tenant_value`). With the recipe as well, the recipe's own filter still applies to it: the
-/// module is the project's code, and built-in tenancy does not override it.
+/// insert one: see `a_tenant_scoped_insert_needs_a_tenant_value`). With the recipe as well,
+/// the recipe's own filter still applies to it: the module is the project's code, and built-in
+/// tenancy does not override it.
 fn all_tenants_role(setup: Setup) {
     let w = World::new(setup);
     let data = seed(&w);
