@@ -411,6 +411,34 @@ impl OpenQuery {
         })
     }
 
+    /// Checks filters alone (`params.filters`' shape) against `item`, as [`OpenQuery::resolve`]
+    /// checks an open's: for the filters an item's `on_open` adds when the engine holds the
+    /// item's rows to them outside an open of that item (the rows a calculated field
+    /// aggregates), where there is no master to name and nothing to select.
+    pub fn resolve_filters(
+        task: &Task,
+        item: &Item,
+        filters: &[Json],
+        access: &Access,
+    ) -> Result<Vec<Filter>> {
+        let mut budget = Budget::new();
+        filters
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                parse_filter(
+                    task,
+                    item,
+                    access,
+                    f,
+                    &format!("filters[{i}]"),
+                    0,
+                    &mut budget,
+                )
+            })
+            .collect()
+    }
+
     /// A plain query for every field of `item` that `access` may see, as a server-side dataset
     /// starts.
     pub fn all(task: &Task, item: &Item, access: &Access) -> OpenQuery {

@@ -33,14 +33,6 @@ impl Caller {
         task.access(self.role)
     }
 
-    /// Server-side code with no session (e.g. the CLI): no restrictions.
-    pub fn system() -> Caller {
-        Caller {
-            user: None,
-            role: None,
-        }
-    }
-
     /// Whose rows this caller may see and change under the project's `[tenancy]`.
     pub fn tenant(&self, task: &Task) -> Tenant {
         let Some(tenancy) = &task.settings.tenancy else {

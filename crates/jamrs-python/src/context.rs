@@ -13,9 +13,9 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
-use jamrs_core::session::{Caller, Tenant};
+use jamrs_core::session::Caller;
 use jamrs_core::{Access, Error, Result};
-use jamrs_store::engine::Delta;
+use jamrs_store::engine::{Delta, Scope};
 use jamrs_store::{Conn, Engine};
 
 use crate::{PythonHooks, Runtime};
@@ -24,15 +24,18 @@ type Slot = Arc<Mutex<Option<Box<dyn Conn + Send>>>>;
 
 pub struct Frame {
     pub rt: Arc<Runtime>,
-    pub caller: Caller,
+    /// The request's caller, whose rows it sees and how far what the handler's datasets write
+    /// is checked (from the engine of the request the handler runs in).
+    pub scope: Scope,
+    /// The request's hooks with every module's handlers: the reach rule reads their `on_open`
+    /// also for datasets made with `handlers=False`.
+    pub reach_hooks: PythonHooks,
     /// False for handlers that run outside a client's request (`on_created`, `/ext`): their
     /// `item.session` is `None`.
     pub in_request: bool,
     /// The rights of the request (for `apply_delta`'s results); datasets are unrestricted.
     pub role_access: Option<usize>,
     pub read_only: bool,
-    /// Whose rows the request sees (datasets made with `unscoped=True` see all).
-    pub tenant: Tenant,
     conn: Slot,
     /// The delta of the `on_apply` that is running, for `item.apply_delta`.
     pub delta: RefCell<Option<Delta>>,
@@ -118,10 +121,13 @@ pub fn with_frame<R>(
     let lent = conn.lend()?;
     let frame = Rc::new(Frame {
         rt: rt.clone(),
-        caller: engine.caller.clone(),
+        scope: engine.scope(),
+        reach_hooks: PythonHooks {
+            rt: rt.clone(),
+            item_handlers: true,
+        },
         in_request,
-        role_access: engine.access.role,
-        tenant: engine.tenant.clone(),
+        role_access: engine.access().role,
         read_only: lent.read_only(),
         conn: Arc::new(Mutex::new(Some(lent))),
         delta: RefCell::new(delta),
@@ -183,17 +189,16 @@ impl Frame {
         }
     }
 
-    /// An engine for this frame with the rights `access`.
+    /// The caller of the request the handler runs for.
+    pub fn caller(&self) -> &Caller {
+        self.scope.caller()
+    }
+
+    /// An engine for this frame with the rights `access`: the request's caller and tenant; what
+    /// it opens is not held to the reach rule, what it writes is when the request is a
+    /// client's (`Engine::unchecked` for a write that asks not to be).
     pub fn engine<'a>(&'a self, hooks: &'a PythonHooks, access: &'a Access) -> Engine<'a> {
-        Engine {
-            task: &self.rt.task,
-            hooks,
-            caller: &self.caller,
-            access,
-            tenant: self.tenant.clone(),
-            // Server code: trusted to name what it likes (its opens still run `on_open`).
-            client: false,
-        }
+        Engine::for_server_code(&self.rt.task, hooks, &self.reach_hooks, &self.scope, access)
     }
 
     /// The hooks to hand to nested engine calls; without `item_handlers` only the task

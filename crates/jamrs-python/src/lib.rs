@@ -439,7 +439,6 @@ fn answered_rows(
     task: &Task,
     item: &Item,
     engine: &Engine,
-    conn: &mut dyn Conn,
     params: &OpenParams,
     r: &Bound<'_, PyAny>,
 ) -> Result<OpenResult> {
@@ -464,8 +463,8 @@ fn answered_rows(
         }
         rows_obj = pair.get_item(0).map_err(|_| bad())?;
     }
-    let q = OpenQuery::resolve(task, item, params, engine.access)?;
-    let columns = builder::select(conn.dialect(), task, &q, &engine.tenant).columns;
+    let q = OpenQuery::resolve(task, item, params, engine.access())?;
+    let columns = builder::columns(task, &q);
     let mut rows = Vec::new();
     // One budget for the whole answer: rows from an endless iterator end with an error.
     let mut budget = convert::Budget::default();
@@ -499,7 +498,7 @@ impl Hooks for PythonHooks {
         let rt = &self.rt;
         // Every open runs this hook first: a client's params are checked before any handler
         // sees them.
-        if engine.client {
+        if engine.reach() == jamrs_store::engine::Reach::Client {
             params::check_client_keys(&params.params)?;
         }
         if !rt.handles(self.item_scope(item.id), Event::OnOpen) {
@@ -535,7 +534,7 @@ impl Hooks for PythonHooks {
             match answer {
                 Some(r) => rt
                     .guarded(py, || {
-                        answered_rows(py, &rt.task, item, engine, conn, params, r.bind(py))
+                        answered_rows(py, &rt.task, item, engine, params, r.bind(py))
                     })
                     .map(Some),
                 None => Ok(None),
@@ -646,7 +645,7 @@ impl Hooks for PythonHooks {
     ) -> Result<Option<ApplyResult>> {
         let rt = &self.rt;
         // Every apply runs this hook first (the record events get the same params).
-        if engine.client {
+        if engine.reach() == jamrs_store::engine::Reach::Client {
             params::check_client_keys(&delta.params)?;
         }
         if !rt.handles(self.item_scope(item.id), Event::OnApply) {

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jamrs_core::session::Caller;
 use jamrs_core::{Kind, Task};
 use jamrs_sqlite::SqliteConn;
 use jamrs_store::{Conn, Engine, Events, Sql};
@@ -106,15 +105,7 @@ fn a_panic_in_a_python_callable_method_returns_the_connection() {
     };
     let rt = Runtime::load(task.clone(), options).unwrap();
     let hooks = PythonHooks::new(rt);
-    let caller = Caller::system();
-    let engine = Engine {
-        task: &task,
-        hooks: &hooks,
-        caller: &caller,
-        access: &task.unrestricted,
-        tenant: caller.tenant(&task),
-        client: false,
-    };
+    let engine = Engine::for_server(&task, &hooks);
     let audit = task.item_by_name("audit").unwrap();
     jamrs_sqlite::store::with_connection(&db, |conn| {
         // As the writer runs a request: in a transaction, which the panic must not keep.

@@ -23,12 +23,6 @@ use rusqlite::types::Value as Raw;
 use serde_json::{Value as Json, json};
 use tempfile::TempDir;
 
-/// Engine calls here come from no session in particular.
-static SYSTEM: jamrs_core::session::Caller = jamrs_core::session::Caller {
-    user: None,
-    role: None,
-};
-
 const TASK_TOML: &str = r#"
 name = "shop"
 safe_mode = false
@@ -279,14 +273,7 @@ impl Db {
     fn open(&mut self, item: &str, params: Json) -> Result<OpenResult, Error> {
         let item = self.task.item_by_name(item).unwrap();
         let params: OpenParams = serde_json::from_value(params).unwrap();
-        let engine = Engine {
-            task: &self.task,
-            hooks: &NoHooks,
-            caller: &SYSTEM,
-            access: &self.task.unrestricted,
-            tenant: jamrs_core::session::Tenant::All,
-            client: false,
-        };
+        let engine = Engine::for_server(&self.task, &NoHooks);
         engine.open(&mut self.conn, item, params)
     }
 
@@ -313,14 +300,7 @@ impl Db {
         let Db { task, conn, .. } = self;
         let item = task.item_by_name(item).unwrap();
         let params: Vec<ChangeParams> = serde_json::from_value(changes).unwrap();
-        let engine = Engine {
-            task,
-            hooks: &NoHooks,
-            caller: &SYSTEM,
-            access: &task.unrestricted,
-            tenant: jamrs_core::session::Tenant::All,
-            client: false,
-        };
+        let engine = Engine::for_server(task, &NoHooks);
         in_transaction(conn, |c| {
             let changes = Change::resolve_all(task, item, &params, &task.unrestricted)?;
             engine.apply(c, item, changes, Default::default(), expanded)
@@ -1380,15 +1360,7 @@ fn store_apply(
         let item = task.item_by_name("artists").unwrap();
         let params: Vec<ChangeParams> = serde_json::from_value(changes).unwrap();
         let changes = Change::resolve_all(&task, item, &params, &task.unrestricted)?;
-        Engine {
-            task: &task,
-            hooks: &NoHooks,
-            caller: &SYSTEM,
-            access: &task.unrestricted,
-            tenant: jamrs_core::session::Tenant::All,
-            client: false,
-        }
-        .apply(conn, item, changes, Default::default(), false)
+        Engine::for_server(&task, &NoHooks).apply(conn, item, changes, Default::default(), false)
     }
 }
 
@@ -1398,15 +1370,7 @@ fn store_open(
     let task = Arc::clone(task);
     move |conn| {
         let item = task.item_by_name("artists").unwrap();
-        Engine {
-            task: &task,
-            hooks: &NoHooks,
-            caller: &SYSTEM,
-            access: &task.unrestricted,
-            tenant: jamrs_core::session::Tenant::All,
-            client: false,
-        }
-        .open(conn, item, OpenParams::default())
+        Engine::for_server(&task, &NoHooks).open(conn, item, OpenParams::default())
     }
 }
 
@@ -1484,15 +1448,7 @@ async fn store_reads_and_writes_on_its_threads() {
             let item = task.item_by_name("artists").unwrap();
             let params: OpenParams =
                 serde_json::from_value(json!({"filters": [["name", "contains", "ä"]]})).unwrap();
-            Engine {
-                task: &task,
-                hooks: &NoHooks,
-                caller: &SYSTEM,
-                access: &task.unrestricted,
-                tenant: jamrs_core::session::Tenant::All,
-                client: false,
-            }
-            .open(conn, item, params)
+            Engine::for_server(&task, &NoHooks).open(conn, item, params)
         }
     })
     .await
@@ -1711,4 +1667,179 @@ async fn writes_queued_together_commit_together_and_fail_alone() {
         db.count("artists", &format!("id = {id} AND name = 'After'")),
         1
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine's own key lists, and the rows calculated fields aggregate.
+
+/// Hooks whose `on_open` adds a filter to the opens of some items, as the seed's recipe adds
+/// `user_id = me`, and remembers which items it ran for.
+struct OnOpenFilters {
+    filters: Vec<(&'static str, Json)>,
+    calls: std::sync::Mutex<Vec<String>>,
+}
+
+impl OnOpenFilters {
+    fn new(filters: Vec<(&'static str, Json)>) -> OnOpenFilters {
+        OnOpenFilters {
+            filters,
+            calls: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The items `on_open` ran for since the last call.
+    fn take_calls(&self) -> Vec<String> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+}
+
+impl jamrs_store::Hooks for OnOpenFilters {
+    fn on_open(
+        &self,
+        _engine: &Engine,
+        _conn: &mut dyn Conn,
+        item: &jamrs_core::model::Item,
+        params: &mut OpenParams,
+    ) -> Result<Option<OpenResult>, Error> {
+        self.calls.lock().unwrap().push(item.name.to_string());
+        for (name, filter) in &self.filters {
+            if *name == item.name.as_str() {
+                params.filters.push(filter.clone());
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// A client with no session on this project without safe mode (no restrictions).
+static ANONYMOUS: jamrs_core::session::Caller = jamrs_core::session::Caller {
+    user: None,
+    role: None,
+};
+
+/// Rule: every IN list of keys the engine builds is cut to `KEYS_PER_STATEMENT`, so a request
+/// that names more rows than the database binds values in one statement still works: the
+/// expanded results of an apply, the reach check of the rows it wrote, the stored rows read
+/// before updates, and a cascade under many detail rows. The connection's limit is lowered to
+/// 999 (SQLite's before 3.32) to show it.
+#[test]
+fn the_engines_key_lists_stay_under_the_bound_variable_limit() {
+    use rusqlite::limits::Limit;
+    const LIMIT: i32 = 999;
+    const N: usize = 1200;
+    let mut db = Db::new();
+    db.conn
+        .get()
+        .set_limit(Limit::SQLITE_LIMIT_VARIABLE_NUMBER, LIMIT)
+        .unwrap();
+    let too_many = vec!["?"; LIMIT as usize + 1].join(", ");
+    assert!(
+        db.conn
+            .get()
+            .prepare(&format!("SELECT 1 WHERE 1 IN ({too_many})"))
+            .is_err(),
+        "the lowered limit holds"
+    );
+    let hooks = OnOpenFilters::new(vec![("artists", json!(["name", "ne", "nobody"]))]);
+    let Db { task, conn, .. } = &mut db;
+    let artists = task.item_by_name("artists").unwrap();
+    let engine = Engine::for_client(task, &hooks, &ANONYMOUS);
+    let apply = |conn: &mut SqliteConn, changes: Json, expanded: bool| {
+        let params: Vec<ChangeParams> = serde_json::from_value(changes).unwrap();
+        in_transaction(conn, |c| {
+            let changes = Change::resolve_all(task, artists, &params, &task.unrestricted)?;
+            engine.apply(c, artists, changes, Default::default(), expanded)
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    // N inserts, expanded and checked for reach.
+    let inserts: Vec<Json> = (0..N)
+        .map(|i| json!({"op": "insert", "values": {"name": format!("artist {i}")}}))
+        .collect();
+    let results = apply(conn, Json::Array(inserts), true);
+    assert_eq!(results.len(), N);
+    assert!(results.iter().all(|r| !r.row.is_empty()));
+    // N updates: their stored rows are read, then checked.
+    let updates: Vec<Json> = results
+        .iter()
+        .map(|r| json!({"op": "update", "id": r.id, "values": {"name": "renamed"}}))
+        .collect();
+    let results = apply(conn, Json::Array(updates), true);
+    assert!(
+        results
+            .iter()
+            .all(|r| r.row[1] == ("name".into(), text("renamed")))
+    );
+    drop(engine);
+
+    // A cascade under N detail rows that have details of their own.
+    let mut batch =
+        String::from("INSERT INTO invoices (id, customer, deleted) VALUES (50, 1, 0);\n");
+    for i in 0..N {
+        batch.push_str(&format!(
+            "INSERT INTO lines (id, invoice, quantity, deleted) VALUES ({}, 50, 1, 0);\n\
+             INSERT INTO allocations (line, amount) VALUES ({}, 1);\n",
+            1000 + i,
+            1000 + i
+        ));
+    }
+    db.conn.get().execute_batch(&batch).unwrap();
+    db.apply("invoices", json!([{"op": "delete", "id": 50}]))
+        .unwrap();
+    assert_eq!(db.count("lines", "invoice = 50 AND deleted = 0"), 0);
+    assert_eq!(db.count("allocations", "line >= 1000"), 0);
+    // The seed's other rows are untouched.
+    assert_eq!(db.count("allocations", "line < 1000"), 3);
+}
+
+/// Rule: a calculated field aggregates only the rows the session could open: its sub-select
+/// carries the filters the aggregated item's `on_open` adds, and those of the masters a
+/// detail row is reached through. Rule: this costs nothing for an open that reads no
+/// calculated field — no `on_open` runs for other items.
+#[test]
+fn calculated_fields_aggregate_what_on_open_allows_and_cost_nothing_otherwise() {
+    let mut db = Db::new();
+    let Db { task, conn, .. } = &mut db;
+    let tracks = task.item_by_name("tracks").unwrap();
+    let open = |hooks: &OnOpenFilters, conn: &mut SqliteConn, params: Json| {
+        let engine = Engine::for_client(task, hooks, &ANONYMOUS);
+        let params: OpenParams = serde_json::from_value(params).unwrap();
+        let rows = engine
+            .open(conn, tracks, params)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .rows;
+        (rows, hooks.take_calls())
+    };
+    let sold = json!({"fields": ["id", "sold"], "expanded": true, "filters": [["id", "le", 3]]});
+    // Without filters: lines 1 (track 1, 2), 2 (track 2, 3) and 3 (track 1, 5).
+    let none = OnOpenFilters::new(vec![]);
+    let (rows, calls) = open(&none, conn, sold.clone());
+    assert_eq!(rows, [[int(1), int(7)], [int(2), int(3)], [int(3), int(0)]]);
+    assert_eq!(calls, ["tracks", "lines", "invoices"]);
+    // Filters of the lines themselves.
+    let small = OnOpenFilters::new(vec![("lines", json!(["quantity", "lt", 5]))]);
+    let (rows, _) = open(&small, conn, sold.clone());
+    assert_eq!(rows, [[int(1), int(2)], [int(2), int(3)], [int(3), int(0)]]);
+    // Filters of their master: invoice 2 (line 3) is paid.
+    let unpaid = OnOpenFilters::new(vec![("invoices", json!(["paid", "eq", false]))]);
+    let (rows, _) = open(&unpaid, conn, sold.clone());
+    assert_eq!(rows, [[int(1), int(2)], [int(2), int(3)], [int(3), int(0)]]);
+    // Filters and order on the total use the same rows.
+    let (rows, calls) = open(
+        &unpaid,
+        conn,
+        json!({"fields": ["id"], "filters": [["sold", "gt", 2]], "order": [["sold", true]]}),
+    );
+    assert_eq!(rows, [[int(2)]]);
+    assert_eq!(calls, ["tracks", "lines", "invoices"]);
+    // An open that reads no calculated field runs no on_open but its own.
+    for params in [
+        json!({"fields": ["id", "name"]}),
+        json!({}),
+        json!({"fields": ["id", "album"], "expanded": true}),
+        json!({"fields": ["id"], "funcs": {"id": "count"}}),
+    ] {
+        let (_, calls) = open(&unpaid, conn, params.clone());
+        assert_eq!(calls, ["tracks"], "{params}");
+    }
 }

@@ -1,24 +1,31 @@
 //! open and apply with Jam.py's semantics, over any [`Conn`].
 //!
-//! Open: hooks → check params ([`OpenQuery::resolve`]) → master row must be live → one SELECT.
+//! Open: hooks → check params ([`OpenQuery::resolve`]) → master row must be live (and, for a
+//! client, reachable) → one SELECT (whose calculated fields aggregate only rows the session
+//! could open).
 //! Apply (to a top-level item; a detail's rows change through its master): type the delta →
 //! read the stored row of every update and delete (a missing or soft-deleted row fails the
 //! apply) → `on_apply` → per record, in order: defaults, detail link, required/size/lookup
 //! checks of the values that change, the statement (which carries key, soft-delete flag and
-//! detail link in its WHERE), then its details; a delete cascades to its details. The caller
-//! runs apply inside one transaction, so any error leaves the database as it was.
+//! detail link in its WHERE), then its details; a delete cascades to its details → the rows
+//! written must be ones the session could open (the reach rule, [`Reach`]). The caller runs
+//! apply inside one transaction, so any error leaves the database as it was.
+//!
+//! An [`Engine`] is made only by its constructors, from the caller: [`Engine::for_client`],
+//! [`Engine::for_server`], and [`Engine::for_server_code`] from the [`Scope`] of the request
+//! the code runs in. Every IN list of keys it builds is a [`Keys`] list.
 
 use std::collections::{HashMap, HashSet};
 
 use jamrs_core::delta::{Change, DetailChanges};
 use jamrs_core::model::{DefaultValue, FieldId, Item, ItemId, MasterLink, SystemField};
-use jamrs_core::query::{Cond, Filter, FilterValue, MasterRef, OpenParams, OpenQuery};
+use jamrs_core::query::{Filter, MasterRef, OpenParams, OpenQuery};
 use jamrs_core::session::{Caller, Tenant};
-use jamrs_core::{Access, Error, FieldError, FieldType, FilterOp, Result, Task, Value, values};
+use jamrs_core::{Access, Error, FieldError, FieldType, Result, Task, Value, values};
 
 use serde_json::{Map, Value as Json};
 
-use crate::builder::{self, Column, Link};
+use crate::builder::{self, CalcFilters, Column, Keys, Link, Under};
 use crate::conn::Conn;
 use crate::hooks::Hooks;
 
@@ -115,24 +122,202 @@ pub struct ChangeResult {
 
 pub type ApplyResult = Vec<ChangeResult>;
 
-/// The engine for one request.
+/// How far the engine holds what a request names to the filters the items' `on_open` adds
+/// for its session: the reach rule, by which the seed's recipe (which filters opens) also
+/// holds for what a request names and writes (see [`Engine::apply`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// A client's request (the HTTP API): the master of a detail it opens, and every lookup
+    /// value and every row its applies write.
+    Client,
+    /// Server code running for a client's request (a server function, the handlers of its
+    /// open or apply, the datasets they use): every lookup value and every row it writes. What
+    /// it opens is its own business, as in Jam.py.
+    Writes,
+    /// Server code outside a client's request (`on_created`, `/ext`, `on_login`), or a write
+    /// that asked to be unchecked (`apply(unchecked=True)`): nothing.
+    Off,
+}
+
+/// What server code running inside a request inherits from the request's engine: the caller,
+/// whose rows it sees and how far its writes are checked. Only an engine makes one
+/// ([`Engine::scope`]), so server code can neither make up a caller or a tenant nor drop the
+/// check without asking ([`Engine::unchecked`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scope {
+    caller: Caller,
+    tenant: Tenant,
+    reach: Reach,
+}
+
+impl Scope {
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    pub fn tenant(&self) -> &Tenant {
+        &self.tenant
+    }
+
+    pub fn reach(&self) -> Reach {
+        self.reach
+    }
+}
+
+/// The caller of server code outside any request: no session, no role.
+static NO_SESSION: Caller = Caller {
+    user: None,
+    role: None,
+};
+
+/// The engine for one request. Its fields are private: the constructors are the only ways to
+/// get one, and each takes the tenant and the reach from the caller (or from the request the
+/// server code runs in), so a new endpoint cannot forget either. A literal does not compile:
+///
+/// ```compile_fail
+/// # use jamrs_core::session::{Caller, Tenant};
+/// # use jamrs_store::engine::Reach;
+/// # use jamrs_store::{Engine, NoHooks};
+/// # fn f(task: &jamrs_core::Task, caller: &Caller) {
+/// let engine = Engine {
+///     task,
+///     hooks: &NoHooks,
+///     reach_hooks: &NoHooks,
+///     caller,
+///     access: &task.unrestricted,
+///     tenant: Tenant::All,
+///     reach: Reach::Client,
+/// };
+/// # }
+/// ```
+///
+/// while the constructor does:
+///
+/// ```
+/// # use jamrs_core::session::Caller;
+/// # use jamrs_store::{Engine, NoHooks};
+/// # fn f(task: &jamrs_core::Task, caller: &Caller) {
+/// let engine = Engine::for_client(task, &NoHooks, caller);
+/// # }
+/// ```
 pub struct Engine<'a> {
-    pub task: &'a Task,
-    pub hooks: &'a dyn Hooks,
+    task: &'a Task,
+    hooks: &'a dyn Hooks,
+    /// The hooks whose `on_open` filters the reach rule reads: the request's own (every
+    /// module's handlers), also when `hooks` are a dataset's without the item's handlers.
+    reach_hooks: &'a dyn Hooks,
     /// Who sends the request (what server modules read as `item.session`).
-    pub caller: &'a Caller,
-    /// What the request may see and do; results leave out fields it is prohibited from. Usually
-    /// the caller's rights; unrestricted for server-side datasets, which Jam.py does not check.
-    pub access: &'a Access,
+    caller: &'a Caller,
+    /// What the request may see and do; results leave out fields it is prohibited from. The
+    /// caller's rights for a client; server code picks the caller's or none.
+    access: &'a Access,
     /// Whose rows of items `[tenancy]` covers the request sees and changes
     /// (`caller.tenant(task)`; `Tenant::All` only for unscoped server code).
-    pub tenant: Tenant,
-    /// The request is a client's (the HTTP API), not server code's: what it names must be
-    /// within what it could open. The master of a detail it opens, the lookup values its apply
-    /// writes and the rows its apply writes (as they are after the change) must pass the
-    /// filters the items' `on_open` adds for its session, so that the seed's recipe, which
-    /// filters opens, also holds for these (see [`Engine::check_reach`]).
-    pub client: bool,
+    tenant: Tenant,
+    reach: Reach,
+}
+
+impl<'a> Engine<'a> {
+    /// The engine of a client's request: the caller's rights and tenant, and the reach rule
+    /// for what it names and writes.
+    pub fn for_client(task: &'a Task, hooks: &'a dyn Hooks, caller: &'a Caller) -> Engine<'a> {
+        Engine {
+            task,
+            hooks,
+            reach_hooks: hooks,
+            caller,
+            access: caller.access(task),
+            tenant: caller.tenant(task),
+            reach: Reach::Client,
+        }
+    }
+
+    /// The engine of server code outside any request (`on_created`, `/ext`, `on_login`, the
+    /// command line): no session, no restrictions of rights, no tenant (items `[tenancy]`
+    /// covers are refused unless the code asks for every tenant), no reach rule (with no
+    /// session, `on_open` has nobody to filter for).
+    pub fn for_server(task: &'a Task, hooks: &'a dyn Hooks) -> Engine<'a> {
+        Engine {
+            task,
+            hooks,
+            reach_hooks: hooks,
+            caller: &NO_SESSION,
+            access: &task.unrestricted,
+            tenant: NO_SESSION.tenant(task),
+            reach: Reach::Off,
+        }
+    }
+
+    /// The engine of server code running inside a request (a dataset, `apply_delta`): the
+    /// request's caller, tenant and reach (`scope`, from the request's engine), with the rights
+    /// the code asked for (the caller's, or none). `reach_hooks` are the request's hooks with
+    /// every module's handlers, which the reach rule reads.
+    pub fn for_server_code(
+        task: &'a Task,
+        hooks: &'a dyn Hooks,
+        reach_hooks: &'a dyn Hooks,
+        scope: &'a Scope,
+        access: &'a Access,
+    ) -> Engine<'a> {
+        Engine {
+            task,
+            hooks,
+            reach_hooks,
+            caller: &scope.caller,
+            access,
+            tenant: scope.tenant.clone(),
+            reach: scope.reach,
+        }
+    }
+
+    /// The same engine seeing every tenant's rows (`copy(unscoped=True)`).
+    pub fn unscoped(self) -> Engine<'a> {
+        Engine {
+            tenant: Tenant::All,
+            ..self
+        }
+    }
+
+    /// The same engine without the reach rule (`apply(unchecked=True)`).
+    pub fn unchecked(self) -> Engine<'a> {
+        Engine {
+            reach: Reach::Off,
+            ..self
+        }
+    }
+
+    /// What server code running for this request inherits: a client's request makes the
+    /// code's writes checked ([`Reach::Writes`]).
+    pub fn scope(&self) -> Scope {
+        Scope {
+            caller: self.caller.clone(),
+            tenant: self.tenant.clone(),
+            reach: match self.reach {
+                Reach::Client => Reach::Writes,
+                other => other,
+            },
+        }
+    }
+
+    pub fn task(&self) -> &'a Task {
+        self.task
+    }
+
+    pub fn caller(&self) -> &'a Caller {
+        self.caller
+    }
+
+    pub fn access(&self) -> &'a Access {
+        self.access
+    }
+
+    pub fn tenant(&self) -> &Tenant {
+        &self.tenant
+    }
+
+    pub fn reach(&self) -> Reach {
+        self.reach
+    }
 }
 
 impl Engine<'_> {
@@ -148,7 +333,7 @@ impl Engine<'_> {
         }
         let run = self.hooks.before_open(self, conn, item, &mut params)?;
         let q = OpenQuery::resolve(self.task, item, &params, self.access)?;
-        if self.client
+        if self.reach == Reach::Client
             && let Some(m) = q.master
         {
             self.require_reachable_master(conn, m)?;
@@ -157,7 +342,7 @@ impl Engine<'_> {
             self.open_query(conn, &q)?
         } else {
             OpenResult {
-                columns: builder::select(conn.dialect(), self.task, &q, &self.tenant).columns,
+                columns: builder::columns(self.task, &q),
                 rows: Vec::new(),
             }
         };
@@ -197,13 +382,51 @@ impl Engine<'_> {
         if let Some(m) = q.master {
             self.require_live(conn, self.task.item(m.item), m.id)?;
         }
-        let select = builder::select(conn.dialect(), self.task, q, &self.tenant);
+        let calc = self.calc_filters(conn, q)?;
+        let select = builder::select(conn.dialect(), self.task, q, &self.tenant, &calc);
         let types: Vec<FieldType> = select.columns.iter().map(|c| c.value_type).collect();
         let rows = conn.query(&select.sql, &types)?;
         Ok(OpenResult {
             columns: select.columns,
             rows,
         })
+    }
+
+    /// The filters the rows `q`'s calculated fields aggregate are held to: for every item they
+    /// reach (and, for a detail, its masters, through which its rows are reached), the filters
+    /// the item's `on_open` adds for this session, as built-in tenancy holds them to the
+    /// tenant. Without it the seed's recipe would total every user's rows, and a filter on the
+    /// total would tell one user about another's. Nothing runs for an open that reads no
+    /// calculated field.
+    fn calc_filters(&self, conn: &mut dyn Conn, q: &OpenQuery) -> Result<CalcFilters> {
+        let mut out = CalcFilters::new();
+        let mut todo = builder::calculated_items(self.task, q);
+        while let Some(id) = todo.pop() {
+            if out.contains(id) {
+                continue;
+            }
+            let item = self.task.item(id);
+            let filters = self.open_filters(conn, item)?;
+            let mut named = Vec::new();
+            builder::calculated_items_in(item, &filters, &mut named);
+            todo.extend(named.into_iter().map(|(_, i)| i));
+            if item.master_link.is_some() {
+                todo.extend(item.masters.iter().copied());
+            }
+            out.insert(id, filters);
+        }
+        Ok(out)
+    }
+
+    /// The filters `item`'s `on_open` adds for this session to an open without filters of
+    /// its own, typed against the item; none when it adds none, or answers opens itself.
+    fn open_filters(&self, conn: &mut dyn Conn, item: &Item) -> Result<Vec<Filter>> {
+        let mut params = OpenParams::default();
+        if self.hooks.on_open(self, conn, item, &mut params)?.is_some() || params.filters.is_empty()
+        {
+            return Ok(Vec::new());
+        }
+        OpenQuery::resolve_filters(self.task, item, &params.filters, &self.task.unrestricted)
     }
 
     fn require_live(&self, conn: &mut dyn Conn, item: &Item, id: i64) -> Result<()> {
@@ -219,6 +442,12 @@ impl Engine<'_> {
     }
 
     /// Applies typed changes to `item`. Run it inside a transaction.
+    ///
+    /// Unless the engine's reach is [`Reach::Off`], every row the apply wrote (inserted or
+    /// changed, at every detail level, by the default processing or by a handler's
+    /// `apply_delta`) must afterwards pass the filters its item's `on_open` adds for the
+    /// session, or the apply fails and, as the caller runs it in one transaction, nothing
+    /// changes ([`Engine::check_written`]).
     pub fn apply(
         &self,
         conn: &mut dyn Conn,
@@ -239,20 +468,25 @@ impl Engine<'_> {
             Some(answer) => answer,
             None => self.apply_delta(conn, &mut delta)?,
         };
+        if self.reach != Reach::Off {
+            self.check_written(conn, item, &delta.records, None)?;
+        }
         if expanded {
             self.expand(conn, item, &mut results, None)?;
         }
         Ok(results)
     }
 
-    /// The default processing of a delta (Jam.py's `apply_delta`).
+    /// The default processing of a delta (Jam.py's `apply_delta`). The rows it writes are
+    /// checked by the [`Engine::apply`] it runs in.
     pub fn apply_delta(&self, conn: &mut dyn Conn, delta: &mut Delta) -> Result<ApplyResult> {
         let item = self.task.item(delta.item);
         top_level(self.task, item)?;
         self.process(conn, item, &mut delta.records, None, &delta.params)
     }
 
-    /// Reads the stored row of every update and delete, at every level.
+    /// Reads the stored row of every update and delete, at every level: one statement per
+    /// [`Keys`] list of a level's keys.
     fn load_old(
         &self,
         conn: &mut dyn Conn,
@@ -260,6 +494,18 @@ impl Engine<'_> {
         records: &mut [Record],
         link: Option<Link>,
     ) -> Result<()> {
+        let ids: Vec<i64> = records.iter().filter_map(|r| r.id).collect();
+        let types: Vec<FieldType> = item.stored_fields().map(|f| f.field_type).collect();
+        let pk = item.stored_fields().position(|f| f.id == item.primary_key);
+        let mut stored: HashMap<i64, Vec<Value>> = HashMap::new();
+        for keys in Keys::chunks(&ids) {
+            let sql = builder::select_rows(conn.dialect(), item, keys, link, &self.tenant);
+            for row in conn.query(&sql, &types)? {
+                if let Some(id) = pk.and_then(|p| row[p].as_i64()) {
+                    stored.insert(id, row);
+                }
+            }
+        }
         for rec in records {
             let Some(id) = rec.id else {
                 // A new master has no stored details: its details, and theirs, can only be
@@ -272,10 +518,7 @@ impl Engine<'_> {
                 }
                 continue;
             };
-            let sql = builder::select_row(conn.dialect(), item, id, link, &self.tenant);
-            let types: Vec<FieldType> = item.stored_fields().map(|f| f.field_type).collect();
-            let mut rows = conn.query(&sql, &types)?;
-            let Some(stored) = rows.pop() else {
+            let Some(row) = stored.get(&id) else {
                 return Err(Error::not_found(match link {
                     Some(l) => format!(
                         "{} {id} does not exist under this master ({})",
@@ -286,8 +529,8 @@ impl Engine<'_> {
                 .with_field(&rec.path));
             };
             let mut full = vec![Value::Null; item.fields.len()];
-            for (f, v) in item.stored_fields().zip(stored) {
-                full[f.id.0 as usize] = v;
+            for (f, v) in item.stored_fields().zip(row) {
+                full[f.id.0 as usize] = v.clone();
             }
             rec.old = Some(full);
             let master = Some(Link {
@@ -371,7 +614,7 @@ impl Engine<'_> {
         // The tenant column is the server's: the caller's tenant, whatever a client or a
         // handler put there. For a role that sees every tenant, a detail row takes its master
         // row's tenant (it must stay visible to the master's owner); other rows keep a value a
-        // handler set, and otherwise get the caller's own.
+        // handler set, and otherwise get the caller's own; without one the insert is refused.
         if let Some(tf) = item.tenant_field {
             let slot = &mut row[tf.0 as usize];
             let inherited = master
@@ -381,7 +624,18 @@ impl Engine<'_> {
                 (Tenant::Only(v), _) => *slot = v.clone(),
                 (Tenant::All, Some(t)) => *slot = t.clone(),
                 (Tenant::All, None) if slot.is_null() => {
-                    *slot = self.caller.tenant_value(self.task).unwrap_or(Value::Null)
+                    match self.caller.tenant_value(self.task) {
+                        Some(v) => *slot = v,
+                        // A row of nobody's would be seen only by all-tenants roles: refuse it
+                        // rather than write it.
+                        None => {
+                            return Err(Error::forbidden(format!(
+                                "\"{}\" keeps each tenant's rows apart, and this row would belong to no tenant: the session has no tenant of its own (a user without an organisation, or server code without a session) and the row names none",
+                                item.name
+                            ))
+                            .with_field(&format!("{}.{}", rec.path, item.field(tf).name)));
+                        }
+                    }
                 }
                 (Tenant::All, None) => {}
                 (Tenant::Nobody, _) => return Err(Error::internal("insert for nobody")),
@@ -478,12 +732,9 @@ impl Engine<'_> {
         let id = rec
             .id
             .ok_or_else(|| Error::internal("delete without a key"))?;
-        self.delete_details(conn, item, id)?;
-        let sql = if item.deleted_flag.is_some() {
-            builder::soft_delete_rows(conn.dialect(), item, Some(id), link, &self.tenant)
-        } else {
-            builder::delete_rows(conn.dialect(), item, Some(id), link, &self.tenant)
-        };
+        self.delete_details(conn, item, &[id])?;
+        let soft = item.deleted_flag.is_some();
+        let sql = builder::delete_row(conn.dialect(), item, id, link, &self.tenant, soft);
         if conn.execute(&sql)? != 1 {
             return Err(Error::conflict(format!(
                 "{} {id} changed while it was being deleted",
@@ -498,33 +749,39 @@ impl Engine<'_> {
         })
     }
 
-    /// Deletes the detail rows of a deleted master, depth first. A soft-deleted master
+    /// Deletes the detail rows of deleted masters (`ids`, rows of `item`), depth first: one
+    /// statement per [`Keys`] list of masters at each level. A soft-deleted master
     /// soft-deletes details that have the flag; otherwise detail rows are removed.
-    fn delete_details(&self, conn: &mut dyn Conn, item: &Item, id: i64) -> Result<()> {
-        let link = Link {
-            master_number: item.number,
-            master_id: id,
-        };
+    fn delete_details(&self, conn: &mut dyn Conn, item: &Item, ids: &[i64]) -> Result<()> {
         for did in &item.details {
             let detail = self.task.item(*did);
             if !detail.details.is_empty() {
-                let keys = conn.query(
-                    &builder::select_keys(conn.dialect(), detail, link, &self.tenant),
-                    &[FieldType::Integer],
-                )?;
-                for key in keys
-                    .iter()
-                    .filter_map(|r| r.first().and_then(Value::as_i64))
-                {
-                    self.delete_details(conn, detail, key)?;
+                let mut keys = Vec::new();
+                for chunk in Keys::chunks(ids) {
+                    let under = Under {
+                        master_number: item.number,
+                        master_ids: chunk,
+                    };
+                    let sql = builder::select_keys(conn.dialect(), detail, under, &self.tenant);
+                    let rows = conn.query(&sql, &[FieldType::Integer])?;
+                    keys.extend(
+                        rows.iter()
+                            .filter_map(|r| r.first().and_then(Value::as_i64)),
+                    );
+                }
+                if !keys.is_empty() {
+                    self.delete_details(conn, detail, &keys)?;
                 }
             }
-            let sql = if item.deleted_flag.is_some() && detail.deleted_flag.is_some() {
-                builder::soft_delete_rows(conn.dialect(), detail, None, Some(link), &self.tenant)
-            } else {
-                builder::delete_rows(conn.dialect(), detail, None, Some(link), &self.tenant)
-            };
-            conn.execute(&sql)?;
+            let soft = item.deleted_flag.is_some() && detail.deleted_flag.is_some();
+            for chunk in Keys::chunks(ids) {
+                let under = Under {
+                    master_number: item.number,
+                    master_ids: chunk,
+                };
+                let sql = builder::delete_under(conn.dialect(), detail, under, &self.tenant, soft);
+                conn.execute(&sql)?;
+            }
         }
         Ok(())
     }
@@ -608,10 +865,11 @@ impl Engine<'_> {
             {
                 let target = self.task.item(lookup.item());
                 let sql = builder::lookup_exists(conn.dialect(), target, *key, &self.tenant);
-                // A client may only point at a row it could open (as it would pick it from the
-                // lookup's list); the answer is the same as for a row that does not exist.
+                // A client, and server code writing for one, may only point at a row the client
+                // could open (as it would pick it from the lookup's list); the answer is the
+                // same as for a row that does not exist.
                 let hidden = conn.query(&sql, &[FieldType::Integer])?.is_empty()
-                    || (self.client
+                    || (self.reach != Reach::Off
                         && self
                             .reachable(conn, target, &[*key], None)?
                             .is_some_and(|seen| !seen.contains(key)));
@@ -630,52 +888,52 @@ impl Engine<'_> {
         }
     }
 
-    /// Checks that every row a client's apply inserted or changed is still one the client can
-    /// open: the filters the item's `on_open` adds for this session (the seed recipe's
-    /// `user_id = me`) must hold for the written rows, or the apply fails and, as the caller
-    /// runs it in one transaction, nothing changes. This is PostgreSQL's row-security rule
-    /// (a policy's `WITH CHECK` defaults to its `USING`): without it the seed recipe, which
-    /// checks only `old_value`, lets a user give their row to another user by changing
-    /// `user_id`. An `on_open` that answers the open itself cannot be checked this way and is
-    /// left to its module.
-    pub fn check_reach(
+    /// The reach rule for what an apply wrote: every row it inserted or changed (skipped
+    /// records aside), as it is now, must pass the filters its item's `on_open` adds for this
+    /// session (the seed recipe's `user_id = me`), and so at every detail level under the rows
+    /// written. It reads the records, not the results, which are empty for a role that may
+    /// change rows but not view them. This is PostgreSQL's row-security rule (a policy's
+    /// `WITH CHECK` defaults to its `USING`): without it the seed recipe, which checks only
+    /// `old_value`, lets a user give their row to another user by changing `user_id`. An
+    /// `on_open` that answers the open itself cannot be checked this way and is left to its
+    /// module.
+    fn check_written(
         &self,
         conn: &mut dyn Conn,
         item: &Item,
-        results: &[ChangeResult],
+        records: &[Record],
         master: Option<MasterRef>,
-        at: &str,
     ) -> Result<()> {
-        let written: Vec<(usize, i64)> = results
+        let written: Vec<(&Record, i64)> = records
             .iter()
-            .enumerate()
-            .filter(|(_, r)| r.op != Op::Delete && !r.row.is_empty())
-            .filter_map(|(i, r)| r.id.map(|id| (i, id)))
+            .filter(|r| !r.skipped && r.op != Op::Delete)
+            .filter_map(|r| r.id.map(|id| (r, id)))
             .collect();
-        if !written.is_empty()
-            && let Some(q) = self.reach_query(conn, item, master)?
-        {
-            for chunk in written.chunks(500) {
-                let ids: Vec<i64> = chunk.iter().map(|&(_, id)| id).collect();
-                let seen = self.reachable_ids(conn, item, q.clone(), &ids)?;
-                if let Some(&(i, id)) = chunk.iter().find(|(_, id)| !seen.contains(id)) {
-                    return Err(Error::forbidden(format!(
+        if written.is_empty() {
+            return Ok(());
+        }
+        if let Some(q) = self.reach_query(conn, item, master)? {
+            let ids: Vec<i64> = written.iter().map(|&(_, id)| id).collect();
+            let seen = self.reachable_ids(conn, item, &q, &ids)?;
+            if let Some(&(rec, id)) = written.iter().find(|(_, id)| !seen.contains(id)) {
+                let message = match self.reach {
+                    Reach::Client => format!(
                         "after this change {} {id} would be a row you cannot open (the filters of its on_open no longer hold): the change is refused",
                         item.name
-                    ))
-                    .with_field(&format!("{at}[{i}]")));
-                }
+                    ),
+                    _ => format!(
+                        "server code wrote {} {id}, a row this session cannot open (the filters of its on_open do not hold for it): the change is refused; code that means to write it asks for apply(unchecked=True)",
+                        item.name
+                    ),
+                };
+                return Err(Error::forbidden(message).with_field(&rec.path));
             }
         }
-        for (i, r) in results.iter().enumerate() {
-            let Some(id) = r.id.filter(|_| r.op != Op::Delete) else {
-                continue;
-            };
-            for (did, detail_results) in &r.details {
-                let detail = self.task.item(*did);
+        for (rec, id) in written {
+            for d in &rec.details {
+                let detail = self.task.item(d.item);
                 let m = Some(MasterRef { item: item.id, id });
-                let path = format!("{at}[{i}].{}", detail.name);
-                self.check_reach(conn, detail, detail_results, m, &path)?;
+                self.check_written(conn, detail, &d.records, m)?;
             }
         }
         Ok(())
@@ -692,14 +950,16 @@ impl Engine<'_> {
         master: Option<MasterRef>,
     ) -> Result<Option<HashSet<i64>>> {
         match self.reach_query(conn, item, master)? {
-            Some(q) => Ok(Some(self.reachable_ids(conn, item, q, ids)?)),
+            Some(q) => Ok(Some(self.reachable_ids(conn, item, &q, ids)?)),
             None => Ok(None),
         }
     }
 
     /// The open that holds `item`'s rows to the filters its `on_open` adds for this session
-    /// (run as for a client's open without filters of its own); `None` when it adds none, or
-    /// answers opens itself.
+    /// (run with the request's hooks, as for a client's open without filters of its own);
+    /// `None` when it adds none, or answers opens itself. The filters are the server's, so
+    /// they are typed without the role's rights: a role that may change rows but not view
+    /// them is held to them too.
     fn reach_query(
         &self,
         conn: &mut dyn Conn,
@@ -717,7 +977,11 @@ impl Engine<'_> {
             master: master_json.clone(),
             ..OpenParams::default()
         };
-        if self.hooks.on_open(self, conn, item, &mut params)?.is_some() || params.filters.is_empty()
+        if self
+            .reach_hooks
+            .on_open(self, conn, item, &mut params)?
+            .is_some()
+            || params.filters.is_empty()
         {
             return Ok(None);
         }
@@ -726,33 +990,35 @@ impl Engine<'_> {
             master: master_json,
             ..OpenParams::default()
         };
-        let mut q = OpenQuery::resolve(self.task, item, &filters_only, self.access)?;
+        let mut q = OpenQuery::resolve(self.task, item, &filters_only, &self.task.unrestricted)?;
         q.fields = vec![item.primary_key];
         q.order.clear();
         q.offset = 0;
         Ok(Some(q))
     }
 
-    /// The keys among `ids` that the reach query `q` of `item` finds.
+    /// The keys among `ids` that the reach query `q` of `item` finds: one open per [`Keys`]
+    /// list.
     fn reachable_ids(
         &self,
         conn: &mut dyn Conn,
         item: &Item,
-        mut q: OpenQuery,
+        q: &OpenQuery,
         ids: &[i64],
     ) -> Result<HashSet<i64>> {
-        q.limit = ids.len() as u64;
-        q.filters.push(Filter::Cond(Cond {
-            field: item.primary_key,
-            op: FilterOp::In,
-            on_lookup: false,
-            value: FilterValue::List(ids.iter().map(|&id| Value::Int(id)).collect()),
-        }));
-        let found = self.open_query(conn, &q)?;
-        Ok(found.rows.iter().filter_map(|r| r[0].as_i64()).collect())
+        let mut found = HashSet::new();
+        for keys in Keys::chunks(ids) {
+            let mut q = q.clone();
+            q.limit = keys.len() as u64;
+            q.filters.push(builder::key_in(item, keys));
+            let rows = self.open_query(conn, &q)?.rows;
+            found.extend(rows.iter().filter_map(|r| r[0].as_i64()));
+        }
+        Ok(found)
     }
 
-    /// Replaces each result's row with the expanded one (lookup texts, calculated fields).
+    /// Replaces each result's row with the expanded one (lookup texts, calculated fields):
+    /// one open per [`Keys`] list of the rows at each level.
     fn expand(
         &self,
         conn: &mut dyn Conn,
@@ -760,28 +1026,25 @@ impl Engine<'_> {
         results: &mut [ChangeResult],
         master: Option<MasterRef>,
     ) -> Result<()> {
-        let ids: Vec<Value> = results
+        let mut ids: Vec<i64> = results
             .iter()
             .filter(|r| r.op != Op::Delete && !r.row.is_empty())
-            .filter_map(|r| r.id.map(Value::Int))
+            .filter_map(|r| r.id)
             .collect();
-        if !ids.is_empty() {
+        ids.sort_unstable();
+        ids.dedup();
+        let mut by_id: HashMap<i64, Vec<(String, Value)>> = HashMap::new();
+        for keys in Keys::chunks(&ids) {
             let mut q = OpenQuery::all(self.task, item, self.access);
             q.expanded = true;
             q.master = master;
-            q.limit = ids.len() as u64;
-            q.filters.push(Filter::Cond(Cond {
-                field: item.primary_key,
-                op: FilterOp::In,
-                on_lookup: false,
-                value: FilterValue::List(ids),
-            }));
+            q.limit = keys.len() as u64;
+            q.filters.push(builder::key_in(item, keys));
             let found = self.open_query(conn, &q)?;
             let pk_pos = found
                 .columns
                 .iter()
                 .position(|c| c.field == item.primary_key);
-            let mut by_id: HashMap<i64, Vec<(String, Value)>> = HashMap::new();
             for row in found.rows {
                 let Some(id) = pk_pos.and_then(|p| row[p].as_i64()) else {
                     continue;
@@ -794,11 +1057,11 @@ impl Engine<'_> {
                     .collect();
                 by_id.insert(id, named);
             }
-            for r in results.iter_mut() {
-                // `get`, not `remove`: one row can be the result of several changes.
-                if let Some(row) = r.id.and_then(|id| by_id.get(&id)) {
-                    r.row = row.clone();
-                }
+        }
+        for r in results.iter_mut() {
+            // `get`, not `remove`: one row can be the result of several changes.
+            if let Some(row) = r.id.and_then(|id| by_id.get(&id)) {
+                r.row = row.clone();
             }
         }
         for r in results.iter_mut() {

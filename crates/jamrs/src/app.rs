@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use jamrs_core::session::Caller;
 use jamrs_core::{Error, Task};
 use jamrs_http::{AppState, Services};
 use jamrs_sqlite::SqliteStore;
@@ -90,15 +89,7 @@ pub async fn start(task: Task, opts: &RunOptions) -> Result<Server, Error> {
     {
         let (task, hooks, events) = (task.clone(), hooks.clone(), events.clone());
         store::write(&*store, move |conn| {
-            let caller = Caller::system();
-            let engine = Engine {
-                task: &task,
-                hooks: &*hooks,
-                caller: &caller,
-                access: &task.unrestricted,
-                tenant: caller.tenant(&task),
-                client: false,
-            };
+            let engine = Engine::for_server(&task, &*hooks);
             events.task_event(&engine, conn, TaskEvent::Created, &[])
         })
         .await?;

@@ -15,9 +15,10 @@ use serde_json::{Value, json};
 // Who sees what under built-in tenancy.
 
 /// A role with `all_tenants` sees and changes every tenant's rows; a row it changes keeps its
-/// tenant, and a row it inserts gets its own (none, for an administrator without an
-/// organisation). With the recipe as well, the recipe's own filter still applies to it: the
-/// module is the project's code, and built-in tenancy does not override it.
+/// tenant, and a row it inserts gets its own (an administrator without an organisation cannot
+/// insert one: see `a_tenant_scoped_insert_needs_a_tenant_value`). With the recipe as well,
+/// the recipe's own filter still applies to it: the module is the project's code, and built-in
+/// tenancy does not override it.
 fn all_tenants_role(setup: Setup) {
     let w = World::new(setup);
     let data = seed(&w);
@@ -58,19 +59,25 @@ fn all_tenants_role(setup: Setup) {
         w.tenant(1),
         "the row keeps its tenant"
     );
-    let reply = ok(w.admin.apply(
-        "notes",
-        &json!({"changes": [{"op": "insert", "values": {"title": "admin: own", tenant_column: w.tenant(1)}}]}),
-    ));
-    let new = reply["changes"][0]["id"].as_i64().unwrap();
-    let stamped = w.server.db_query(&format!(
-        "SELECT {tenant_column} FROM notes WHERE id = {new}"
-    ));
-    let expected = match setup {
-        Setup::Org => rusqlite::types::Value::Null,
-        _ => rusqlite::types::Value::Integer(w.server.user_id("admin")),
+    let insert = || {
+        w.admin.apply(
+            "notes",
+            &json!({"changes": [{"op": "insert", "values": {"title": "admin: own", tenant_column: w.tenant(1)}}]}),
+        )
     };
-    assert_eq!(stamped, [[expected]]);
+    if setup == Setup::Org {
+        // An administrator without an organisation has no tenant to give the row.
+        let before = w.server.db_snapshot();
+        unchanged(&w, &before, insert(), 403, "forbidden");
+    } else {
+        let new = ok(insert())["changes"][0]["id"].as_i64().unwrap();
+        assert_eq!(
+            w.server.db_int(&format!(
+                "SELECT {tenant_column} FROM notes WHERE id = {new}"
+            )),
+            w.server.user_id("admin")
+        );
+    }
     // A line it adds to bob's note is bob's: he sees it under his note.
     let reply = ok(w.admin.apply(
         "notes",
@@ -161,6 +168,66 @@ fn a_user_without_an_organisation_sees_nothing_and_writes_nothing() {
         json!([["Work", 0.0, 0, 0], ["Home", 0.0, 0, 0]])
     );
     assert_eq!(w.server.db_snapshot(), before);
+}
+
+/// Rule: a row of an item `[tenancy]` covers is never written without a tenant. An
+/// all-tenants administrator without an organisation has no tenant to stamp on a top-level row
+/// (before, it wrote NULL: a row only all-tenants roles could see): the insert is refused,
+/// naming the tenant column. A detail row it adds under a user's master takes the master's
+/// tenant, and server code that names the tenant itself may insert.
+#[test]
+fn a_tenant_scoped_insert_needs_a_tenant_value() {
+    let w = World::new(Setup::Org);
+    let data = seed(&w);
+    let bob = &data[1];
+    let before = w.server.db_snapshot();
+    for (item, values) in [
+        ("notes", json!({"title": "admin: own"})),
+        ("contacts", json!({"name": "admin: own"})),
+    ] {
+        let reply = w.admin.apply(
+            item,
+            &json!({"changes": [{"op": "insert", "values": values}]}),
+        );
+        let err = unchanged(&w, &before, reply, 403, "forbidden");
+        assert_eq!(
+            common::error_fields(&err),
+            ["changes[0].tenant_id"],
+            "{err}"
+        );
+    }
+    // Inside a delta that also changes a tenant's row, nothing is saved.
+    let reply = w.admin.apply(
+        "notes",
+        &json!({"changes": [
+            {"op": "update", "id": bob.notes[0], "values": {"title": "bob: edited by admin"}},
+            {"op": "insert", "values": {"title": "admin: own"}}]}),
+    );
+    let err = unchanged(&w, &before, reply, 403, "forbidden");
+    assert_eq!(
+        common::error_fields(&err),
+        ["changes[1].tenant_id"],
+        "{err}"
+    );
+    assert_eq!(
+        w.server
+            .db_int("SELECT count(*) FROM notes WHERE tenant_id IS NULL"),
+        0
+    );
+    // A line under bob's note is bob's organisation's.
+    let reply = ok(w.admin.apply(
+        "notes",
+        &json!({"changes": [{"op": "update", "id": bob.notes[0], "details": {"lines": [
+            {"op": "insert", "values": {"text": "bob: line added by admin", "qty": 5}}]}}]}),
+    ));
+    let line = reply["changes"][0]["details"]["lines"][0]["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        w.server
+            .db_int(&format!("SELECT tenant_id FROM lines WHERE id = {line}")),
+        202
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -230,6 +230,7 @@ scenarios! {
     raw_sql,
     open_params,
     longest_tracks,
+    reach,
     archive_done,
     set_media_type,
     ext_webhook,
@@ -1494,6 +1495,68 @@ default = [\"view\", \"create\", \"edit\", \"delete\"]
         for c in [&alice, &bob] {
             assert_eq!(titles(c, "categories"), [json!("home"), json!("work")]);
         }
+    }
+
+    /// §7: what server code writes for a client's request is held to the client's reach,
+    /// unless it asks for `apply(unchecked=True)`; with the seed's recipe as `task.py`.
+    pub fn reach(m: &Modules) {
+        let seed = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed_task/task.py"),
+        )
+        .unwrap();
+        let server = server(
+            m,
+            &owned(&[
+                (
+                    "jamrs.toml",
+                    task_toml("", &["notes", "contacts"], TENANT_ROLES),
+                ),
+                (
+                    "items/notes.toml",
+                    item_toml(
+                        "callable = [\"set_contact\", \"hand_over\"]",
+                        &[
+                            "title text 200",
+                            "contact integer lookup=contacts.name",
+                            "user_id integer",
+                        ],
+                    ),
+                ),
+                (
+                    "items/contacts.toml",
+                    item_toml("", &["name text 100", "user_id integer"]),
+                ),
+                ("task.py", seed),
+            ]),
+        );
+        let (alice, bob, _, b) = alice_and_bob(&server);
+        assert_eq!(
+            insert(
+                &alice,
+                "contacts",
+                &[json!({"name": "a1"}), json!({"name": "a2"})]
+            ),
+            [1, 2]
+        );
+        assert_eq!(insert(&bob, "contacts", &[json!({"name": "b1"})]), [3]);
+        assert_eq!(insert(&alice, "notes", &[json!({"title": "alice's"})]), [1]);
+        let contact = || server.db_int("SELECT contact FROM notes WHERE id = 1");
+        ok(call(&alice, "notes", "set_contact", json!([1, 2])));
+        assert_eq!(contact(), 2);
+        let err = assert_error(
+            &call(&alice, "notes", "set_contact", json!([1, 3])),
+            422,
+            "validation",
+        );
+        assert_eq!(
+            err["fields"],
+            json!([{"field": "changes[0].contact", "message": "contacts 3 does not exist"}])
+        );
+        assert_eq!(contact(), 2);
+        ok(call(&alice, "notes", "hand_over", json!([1, b])));
+        assert_eq!(server.db_int("SELECT user_id FROM notes WHERE id = 1"), b);
+        assert_eq!(titles(&bob, "notes"), [json!("alice's")]);
+        assert!(titles(&alice, "notes").is_empty());
     }
 
     /// §13: Jam.py demo's tracks_sold, kept up to date in on_apply.

@@ -33,17 +33,8 @@ pub async fn post(
         let item = session::item(&task, &item)?;
         let access = who.caller.access(&task);
         let changes = Change::resolve_all(&task, item, &body.changes, access)?;
-        let engine = Engine {
-            task: &task,
-            hooks: &*hooks,
-            caller: &who.caller,
-            access,
-            tenant: who.caller.tenant(&task),
-            client: true,
-        };
-        let results = engine.apply(conn, item, changes, body.params, body.expanded)?;
-        engine.check_reach(conn, item, &results, None, "changes")?;
-        Ok(results)
+        let engine = Engine::for_client(&task, &*hooks, &who.caller);
+        engine.apply(conn, item, changes, body.params, body.expanded)
     })
     .await?;
     let reply = ApplyReply {

@@ -53,14 +53,8 @@ pub async fn post(
                 item.name
             )));
         }
-        let engine = Engine {
-            task: &task,
-            hooks: &*hooks,
-            caller: &who.caller,
-            access,
-            tenant: who.caller.tenant(&task),
-            client: false,
-        };
+        // The function runs for the client: what it writes is held to the client's reach.
+        let engine = Engine::for_client(&task, &*hooks, &who.caller);
         events.call_function(&engine, conn, item, &function, &req.args)
     })
     .await?;

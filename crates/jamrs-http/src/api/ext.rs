@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use jamrs_core::Error;
-use jamrs_core::session::Caller;
 use jamrs_store::{Engine, TaskEvent, store};
 use serde_json::{Value, json};
 
@@ -39,15 +38,7 @@ pub async fn post(
     let hooks = state.hooks.clone();
     let events = state.events.clone();
     let result = store::write(&*state.store, move |conn| {
-        let caller = Caller::system();
-        let engine = Engine {
-            task: &task,
-            hooks: &*hooks,
-            caller: &caller,
-            access: &task.unrestricted,
-            tenant: caller.tenant(&task),
-            client: false,
-        };
+        let engine = Engine::for_server(&task, &*hooks);
         events.task_event(&engine, conn, TaskEvent::ExtRequest, &[json!(path), params])
     })
     .await?;

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jamrs_core::Error;
-use jamrs_core::session::{Caller, UserInfo};
+use jamrs_core::session::UserInfo;
 use jamrs_store::{Engine, TaskEvent, auth, store};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -77,15 +77,7 @@ pub async fn login(
             let form = json!({"login": req.login, "password": req.password});
             let info = json!({"ip": address.to_string()});
             let custom = store::write(&*state.store, move |conn| {
-                let caller = Caller::system();
-                let engine = Engine {
-                    task: &task2,
-                    hooks: &*hooks,
-                    caller: &caller,
-                    access: &task2.unrestricted,
-                    tenant: caller.tenant(&task2),
-                    client: false,
-                };
+                let engine = Engine::for_server(&task2, &*hooks);
                 let (Value::Object(form), Value::Object(info)) = (form, info) else {
                     return Err(Error::internal("login form is not an object"));
                 };
@@ -246,14 +238,7 @@ pub async fn logout(
             if let Ok(who) = auth::authenticate(conn, &task, Some(&logout_token), now)
                 && let Some(user) = &who.caller.user
             {
-                let engine = Engine {
-                    task: &task,
-                    hooks: &*hooks,
-                    caller: &who.caller,
-                    access: who.caller.access(&task),
-                    tenant: who.caller.tenant(&task),
-                    client: false,
-                };
+                let engine = Engine::for_client(&task, &*hooks, &who.caller);
                 let info = json!({ "user_info": user_json(user) });
                 events.task_event(&engine, conn, TaskEvent::Logout, &[info])?;
             }

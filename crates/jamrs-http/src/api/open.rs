@@ -32,14 +32,7 @@ pub async fn post(
     let (result, touch) = store::read(&*state.store, move |conn| {
         let who = auth::authenticate(conn, &task, job_token.as_deref(), now)?;
         let item = session::item(&task, &item)?;
-        let engine = Engine {
-            task: &task,
-            hooks: &*hooks,
-            caller: &who.caller,
-            access: who.caller.access(&task),
-            tenant: who.caller.tenant(&task),
-            client: true,
-        };
+        let engine = Engine::for_client(&task, &*hooks, &who.caller);
         Ok((engine.open(conn, item, params)?, who.needs_touch))
     })
     .await?;

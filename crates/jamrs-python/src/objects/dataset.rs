@@ -541,13 +541,13 @@ impl PyDataset {
         })?;
         let hooks = frame.hooks(handlers);
         let access = if safe {
-            task.access(frame.caller.role)
+            task.access(frame.caller().role)
         } else {
             &task.unrestricted
         };
         let mut engine = frame.engine(&hooks, access);
         if unscoped {
-            engine.tenant = jamrs_core::session::Tenant::All;
+            engine = engine.unscoped();
         }
         let item = task.item(item_id);
         let result = frame
@@ -555,13 +555,7 @@ impl PyDataset {
                 if open_empty {
                     let q = OpenQuery::resolve(&task, item, &p, access)?;
                     return Ok(OpenResult {
-                        columns: jamrs_store::builder::select(
-                            c.dialect(),
-                            &task,
-                            &q,
-                            &engine.tenant,
-                        )
-                        .columns,
+                        columns: jamrs_store::builder::columns(&task, &q),
                         rows: Vec::new(),
                     });
                 }
@@ -732,13 +726,16 @@ impl PyDataset {
     }
 
     /// Saves the posted changes, in the running handler's transaction. The dataset is not
-    /// borrowed while the apply runs, so the handlers it fires may read it.
-    #[pyo3(signature = (connection = None, params = None, safe = false))]
+    /// borrowed while the apply runs, so the handlers it fires may read it. For a client's
+    /// request the rows written and their lookup values must be ones the client could open,
+    /// unless `unchecked=True`.
+    #[pyo3(signature = (connection = None, params = None, safe = false, unchecked = false))]
     fn apply(
         slf: Bound<'_, Self>,
         connection: Option<Bound<'_, PyAny>>,
         params: Option<Bound<'_, PyDict>>,
         safe: bool,
+        unchecked: bool,
     ) -> PyResult<()> {
         let _ = connection;
         let user_params: Map<String, Json> = match params {
@@ -771,7 +768,7 @@ impl PyDataset {
             }
             let task = this.task.clone();
             let access = if safe {
-                task.access(frame.caller.role)
+                task.access(frame.caller().role)
             } else {
                 &task.unrestricted
             };
@@ -792,13 +789,16 @@ impl PyDataset {
         };
         let hooks = frame.hooks(handlers);
         let access = if safe {
-            task.access(frame.caller.role)
+            task.access(frame.caller().role)
         } else {
             &task.unrestricted
         };
         let mut engine = frame.engine(&hooks, access);
         if unscoped {
-            engine.tenant = jamrs_core::session::Tenant::All;
+            engine = engine.unscoped();
+        }
+        if unchecked {
+            engine = engine.unchecked();
         }
         let item = task.item(item_id);
         let result = frame

@@ -345,7 +345,7 @@ fn session_dict<'py>(py: Python<'py>, task: &Task) -> PyResult<Option<Bound<'py,
         return Ok(Some(made.bind(py).clone()));
     }
     let info = PyDict::new(py);
-    match &frame.caller.user {
+    match &frame.caller().user {
         Some(u) => {
             info.set_item("user_id", u.user_id)?;
             info.set_item("user_name", &u.user_name)?;
@@ -356,7 +356,7 @@ fn session_dict<'py>(py: Python<'py>, task: &Task) -> PyResult<Option<Bound<'py,
         }
         None => {
             // An anonymous request (no safe mode): Jam.py's empty user_info.
-            let role = frame.caller.role.map(|r| &task.roles[r]);
+            let role = frame.caller().role.map(|r| &task.roles[r]);
             info.set_item("user_id", py.None())?;
             info.set_item("user_name", "")?;
             info.set_item("login", "")?;

@@ -1,10 +1,46 @@
-//! Row predicates that every statement on an item carries.
+//! Row predicates that every statement on an item carries, and the key lists the engine binds.
 
 use jamrs_core::Value;
 use jamrs_core::model::{Item, MasterLink};
 use jamrs_core::session::Tenant;
 
 use crate::sql::SqlWriter;
+
+/// The most keys one statement binds in an IN list the engine builds (the rows it expands,
+/// checks, reads before a change or deletes in a cascade). Well under every database's limit
+/// of bound values (SQLite's was 999 before 3.32, PostgreSQL's and MariaDB's are 65 535),
+/// with room for the statement's other values (tenant, detail link, paging).
+pub const KEYS_PER_STATEMENT: usize = 500;
+
+/// A list of keys short enough for one statement. Only [`Keys::chunks`] (and [`Keys::one`])
+/// make one, so every IN list the engine builds from keys is cut to [`KEYS_PER_STATEMENT`]
+/// however many rows a request names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keys<'a>(&'a [i64]);
+
+impl<'a> Keys<'a> {
+    /// `ids` in lists of at most [`KEYS_PER_STATEMENT`] (none for no ids).
+    pub fn chunks(ids: &'a [i64]) -> impl Iterator<Item = Keys<'a>> + 'a {
+        ids.chunks(KEYS_PER_STATEMENT).map(Keys)
+    }
+
+    /// A single key.
+    pub fn one(id: &'a i64) -> Keys<'a> {
+        Keys(std::slice::from_ref(id))
+    }
+
+    pub fn as_slice(&self) -> &'a [i64] {
+        self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
 
 /// The values of a detail link: which master row the detail rows belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,14 +51,33 @@ pub struct Link {
     pub master_id: i64,
 }
 
+/// The master rows detail rows must belong to: one ([`Link`]), or a list of keys of one
+/// master item (a cascade under many deleted rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Under<'a> {
+    /// The master item's number (for `master_id` links).
+    pub master_number: Option<i64>,
+    pub master_ids: Keys<'a>,
+}
+
+impl<'a> Under<'a> {
+    /// The rows of one master row.
+    pub fn link(link: &'a Link) -> Under<'a> {
+        Under {
+            master_number: link.master_number,
+            master_ids: Keys::one(&link.master_id),
+        }
+    }
+}
+
 /// Which rows of an item a statement may see or touch.
 #[derive(Debug, Clone, Copy)]
 pub struct RowScope<'a> {
     pub item: &'a Item,
     /// The table alias the predicate refers to (`None` when the statement has no alias).
     pub alias: Option<&'a str>,
-    /// Restrict to the detail rows of one master row.
-    pub link: Option<Link>,
+    /// Restrict to the detail rows of these master rows.
+    pub under: Option<Under<'a>>,
     /// Restrict a covered item to one tenant's rows.
     pub tenant: &'a Tenant,
 }
@@ -48,16 +103,9 @@ impl RowScope<'_> {
             col(w, flag);
             w.push(" = 0");
         }
-        if let (Some(link), Some(master_link)) = (self.link, item.master_link) {
-            match master_link {
-                MasterLink::MasterField(f) => {
-                    if let Some(c) = &item.field(f).column {
-                        w.push(" AND ");
-                        col(w, c);
-                        w.push(" = ");
-                        w.param(Value::Int(link.master_id));
-                    }
-                }
+        if let (Some(under), Some(master_link)) = (self.under, item.master_link) {
+            let rec_field = match master_link {
+                MasterLink::MasterField(f) => f,
                 MasterLink::MasterIdRecId {
                     master_id,
                     master_rec_id,
@@ -66,18 +114,40 @@ impl RowScope<'_> {
                         w.push(" AND ");
                         col(w, c);
                         w.push(" = ");
-                        w.param(link.master_number.map_or(Value::Null, Value::Int));
+                        w.param(under.master_number.map_or(Value::Null, Value::Int));
                     }
-                    if let Some(c) = &item.field(master_rec_id).column {
-                        w.push(" AND ");
-                        col(w, c);
-                        w.push(" = ");
-                        w.param(Value::Int(link.master_id));
-                    }
+                    master_rec_id
                 }
+            };
+            if let Some(c) = &item.field(rec_field).column {
+                w.push(" AND ");
+                col(w, c);
+                push_in(w, under.master_ids);
             }
         }
         push_tenant(w, item, self.alias, self.tenant);
+    }
+}
+
+/// ` = ?` for one key, ` IN (?, …)` for several, `IS NULL AND 1=0` for none.
+pub fn push_in(w: &mut SqlWriter, keys: Keys) {
+    match keys.as_slice() {
+        [] => {
+            w.push(" IS NULL AND 1=0");
+        }
+        [one] => {
+            w.push(" = ").param(Value::Int(*one));
+        }
+        many => {
+            w.push(" IN (");
+            for (i, id) in many.iter().enumerate() {
+                if i > 0 {
+                    w.push(", ");
+                }
+                w.param(Value::Int(*id));
+            }
+            w.push(")");
+        }
     }
 }
 

@@ -1,17 +1,24 @@
 //! SELECT for an open: columns (values, calculated fields, lookup texts, aggregates), lookup
 //! joins up to three levels, filters, master link, soft-delete flag, grouping, order, paging.
 
-use jamrs_core::model::{Field, FieldId, Item, ItemId};
+use std::borrow::Cow;
+
+use jamrs_core::model::{Field, FieldId, Item, ItemId, MasterLink};
 use jamrs_core::query::{Cond, Filter, FilterValue, OpenQuery};
 use jamrs_core::{Agg, FieldType, FilterOp, Ident, Task, Value};
 
-use super::scope::{Link, RowScope, push_tenant};
+use super::scope::{Keys, Link, RowScope, Under, push_tenant};
 use crate::dialect::{Dialect, escape_like};
 use crate::sql::{Sql, SqlWriter};
 use jamrs_core::session::Tenant;
 
 /// The alias of the item's own table.
 const MAIN: &str = "t";
+
+/// How deep sub-selects nest (a calculated field's rows, their master's rows, a calculated
+/// field those filters name, …). Deeper than any sensible project; past it the rows a
+/// sub-select would read are none (fail closed), so a cycle cannot recurse.
+const MAX_NESTING: usize = 4;
 
 /// What one result column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +52,109 @@ pub struct Select {
     pub columns: Vec<Column>,
 }
 
+/// The filters the rows that calculated fields aggregate are held to, per aggregated item:
+/// those the item's `on_open` adds for the request's session (the engine runs it, see
+/// `Engine::open_query`), so that a total counts only rows the caller could open. A detail's
+/// rows are also held to its masters' filters, as a client reaches detail rows only through a
+/// master it can open. An item that calculated fields reach but that is missing here
+/// aggregates nothing (fail closed).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CalcFilters(Vec<(ItemId, Vec<Filter>)>);
+
+impl CalcFilters {
+    pub fn new() -> CalcFilters {
+        CalcFilters(Vec::new())
+    }
+
+    /// Holds the rows of `item` to `filters` (resolved against `item`).
+    pub fn insert(&mut self, item: ItemId, filters: Vec<Filter>) {
+        match self.0.iter_mut().find(|(i, _)| *i == item) {
+            Some(slot) => slot.1 = filters,
+            None => self.0.push((item, filters)),
+        }
+    }
+
+    pub fn contains(&self, item: ItemId) -> bool {
+        self.0.iter().any(|(i, _)| *i == item)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The filters of `item`'s rows; `None` when the item is missing.
+    pub fn filters(&self, item: ItemId) -> Option<&[Filter]> {
+        self.0
+            .iter()
+            .find(|(i, _)| *i == item)
+            .map(|(_, f)| f.as_slice())
+    }
+
+    /// Whether a row of `item` must pass more than the engine's own scope: filters of its
+    /// own, or of a master it is reached through (a missing item counts as restricted).
+    fn restricts(&self, task: &Task, item: &Item, depth: usize) -> bool {
+        match self.filters(item.id) {
+            None => true,
+            Some(f) if !f.is_empty() => true,
+            Some(_) => {
+                depth < MAX_NESTING
+                    && item.master_link.is_some()
+                    && item
+                        .masters
+                        .iter()
+                        .any(|m| self.restricts(task, task.item(*m), depth + 1))
+            }
+        }
+    }
+}
+
+/// The items whose rows the calculated fields `q` reads aggregate: the engine asks their
+/// `on_open` for filters ([`CalcFilters`]). Empty, and so free, for an open that reads no
+/// calculated field (selected when expanded or aggregated, filtered, ordered).
+pub fn calculated_items(task: &Task, q: &OpenQuery) -> Vec<ItemId> {
+    let item = task.item(q.item);
+    let aggregate = !q.funcs.is_empty() || !q.group_by.is_empty() || q.summary;
+    let mut out = Vec::new();
+    let mut add = |f: FieldId| {
+        if let Some(c) = &item.field(f).calc
+            && !out.contains(&c.item)
+        {
+            out.push(c.item);
+        }
+    };
+    if q.expanded || aggregate {
+        q.fields.iter().for_each(|f| add(*f));
+    }
+    q.funcs.iter().for_each(|(f, _)| add(*f));
+    q.group_by.iter().for_each(|f| add(*f));
+    q.order.iter().for_each(|o| add(o.field));
+    let mut in_filters = Vec::new();
+    calculated_items_in(item, &q.filters, &mut in_filters);
+    in_filters.into_iter().for_each(|(f, _)| add(f));
+    out
+}
+
+/// The calculated fields of `item` that `filters` compare, with the items they aggregate.
+pub fn calculated_items_in(item: &Item, filters: &[Filter], out: &mut Vec<(FieldId, ItemId)>) {
+    for f in filters {
+        match f {
+            Filter::Cond(c) => {
+                if let Some(calc) = &item.field(c.field).calc
+                    && !c.on_lookup
+                    && !out.contains(&(c.field, calc.item))
+                {
+                    out.push((c.field, calc.item));
+                }
+            }
+            Filter::Or(members) => {
+                for m in members {
+                    calculated_items_in(item, m, out);
+                }
+            }
+        }
+    }
+}
+
 /// A LEFT JOIN to a lookup item: from `from_alias.from_col` to the lookup item's key.
 struct Join {
     from_alias: String,
@@ -57,23 +167,45 @@ struct Builder<'a> {
     task: &'a Task,
     item: &'a Item,
     tenant: &'a Tenant,
+    calc: &'a CalcFilters,
+    /// The alias of the item's own table: `t` in the open's SELECT, the sub-select's own in a
+    /// nested one (aliases inside a sub-select start with it, so they never clash).
+    main: Cow<'static, str>,
+    /// 0 for the open's SELECT; each nested sub-select one more.
+    depth: usize,
     joins: Vec<Join>,
     frozen: bool,
 }
 
+/// The columns an open of `q` answers, without its SQL (for an open that runs no query).
+pub fn columns(task: &Task, q: &OpenQuery) -> Vec<Column> {
+    let aggregate = !q.funcs.is_empty() || !q.group_by.is_empty() || q.summary;
+    plan_columns(task, task.item(q.item), q, aggregate)
+}
+
 /// Builds the SELECT for `q`, seeing only `tenant`'s rows of covered items (the item's own,
-/// those its lookups join and those its calculated fields aggregate).
-pub fn select(dialect: &dyn Dialect, task: &Task, q: &OpenQuery, tenant: &Tenant) -> Select {
+/// those its lookups join and those its calculated fields aggregate), and holding the rows its
+/// calculated fields aggregate to `calc`.
+pub fn select(
+    dialect: &dyn Dialect,
+    task: &Task,
+    q: &OpenQuery,
+    tenant: &Tenant,
+    calc: &CalcFilters,
+) -> Select {
     let item = task.item(q.item);
     let mut b = Builder {
         task,
         item,
         tenant,
+        calc,
+        main: Cow::Borrowed(MAIN),
+        depth: 0,
         joins: Vec::new(),
         frozen: false,
     };
     let aggregate = !q.funcs.is_empty() || !q.group_by.is_empty() || q.summary;
-    let plan = b.plan_columns(q, aggregate);
+    let plan = plan_columns(task, item, q, aggregate);
 
     // Find every join first: joins come before WHERE in the text, and bound values must be in
     // text order.
@@ -125,20 +257,7 @@ pub fn select(dialect: &dyn Dialect, task: &Task, q: &OpenQuery, tenant: &Tenant
         }
     }
     w.push(" FROM ").ident(&item.table).push(" AS ").push(MAIN);
-    for j in &b.joins {
-        let target = task.item(j.item);
-        w.push(" LEFT JOIN ")
-            .ident(&target.table)
-            .push(" AS ")
-            .push(&j.alias)
-            .push(" ON ");
-        w.column(&j.from_alias, &j.from_col).push(" = ");
-        if let Some(pk) = &target.pk().column {
-            w.column(&j.alias, pk);
-        }
-        // Another tenant's row joins as no row: its lookup text is not shown.
-        push_tenant(&mut w, target, Some(&j.alias), tenant);
-    }
+    b.push_joins(&mut w);
 
     w.push(" WHERE 1=1");
     let link = q.master.map(|m| Link {
@@ -148,7 +267,7 @@ pub fn select(dialect: &dyn Dialect, task: &Task, q: &OpenQuery, tenant: &Tenant
     RowScope {
         item,
         alias: Some(MAIN),
-        link,
+        under: link.as_ref().map(Under::link),
         tenant,
     }
     .push_and(&mut w);
@@ -221,75 +340,238 @@ fn shows_lookup(field: &Field) -> bool {
     field.lookup.is_some() && field.field_type != FieldType::Keys
 }
 
-impl Builder<'_> {
-    fn plan_columns(&self, q: &OpenQuery, aggregate: bool) -> Vec<Column> {
-        let item = self.item;
-        let mut cols = Vec::new();
-        let column = |f: &Field, kind: ColumnKind, value_type: FieldType| Column {
-            name: f.name.to_string(),
-            field: f.id,
-            kind,
-            value_type,
-        };
-        if aggregate {
-            for (pos, fid) in q.fields.iter().enumerate() {
-                let f = item.field(*fid);
-                if q.summary && pos == 0 {
-                    cols.push(column(f, ColumnKind::Count, FieldType::Integer));
-                } else if let Some((_, agg)) = q.funcs.iter().find(|(x, _)| x == fid) {
-                    let t = match agg {
-                        Agg::Count => FieldType::Integer,
-                        Agg::Avg => FieldType::Float,
-                        _ => f.field_type,
-                    };
-                    cols.push(column(f, ColumnKind::Agg(*agg), t));
-                } else {
-                    cols.push(column(f, ColumnKind::Value, f.field_type));
-                }
-            }
-            if q.expanded {
-                for fid in &q.fields {
-                    let f = item.field(*fid);
-                    if q.group_by.contains(fid) && shows_lookup(f) {
-                        cols.push(self.lookup_column(f));
-                    }
-                }
-            }
-            return cols;
-        }
-        for fid in &q.fields {
+fn plan_columns(task: &Task, item: &Item, q: &OpenQuery, aggregate: bool) -> Vec<Column> {
+    let mut cols = Vec::new();
+    let column = |f: &Field, kind: ColumnKind, value_type: FieldType| Column {
+        name: f.name.to_string(),
+        field: f.id,
+        kind,
+        value_type,
+    };
+    if aggregate {
+        for (pos, fid) in q.fields.iter().enumerate() {
             let f = item.field(*fid);
-            if f.is_stored() {
+            if q.summary && pos == 0 {
+                cols.push(column(f, ColumnKind::Count, FieldType::Integer));
+            } else if let Some((_, agg)) = q.funcs.iter().find(|(x, _)| x == fid) {
+                let t = match agg {
+                    Agg::Count => FieldType::Integer,
+                    Agg::Avg => FieldType::Float,
+                    _ => f.field_type,
+                };
+                cols.push(column(f, ColumnKind::Agg(*agg), t));
+            } else {
                 cols.push(column(f, ColumnKind::Value, f.field_type));
             }
         }
         if q.expanded {
             for fid in &q.fields {
                 let f = item.field(*fid);
-                if f.calc.is_some() {
-                    cols.push(column(f, ColumnKind::Calc, f.field_type));
-                }
-            }
-            for fid in &q.fields {
-                let f = item.field(*fid);
-                if shows_lookup(f) {
-                    cols.push(self.lookup_column(f));
+                if q.group_by.contains(fid) && shows_lookup(f) {
+                    cols.push(lookup_column(task, f));
                 }
             }
         }
-        cols
+        return cols;
+    }
+    for fid in &q.fields {
+        let f = item.field(*fid);
+        if f.is_stored() {
+            cols.push(column(f, ColumnKind::Value, f.field_type));
+        }
+    }
+    if q.expanded {
+        for fid in &q.fields {
+            let f = item.field(*fid);
+            if f.calc.is_some() {
+                cols.push(column(f, ColumnKind::Calc, f.field_type));
+            }
+        }
+        for fid in &q.fields {
+            let f = item.field(*fid);
+            if shows_lookup(f) {
+                cols.push(lookup_column(task, f));
+            }
+        }
+    }
+    cols
+}
+
+fn lookup_column(task: &Task, f: &Field) -> Column {
+    let text_type = f
+        .lookup
+        .as_ref()
+        .map_or(FieldType::Text, |l| task.lookup_text_field(l).field_type);
+    Column {
+        name: format!("{}.text", f.name),
+        field: f.id,
+        kind: ColumnKind::LookupText,
+        value_type: text_type,
+    }
+}
+
+impl<'a> Builder<'a> {
+    /// An alias inside this builder's statement: `suffix` itself in the open's SELECT, else
+    /// prefixed with the sub-select's own alias.
+    fn alias(&self, suffix: &str) -> String {
+        if self.depth == 0 {
+            suffix.to_string()
+        } else {
+            format!("{}{suffix}", self.main)
+        }
     }
 
-    fn lookup_column(&self, f: &Field) -> Column {
-        let text_type = f.lookup.as_ref().map_or(FieldType::Text, |l| {
-            self.task.lookup_text_field(l).field_type
-        });
-        Column {
-            name: format!("{}.text", f.name),
-            field: f.id,
-            kind: ColumnKind::LookupText,
-            value_type: text_type,
+    /// A builder for a sub-select over `item`'s table as `alias`, inside this one.
+    fn nested(&self, item: &'a Item, alias: String) -> Builder<'a> {
+        Builder {
+            task: self.task,
+            item,
+            tenant: self.tenant,
+            calc: self.calc,
+            main: Cow::Owned(alias),
+            depth: self.depth + 1,
+            joins: Vec::new(),
+            frozen: false,
         }
+    }
+
+    /// The LEFT JOINs found so far, each carrying its target's tenant (another tenant's row
+    /// joins as no row: its lookup text is not shown).
+    fn push_joins(&self, w: &mut SqlWriter) {
+        for j in &self.joins {
+            let target = self.task.item(j.item);
+            w.push(" LEFT JOIN ")
+                .ident(&target.table)
+                .push(" AS ")
+                .push(&j.alias)
+                .push(" ON ");
+            w.column(&j.from_alias, &j.from_col).push(" = ");
+            if let Some(pk) = &target.pk().column {
+                w.column(&j.alias, pk);
+            }
+            push_tenant(w, target, Some(&j.alias), self.tenant);
+        }
+    }
+
+    /// ` FROM <table> AS <main> <joins> WHERE <head>` for a nested builder's item, then the
+    /// rows it may read: the engine's scope (soft-delete flag, tenant), the item's filters
+    /// from [`CalcFilters`], and for a detail, a master those allow.
+    fn push_reached_rows(&mut self, w: &mut SqlWriter, head: impl FnOnce(&mut SqlWriter)) {
+        let calc = self.calc;
+        let filters = calc.filters(self.item.id);
+        for f in filters.unwrap_or_default() {
+            self.plan_filter(f);
+        }
+        self.frozen = true;
+        w.push(" FROM ")
+            .ident(&self.item.table)
+            .push(" AS ")
+            .push(&self.main);
+        self.push_joins(w);
+        w.push(" WHERE ");
+        head(w);
+        RowScope {
+            item: self.item,
+            alias: Some(&self.main),
+            under: None,
+            tenant: self.tenant,
+        }
+        .push_and(w);
+        let Some(filters) = filters else {
+            w.push(" AND 1=0");
+            return;
+        };
+        for f in filters {
+            w.push(" AND ");
+            self.push_filter(w, f);
+        }
+        self.push_master_reach(w);
+    }
+
+    /// For a detail whose masters' rows are restricted: ` AND <link> IN (<the master keys
+    /// those allow>)`, one sub-select per master.
+    fn push_master_reach(&self, w: &mut SqlWriter) {
+        let item = self.item;
+        let Some(link) = item.master_link else {
+            return;
+        };
+        let masters: Vec<(&Item, bool)> = item
+            .masters
+            .iter()
+            .map(|m| {
+                let m = self.task.item(*m);
+                (m, self.calc.restricts(self.task, m, self.depth + 1))
+            })
+            .collect();
+        if !masters.iter().any(|(_, r)| *r) {
+            return;
+        }
+        if self.depth >= MAX_NESTING {
+            w.push(" AND 1=0");
+            return;
+        }
+        let column = |f: FieldId| item.field(f).column.as_ref();
+        match link {
+            MasterLink::MasterField(f) => {
+                // One column holds the key of any master: a row is reached when one of them
+                // allows it, and through an unrestricted master every row is.
+                let Some(col) = column(f) else { return };
+                if masters.iter().any(|(_, r)| !*r) {
+                    return;
+                }
+                w.push(" AND (");
+                for (i, (m, _)) in masters.iter().enumerate() {
+                    if i > 0 {
+                        w.push(" OR ");
+                    }
+                    w.column(&self.main, col).push(" IN (");
+                    self.push_master_keys(w, m, i);
+                    w.push(")");
+                }
+                w.push(")");
+            }
+            MasterLink::MasterIdRecId {
+                master_id,
+                master_rec_id,
+            } => {
+                let (Some(id_col), Some(rec_col)) = (column(master_id), column(master_rec_id))
+                else {
+                    return;
+                };
+                w.push(" AND (");
+                for (i, (m, restricted)) in masters.iter().enumerate() {
+                    if i > 0 {
+                        w.push(" OR ");
+                    }
+                    w.push("(").column(&self.main, id_col).push(" = ");
+                    w.param(m.number.map_or(Value::Null, Value::Int));
+                    if *restricted {
+                        w.push(" AND ").column(&self.main, rec_col).push(" IN (");
+                        self.push_master_keys(w, m, i);
+                        w.push(")");
+                    }
+                    w.push(")");
+                }
+                w.push(")");
+            }
+        }
+    }
+
+    /// `SELECT <key> FROM <master> … WHERE <its reached rows>`.
+    fn push_master_keys(&self, w: &mut SqlWriter, master: &'a Item, i: usize) {
+        let mut sub = self.nested(master, self.alias(&format!("m{i}")));
+        w.push("SELECT ");
+        match &master.pk().column {
+            Some(pk) => {
+                w.column(&sub.main, pk);
+            }
+            None => {
+                w.push("NULL");
+            }
+        }
+        sub.push_reached_rows(w, |w| {
+            w.push("1=1");
+        });
     }
 
     fn plan_filter(&mut self, f: &Filter) {
@@ -319,7 +601,7 @@ impl Builder<'_> {
             return j.alias.clone();
         }
         assert!(!self.frozen, "a join was found after FROM was written");
-        let alias = format!("j{}", self.joins.len() + 1);
+        let alias = self.alias(&format!("j{}", self.joins.len() + 1));
         self.joins.push(Join {
             from_alias: from_alias.to_string(),
             from_col: from_col.clone(),
@@ -340,7 +622,7 @@ impl Builder<'_> {
             .value_column(field)
             .expect("lookup fields have a column, their own or their master's")
             .clone();
-        let mut alias = MAIN.to_string();
+        let mut alias = self.main.to_string();
         let mut col = key_col;
         for step in &lookup.steps {
             alias = self.join(&alias, &col, step.item);
@@ -356,7 +638,7 @@ impl Builder<'_> {
     }
 
     /// The expression of a field's value: its column (or its master field's), or a calculated
-    /// field's correlated sub-select.
+    /// field's correlated sub-select over the rows it aggregates.
     fn push_value(&self, w: &mut SqlWriter, field: &Field) {
         if let Some(calc) = &field.calc {
             let detail = self.task.item(calc.item);
@@ -368,37 +650,31 @@ impl Builder<'_> {
                 w.push("NULL");
                 return;
             };
-            let alias = format!("c{}", field.id.0);
+            let alias = self.alias(&format!("c{}", field.id.0));
+            let empty = matches!(calc.op, Agg::Sum | Agg::Count);
+            if self.depth >= MAX_NESTING {
+                w.push(if empty { "0" } else { "NULL" });
+                return;
+            }
             w.push("(SELECT ");
-            match calc.op {
-                Agg::Sum | Agg::Count => {
-                    w.push("COALESCE(").push(calc.op.sql()).push("(");
-                    w.column(&alias, agg_col).push("), 0)");
-                }
-                op => {
-                    w.push(op.sql()).push("(");
-                    w.column(&alias, agg_col).push(")");
-                }
+            if empty {
+                w.push("COALESCE(").push(calc.op.sql()).push("(");
+                w.column(&alias, agg_col).push("), 0)");
+            } else {
+                w.push(calc.op.sql()).push("(");
+                w.column(&alias, agg_col).push(")");
             }
-            w.push(" FROM ")
-                .ident(&detail.table)
-                .push(" AS ")
-                .push(&alias)
-                .push(" WHERE ");
-            w.column(&alias, link_col).push(" = ").column(MAIN, pk);
-            RowScope {
-                item: detail,
-                alias: Some(&alias),
-                link: None,
-                tenant: self.tenant,
-            }
-            .push_and(w);
+            let main: &str = &self.main;
+            let mut sub = self.nested(detail, alias.clone());
+            sub.push_reached_rows(w, |w| {
+                w.column(&alias, link_col).push(" = ").column(main, pk);
+            });
             w.push(")");
             return;
         }
         match self.item.value_column(field) {
             Some(col) => {
-                w.column(MAIN, col);
+                w.column(&self.main, col);
             }
             None => {
                 w.push("NULL");
@@ -537,4 +813,16 @@ impl Builder<'_> {
         self.push_operand(w, field, on_lookup);
         w.push(between).param(Value::Text(value)).push(after);
     }
+}
+
+/// The condition `<key> IN (<keys>)` of an open the engine makes of rows it names itself
+/// (expanding an apply's results, checking reach): built from [`Keys`], so that one list
+/// holds at most [`super::KEYS_PER_STATEMENT`] keys.
+pub fn key_in(item: &Item, keys: Keys) -> Filter {
+    Filter::Cond(Cond {
+        field: item.primary_key,
+        op: FilterOp::In,
+        on_lookup: false,
+        value: FilterValue::List(keys.as_slice().iter().map(|&id| Value::Int(id)).collect()),
+    })
 }

@@ -16,7 +16,7 @@ use crate::dialect::Dialect;
 use crate::sql::Sql;
 
 /// `?` placeholders and a LOWER-based case-insensitive LIKE.
-struct Question;
+pub(super) struct Question;
 
 impl Dialect for Question {
     fn name(&self) -> &'static str {
@@ -187,9 +187,28 @@ fn query(item_name: &str, p: Json) -> OpenQuery {
     resolve(item_name, p).unwrap_or_else(|e| panic!("resolve failed: {e} {:?}", e.fields))
 }
 
+/// Every item `q`'s calculated fields reach (and their masters), held to no filters: what the
+/// engine passes when no `on_open` adds any.
+fn unfiltered(q: &OpenQuery) -> CalcFilters {
+    let mut out = CalcFilters::new();
+    let mut todo = calculated_items(task(), q);
+    while let Some(id) = todo.pop() {
+        if !out.contains(id) {
+            out.insert(id, Vec::new());
+            todo.extend(task().item(id).masters.iter().copied());
+        }
+    }
+    out
+}
+
+/// The SELECT of `q` on dialect `d`, seeing every tenant, with no `on_open` filters.
+fn select_all(d: &dyn Dialect, q: &OpenQuery) -> Select {
+    select(d, task(), q, &ALL, &unfiltered(q))
+}
+
 /// The SELECT on the `?` dialect.
 fn sql(item_name: &str, p: Json) -> Sql {
-    select(&Question, task(), &query(item_name, p), &ALL).sql
+    select_all(&Question, &query(item_name, p)).sql
 }
 
 fn int(i: i64) -> Value {
@@ -638,18 +657,13 @@ fn plain_open_selects_stored_fields_in_request_order() {
 
 #[test]
 fn all_fields_but_the_deleted_flag() {
-    let sel = select(&Question, task(), &query("customers", json!({})), &ALL);
+    let sel = select_all(&Question, &query("customers", json!({})));
     assert_eq!(
         sel.sql.text,
         "SELECT t.\"id\", t.\"lastname\", t.\"firstname\" FROM \"customers\" AS t \
          WHERE 1=1 ORDER BY t.\"id\" ASC LIMIT ? OFFSET ?"
     );
-    let sel = select(
-        &Question,
-        task(),
-        &query("artists", json!({"fields": []})),
-        &ALL,
-    );
+    let sel = select_all(&Question, &query("artists", json!({"fields": []})));
     assert_eq!(
         sel.sql.text,
         "SELECT t.\"id\", t.\"name\" FROM \"artists\" AS t \
@@ -661,15 +675,13 @@ fn all_fields_but_the_deleted_flag() {
 
 #[test]
 fn expanded_layout_is_values_then_calculated_then_lookup_texts() {
-    let sel = select(
+    let sel = select_all(
         &Question,
-        task(),
         &query(
             "invoices",
             json!({"fields": ["firstname", "id", "quantity", "customer", "total"], "expanded": true,
                    "order": ["id"]}),
         ),
-        &ALL,
     );
     assert_eq!(
         sel.sql.text,
@@ -700,15 +712,13 @@ fn expanded_layout_is_values_then_calculated_then_lookup_texts() {
 
 #[test]
 fn three_level_lookup() {
-    let sel = select(
+    let sel = select_all(
         &Question,
-        task(),
         &query(
             "lines",
             json!({"fields": ["id", "track"], "expanded": true,
                    "master": {"item": "invoices", "id": 7}}),
         ),
-        &ALL,
     );
     assert_eq!(
         sel.sql.text,
@@ -728,14 +738,12 @@ fn three_level_lookup() {
 fn lookup_levels_share_their_prefix_joins() {
     // albums.title (1 level) and albums.artist → artists.name (2 levels) start with the same
     // join; a three-level lookup from lines reaches the same tables under its own aliases.
-    let sel = select(
+    let sel = select_all(
         &Question,
-        task(),
         &query(
             "tracks",
             json!({"fields": ["artist", "album", "id"], "expanded": true, "order": ["id"]}),
         ),
-        &ALL,
     );
     assert_eq!(
         sel.sql.text,
@@ -771,11 +779,9 @@ fn an_open_needs_a_column_to_select() {
     // would be nothing to SELECT.
     let e = bad("tracks", json!({"fields": ["sold", "artist"]}), "fields");
     assert!(e.message.contains("expanded"), "{e}");
-    let sel = select(
+    let sel = select_all(
         &Question,
-        task(),
         &query("tracks", json!({"fields": ["sold"], "expanded": true})),
-        &ALL,
     );
     assert_eq!(sel.columns.len(), 1);
     assert!(sel.sql.text.starts_with("SELECT (SELECT COALESCE("));
@@ -954,16 +960,14 @@ fn limit_defaults_to_the_maximum_and_is_bound() {
 
 #[test]
 fn summary_and_funcs() {
-    let sel = select(
+    let sel = select_all(
         &Question,
-        task(),
         &query(
             "invoices",
             json!({"fields": ["id", "total", "customer", "invoice_date"], "summary": true,
                    "funcs": {"total": "sum", "customer": "COUNT", "invoice_date": "max"},
                    "filters": [["paid", 1, false]]}),
         ),
-        &ALL,
     );
     // No GROUP BY: one row, so no order (the default order is dropped) and no paging.
     assert_eq!(
@@ -983,14 +987,12 @@ fn summary_and_funcs() {
             (ColumnKind::Agg(jamrs_core::Agg::Max), FieldType::Date),
         ]
     );
-    let sel = select(
+    let sel = select_all(
         &Question,
-        task(),
         &query(
             "tracks",
             json!({"fields": ["unitprice"], "funcs": {"unitprice": "avg"}}),
         ),
-        &ALL,
     );
     assert_eq!(
         sel.sql.text,
@@ -1001,16 +1003,14 @@ fn summary_and_funcs() {
 
 #[test]
 fn group_by_with_lookup_text() {
-    let sel = select(
+    let sel = select_all(
         &Question,
-        task(),
         &query(
             "invoices",
             json!({"fields": ["customer", "total"], "funcs": {"total": "sum"},
                    "group_by": ["customer"], "expanded": true, "order": [["total", true]],
                    "limit": 10}),
         ),
-        &ALL,
     );
     assert_eq!(
         sel.sql.text,
@@ -1039,15 +1039,13 @@ fn group_by_with_lookup_text() {
 fn group_by_a_lookup_field_that_is_not_selected() {
     // Regression: the join for a GROUP BY lookup text was only planned for selected fields,
     // so grouping by an unselected lookup field with expanded panicked in the builder.
-    let sel = select(
+    let sel = select_all(
         &Question,
-        task(),
         &query(
             "invoices",
             json!({"fields": ["total"], "funcs": {"total": "sum"}, "group_by": ["customer"],
                    "expanded": true}),
         ),
-        &ALL,
     );
     assert_eq!(
         sel.sql.text,
@@ -1112,7 +1110,7 @@ fn numbered_placeholders_follow_text_order() {
                            [[["id", 2, 4]], [["id", 7, [8, 9]]]]],
                "limit": 20, "offset": 40}),
     );
-    let s = select(&Dollar, task(), &q, &ALL).sql;
+    let s = select_all(&Dollar, &q).sql;
     assert_eq!(
         s.text,
         "SELECT t.\"id\", t.\"track\", j3.\"name\" FROM \"lines\" AS t \
@@ -1179,19 +1177,26 @@ fn write_statements_number_their_values() {
         master_number: Some(10),
         master_id: 3,
     });
-    let s = delete_rows(&Dollar, notes, None, link, &ALL);
+    let under = link.as_ref().map(Under::link).unwrap();
+    let s = delete_under(&Dollar, notes, under, &ALL, false);
     assert_eq!(
         s.text,
         "DELETE FROM \"notes\" WHERE 1=1 AND \"owner_type\" = $1 AND \"owner_id\" = $2"
     );
     assert_eq!(s.params, [int(10), int(3)]);
-    let s = soft_delete_rows(&Question, lines, Some(4), link, &ALL);
+    let s = delete_row(&Question, lines, 4, link, &ALL, true);
     assert_eq!(
         s.text,
         "UPDATE \"lines\" SET \"deleted\" = 1 WHERE \"id\" = ? AND \"deleted\" = 0 AND \"invoice\" = ?"
     );
     assert_eq!(s.params, [int(4), int(3)]);
-    let s = select_row(&Question, item("artists"), 8, None, &ALL);
+    let s = select_rows(
+        &Question,
+        item("artists"),
+        Keys::chunks(&[8]).next().unwrap(),
+        None,
+        &ALL,
+    );
     assert_eq!(
         s.text,
         "SELECT \"id\", \"name\", \"deleted\" FROM \"artists\" WHERE \"id\" = ? AND \"deleted\" = 0"
@@ -1199,10 +1204,10 @@ fn write_statements_number_their_values() {
     let s = select_keys(
         &Question,
         lines,
-        Link {
+        Under::link(&Link {
             master_number: None,
             master_id: 2,
-        },
+        }),
         &ALL,
     );
     assert_eq!(
@@ -1594,7 +1599,7 @@ fn search_is_contains_all_on_one_field() {
         "tracks",
         json!({"search": {"field": "album", "text": "abbey  road"}}),
     );
-    let s = select(&Question, task(), &q, &ALL).sql;
+    let s = select_all(&Question, &q).sql;
     assert!(
         s.text.contains(
             "AND (LOWER(j1.\"title\") LIKE ? ESCAPE '\\' AND LOWER(j1.\"title\") LIKE ? ESCAPE '\\')"

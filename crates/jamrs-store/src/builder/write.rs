@@ -4,7 +4,7 @@
 use jamrs_core::Value;
 use jamrs_core::model::{FieldId, Item};
 
-use super::scope::{Link, RowScope};
+use super::scope::{Keys, Link, RowScope, Under, push_in};
 use crate::dialect::Dialect;
 use crate::sql::{Sql, SqlWriter};
 use jamrs_core::session::Tenant;
@@ -16,33 +16,34 @@ fn pk_col(item: &Item) -> &jamrs_core::Ident {
         .expect("the primary key is a stored field")
 }
 
-fn scope<'a>(item: &'a Item, link: Option<Link>, tenant: &'a Tenant) -> RowScope<'a> {
+fn scope<'a>(item: &'a Item, under: Option<Under<'a>>, tenant: &'a Tenant) -> RowScope<'a> {
     RowScope {
         item,
         alias: None,
-        link,
+        under,
         tenant,
     }
 }
 
-/// `WHERE "pk" = ? AND <scope>`, or `WHERE 1=1 AND <scope>` without a key.
+/// `WHERE "pk" <IN keys> AND <scope>`, or `WHERE 1=1 AND <scope>` without keys.
 fn push_where(
     w: &mut SqlWriter,
     item: &Item,
-    id: Option<i64>,
-    link: Option<Link>,
+    keys: Option<Keys>,
+    under: Option<Under>,
     tenant: &Tenant,
 ) {
     w.push(" WHERE ");
-    match id {
-        Some(id) => {
-            w.ident(pk_col(item)).push(" = ").param(Value::Int(id));
+    match keys {
+        Some(keys) => {
+            w.ident(pk_col(item));
+            push_in(w, keys);
         }
         None => {
             w.push("1=1");
         }
     }
-    scope(item, link, tenant).push_and(w);
+    scope(item, under, tenant).push_and(w);
 }
 
 /// INSERT of stored field values; the database numbers the key.
@@ -99,52 +100,76 @@ pub fn update(
             w.ident(c).push(" = ").param(v.clone());
         }
     }
-    push_where(&mut w, item, Some(id), link, tenant);
+    push_where(
+        &mut w,
+        item,
+        Some(Keys::one(&id)),
+        link.as_ref().map(Under::link),
+        tenant,
+    );
     w.finish()
 }
 
-/// Sets the soft-delete flag of one live row (`id`), or of every live detail row of a master
-/// (`id = None`, `link` set).
-pub fn soft_delete_rows(
-    d: &dyn Dialect,
-    item: &Item,
-    id: Option<i64>,
-    link: Option<Link>,
-    tenant: &Tenant,
-) -> Sql {
-    let flag = item
-        .deleted_flag
-        .and_then(|f| item.field(f).column.as_ref())
-        .expect("soft delete needs a deleted flag");
-    let mut w = SqlWriter::new(d);
-    w.push("UPDATE ")
-        .ident(&item.table)
-        .push(" SET ")
-        .ident(flag)
-        .push(" = 1");
-    push_where(&mut w, item, id, link, tenant);
-    w.finish()
+/// `UPDATE … SET <flag> = 1` (soft delete) or `DELETE FROM …`, as the item keeps rows.
+fn push_delete(w: &mut SqlWriter, item: &Item, soft: bool) {
+    if soft {
+        let flag = item
+            .deleted_flag
+            .and_then(|f| item.field(f).column.as_ref())
+            .expect("soft delete needs a deleted flag");
+        w.push("UPDATE ")
+            .ident(&item.table)
+            .push(" SET ")
+            .ident(flag)
+            .push(" = 1");
+    } else {
+        w.push("DELETE FROM ").ident(&item.table);
+    }
 }
 
-/// Deletes one row (`id`), or every detail row of a master (`id = None`, `link` set).
-pub fn delete_rows(
-    d: &dyn Dialect,
-    item: &Item,
-    id: Option<i64>,
-    link: Option<Link>,
-    tenant: &Tenant,
-) -> Sql {
-    let mut w = SqlWriter::new(d);
-    w.push("DELETE FROM ").ident(&item.table);
-    push_where(&mut w, item, id, link, tenant);
-    w.finish()
-}
-
-/// Reads the stored row `id` (live, within `link`). Columns are `item.stored_fields()` in order.
-pub fn select_row(
+/// Deletes one live row (within `link`): sets its soft-delete flag when `soft`, else removes
+/// it.
+pub fn delete_row(
     d: &dyn Dialect,
     item: &Item,
     id: i64,
+    link: Option<Link>,
+    tenant: &Tenant,
+    soft: bool,
+) -> Sql {
+    let mut w = SqlWriter::new(d);
+    push_delete(&mut w, item, soft);
+    push_where(
+        &mut w,
+        item,
+        Some(Keys::one(&id)),
+        link.as_ref().map(Under::link),
+        tenant,
+    );
+    w.finish()
+}
+
+/// Deletes every live detail row of the master rows `under` (a cascade): sets their
+/// soft-delete flag when `soft`, else removes them.
+pub fn delete_under(
+    d: &dyn Dialect,
+    item: &Item,
+    under: Under,
+    tenant: &Tenant,
+    soft: bool,
+) -> Sql {
+    let mut w = SqlWriter::new(d);
+    push_delete(&mut w, item, soft);
+    push_where(&mut w, item, None, Some(under), tenant);
+    w.finish()
+}
+
+/// Reads the stored rows `ids` (live, within `link`). Columns are `item.stored_fields()` in
+/// order (the key among them).
+pub fn select_rows(
+    d: &dyn Dialect,
+    item: &Item,
+    ids: Keys,
     link: Option<Link>,
     tenant: &Tenant,
 ) -> Sql {
@@ -159,18 +184,24 @@ pub fn select_row(
         }
     }
     w.push(" FROM ").ident(&item.table);
-    push_where(&mut w, item, Some(id), link, tenant);
+    push_where(
+        &mut w,
+        item,
+        Some(ids),
+        link.as_ref().map(Under::link),
+        tenant,
+    );
     w.finish()
 }
 
-/// The keys of a master's live detail rows.
-pub fn select_keys(d: &dyn Dialect, item: &Item, link: Link, tenant: &Tenant) -> Sql {
+/// The keys of the live detail rows of the master rows `under`.
+pub fn select_keys(d: &dyn Dialect, item: &Item, under: Under, tenant: &Tenant) -> Sql {
     let mut w = SqlWriter::new(d);
     w.push("SELECT ")
         .ident(pk_col(item))
         .push(" FROM ")
         .ident(&item.table);
-    push_where(&mut w, item, None, Some(link), tenant);
+    push_where(&mut w, item, None, Some(under), tenant);
     w.finish()
 }
 
@@ -178,6 +209,6 @@ pub fn select_keys(d: &dyn Dialect, item: &Item, link: Link, tenant: &Tenant) ->
 pub fn lookup_exists(d: &dyn Dialect, item: &Item, id: i64, tenant: &Tenant) -> Sql {
     let mut w = SqlWriter::new(d);
     w.push("SELECT 1 FROM ").ident(&item.table);
-    push_where(&mut w, item, Some(id), None, tenant);
+    push_where(&mut w, item, Some(Keys::one(&id)), None, tenant);
     w.finish()
 }
