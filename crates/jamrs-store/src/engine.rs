@@ -598,9 +598,11 @@ impl Engine<'_> {
         for (f, v) in &rec.values {
             row[f.0 as usize] = v.clone();
         }
+        // A default fills a field the insert does not name; one it names as null stays empty
+        // (a person cleared it; the web UI fills defaults into a new record's form itself).
         for f in item.stored_fields() {
             let slot = &mut row[f.id.0 as usize];
-            if slot.is_null()
+            if rec.value(f.id).is_none()
                 && let Some(d) = &f.default_value
             {
                 *slot = match d {

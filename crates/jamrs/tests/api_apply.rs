@@ -533,3 +533,40 @@ fn apply_params_read_null_as_absent_and_whole_floats_as_integers() {
         "{err}"
     );
 }
+
+/// Issue 12 §10: a cleared field is not quietly replaced. A default fills a field an insert
+/// does not name; one it sends as null stays empty (or, if required, is refused as required).
+#[test]
+fn a_default_fills_an_absent_field_not_one_sent_as_null() {
+    let server = TestServer::template("notes");
+    let c = server.client();
+    let ids = apply_ids(
+        &c,
+        "notes",
+        json!([
+            {"op": "insert", "values": {"title": "absent"}},
+            {"op": "insert", "values": {"title": "cleared", "pinned": null}}
+        ]),
+    );
+    let pinned = |id: i64| {
+        server.db_query(&format!(
+            "SELECT pinned, created IS NOT NULL FROM notes WHERE id = {id}"
+        ))
+    };
+    assert_eq!(pinned(ids[0]), [[int(0), int(1)]]);
+    assert_eq!(pinned(ids[1]), [[Sql::Null, int(1)]]);
+    let before = server.db_snapshot();
+    let err = assert_error(
+        &c.apply(
+            "notes",
+            &json!({"changes": [{"op": "insert", "values": {"title": "no date", "created": null}}]}),
+        ),
+        422,
+        "validation",
+    );
+    assert_eq!(
+        err["fields"],
+        json!([{"field": "changes[0].created", "message": "is required"}])
+    );
+    assert_eq!(server.db_snapshot(), before);
+}
