@@ -46,10 +46,12 @@ async fn the_wal_stays_bounded_under_overlapping_reads_and_is_truncated_at_stop(
     .unwrap();
 
     // Three readers whose read transactions overlap all the time, on connections of their own
-    // (as the reader threads and the request threads' connections of a busy server).
+    // (as the reader threads and the request threads' connections of a busy server): each
+    // holds its snapshot for 2 ms, and they start a third of that apart, so at every moment
+    // some reader holds a snapshot older than the last commit.
     let stop = Arc::new(AtomicBool::new(false));
-    let readers: Vec<_> = (0..3)
-        .map(|_| {
+    let readers: Vec<_> = (0..3u64)
+        .map(|i| {
             let (path, stop) = (path.clone(), stop.clone());
             std::thread::spawn(move || {
                 let conn = rusqlite::Connection::open_with_flags(
@@ -58,8 +60,10 @@ async fn the_wal_stays_bounded_under_overlapping_reads_and_is_truncated_at_stop(
                 )
                 .unwrap();
                 conn.busy_timeout(Duration::from_secs(5)).unwrap();
+                std::thread::sleep(Duration::from_micros(700 * i));
                 let mut reads = 0u64;
                 while !stop.load(Ordering::Relaxed) {
+                    conn.execute_batch("BEGIN").unwrap();
                     // A page, as a grid asks for it.
                     let mut page = conn
                         .prepare_cached(
@@ -68,6 +72,9 @@ async fn the_wal_stays_bounded_under_overlapping_reads_and_is_truncated_at_stop(
                         .unwrap();
                     let rows = page.query_map([], |r| r.get::<_, i64>(0)).unwrap().count();
                     assert!(rows <= 20);
+                    drop(page);
+                    std::thread::sleep(Duration::from_millis(2));
+                    conn.execute_batch("COMMIT").unwrap();
                     reads += 1;
                 }
                 reads
@@ -75,10 +82,10 @@ async fn the_wal_stays_bounded_under_overlapping_reads_and_is_truncated_at_stop(
         })
         .collect();
 
-    // 60 MB of rows in 3,000 commits.
+    // 100 MB of rows in 5,000 commits (without the policy the log grew past the data).
     let body = "x".repeat(2000);
     let mut largest = 0;
-    for batch in 0..3000 {
+    for batch in 0..5000 {
         let body = body.clone();
         store::write(&*store, move |conn: &mut dyn Conn| {
             for i in 0..10 {
@@ -95,14 +102,17 @@ async fn the_wal_stays_bounded_under_overlapping_reads_and_is_truncated_at_stop(
     }
     stop.store(true, Ordering::Relaxed);
     let reads: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
-    assert!(reads > 1000, "the readers ran ({reads} reads)");
+    assert!(reads > 100, "the readers ran ({reads} reads)");
     let db_bytes = std::fs::metadata(&path).unwrap().len();
     assert!(
-        db_bytes > 50 << 20,
+        db_bytes > 90 << 20,
         "the rows were written ({db_bytes} bytes)"
     );
+    // The policy's bound: a restart past 4,096 frames (16 MB), and after each restart that
+    // gives up (a busy machine preempts a reader holding its lock) another 1,000 frames with a
+    // doubled wait, at most seven times: about 46 MB in the worst case.
     assert!(
-        largest < 24 << 20,
+        largest < 48 << 20,
         "the write-ahead log reached {} MB while the database grew to {} MB",
         largest >> 20,
         db_bytes >> 20
