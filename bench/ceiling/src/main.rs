@@ -1,24 +1,32 @@
 //! The benchmark's ceiling: what this machine can do for jamrs's requests with nothing but
 //! axum, rusqlite and the same SQL (and jamrs's allocator, mimalloc).
 //!
-//! It answers the benchmark's three requests on jamrs's paths, with jamrs's JSON shapes:
+//! It answers the benchmark's requests on jamrs's paths, with jamrs's JSON shapes:
 //!
-//! - `POST /api/items/notes/open` `{"limit", "offset"}`: a page of one tenant's notes;
+//! - `POST /api/items/notes/open` `{"limit", "offset"}` (and `"order": [["id", false]]`, the
+//!   same statement): a page of one tenant's notes;
 //! - the same with `"funcs"` (and `"summary"`): the tenant's row count;
-//! - `POST /api/items/notes/apply` `{"changes": [{"op": "insert", "values": {...}}]}`: one row.
+//! - the same with `"expanded": true`: the page with its three lookup texts (LEFT JOINs);
+//! - the same with `"filters": [["title", "contains", text]]`: a search;
+//! - `POST /api/items/notes/apply` `{"changes": [{"op": "insert", "values": {...}}]}`: one row,
+//!   with `"details": {"checklist": [inserts]}` a master and its detail rows;
+//! - the same with `{"op": "update", "id", "values": {"title"}}`: one row's title.
 //!
-//! The SQL is the text jamrs's builder writes for these requests (crates/jamrs-store/src/builder,
-//! soft-delete flag and tenant predicate included), and the database runs as jamrs runs it:
+//! The SQL is the text jamrs's engine runs for these requests (crates/jamrs-store/src/builder,
+//! soft-delete flag and tenant predicate included, and the reads apply does before a change);
+//! `--print-sql` prints it and bench/run compares it with what jamrs runs (bench/micro's
+//! `jamrs-bench-sql`) before it measures. The database runs as jamrs runs it:
 //! one writer thread with the only read-write connection that runs the applies queued together
 //! in one `BEGIN IMMEDIATE … COMMIT`, each in a savepoint when there are several (as
-//! crates/jamrs-sqlite/src/writer.rs does, 64 at most, none started past 2 ms), reads on a read-only connection of the request's own thread, bounded to 1 ms by a
-//! progress handler and run again on reader threads when interrupted (as
-//! crates/jamrs-sqlite/src/store.rs does), the same connection settings (WAL,
-//! synchronous=NORMAL, the query-planner stability guarantee, cached statements).
+//! crates/jamrs-sqlite/src/writer.rs does, 64 at most, none started past 2 ms), reads on a
+//! read-only connection of the request's own thread, bounded to 1 ms by a progress handler and
+//! run again on reader threads when interrupted (as crates/jamrs-sqlite/src/store.rs does), the
+//! same connection settings (WAL, synchronous=NORMAL, the query-planner stability guarantee,
+//! cached statements, the `jamrs_fold` function searches use).
 //! There is no session, no metadata, no privilege or tenancy rule: the tenant is the request's
 //! `"tenant"` or the command line's `--tenant`.
 //!
-//! Usage: `jamrs-bench-ceiling DB ADDR [--tenant N]`.
+//! Usage: `jamrs-bench-ceiling DB ADDR [--tenant N]`, or `jamrs-bench-ceiling --print-sql`.
 
 use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
@@ -34,27 +42,87 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use crossbeam_channel::{Sender, unbounded};
 use rusqlite::config::DbConfig;
+use rusqlite::functions::FunctionFlags;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use serde::Deserialize;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::{Map, Value as Json, json};
 use tokio::sync::oneshot;
 
 /// The allocator jamrs ships with (`crates/jamrs/src/main.rs`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// jamrs's SQL for a page of a covered item with a soft-delete flag (builder/select.rs).
-const PAGE_SQL: &str = "SELECT t.\"id\", t.\"title\", t.\"body\", t.\"user_id\" FROM \"notes\" AS t \
-     WHERE 1=1 AND t.\"deleted\" = 0 AND t.\"user_id\" = ? ORDER BY t.\"id\" ASC LIMIT ? OFFSET ?";
-/// jamrs's SQL for `{"fields": ["id"], "funcs": {"id": "count"}, "summary": true}`.
+// jamrs's SQL (builder/select.rs and builder/write.rs) for the project bench/run writes: notes
+// (title, body, user_id, three lookups, soft delete) with the detail checklist, built-in tenancy.
+
+/// A page; also a page sorted by id (jamrs adds the key to every order, so it is the same).
+const PAGE_SQL: &str = "SELECT t.\"id\", t.\"title\", t.\"body\", t.\"user_id\", t.\"category\", \
+     t.\"project\", t.\"status\" FROM \"notes\" AS t WHERE 1=1 AND t.\"deleted\" = 0 AND \
+     t.\"user_id\" = ? ORDER BY t.\"id\" ASC LIMIT ? OFFSET ?";
+/// `{"fields": ["id"], "funcs": {"id": "count"}, "summary": true}`.
 const COUNT_SQL: &str =
     "SELECT COUNT(*) FROM \"notes\" AS t WHERE 1=1 AND t.\"deleted\" = 0 AND t.\"user_id\" = ?";
-/// jamrs's INSERT (builder/write.rs): every stored field but the key, the flag cleared.
-const INSERT_SQL: &str =
-    "INSERT INTO \"notes\" (\"title\", \"body\", \"user_id\", \"deleted\") VALUES (?, ?, ?, ?)";
+/// `"expanded": true`: the lookup texts.
+const EXPANDED_SQL: &str = "SELECT t.\"id\", t.\"title\", t.\"body\", t.\"user_id\", \
+     t.\"category\", t.\"project\", t.\"status\", j1.\"name\", j2.\"name\", j3.\"name\" FROM \
+     \"notes\" AS t LEFT JOIN \"categories\" AS j1 ON t.\"category\" = j1.\"id\" LEFT JOIN \
+     \"projects\" AS j2 ON t.\"project\" = j2.\"id\" LEFT JOIN \"statuses\" AS j3 ON \
+     t.\"status\" = j3.\"id\" WHERE 1=1 AND t.\"deleted\" = 0 AND t.\"user_id\" = ? ORDER BY \
+     t.\"id\" ASC LIMIT ? OFFSET ?";
+/// `"filters": [["title", "contains", text]]`.
+const SEARCH_SQL: &str = "SELECT t.\"id\", t.\"title\", t.\"body\", t.\"user_id\", \
+     t.\"category\", t.\"project\", t.\"status\" FROM \"notes\" AS t WHERE 1=1 AND \
+     t.\"deleted\" = 0 AND t.\"user_id\" = ? AND jamrs_fold(t.\"title\") LIKE ? ESCAPE '\\' \
+     ORDER BY t.\"id\" ASC LIMIT ? OFFSET ?";
+/// An INSERT: every stored field but the key, the flag cleared.
+const INSERT_SQL: &str = "INSERT INTO \"notes\" (\"title\", \"body\", \"user_id\", \"category\", \
+     \"project\", \"status\", \"deleted\") VALUES (?, ?, ?, ?, ?, ?, ?)";
+/// A detail row's INSERT (the link, its fields, the master's tenant, the flag).
+const DETAIL_INSERT_SQL: &str = "INSERT INTO \"checklist\" (\"note\", \"text\", \"done\", \
+     \"user_id\", \"deleted\") VALUES (?, ?, ?, ?, ?)";
+/// An update first reads the stored row (live, the tenant's)...
+const SELECT_ROW_SQL: &str = "SELECT \"id\", \"title\", \"body\", \"user_id\", \"category\", \
+     \"project\", \"status\", \"deleted\" FROM \"notes\" WHERE \"id\" = ? AND \"deleted\" = 0 AND \
+     \"user_id\" = ?";
+/// ... then changes what the request changes.
+const UPDATE_SQL: &str =
+    "UPDATE \"notes\" SET \"title\" = ? WHERE \"id\" = ? AND \"deleted\" = 0 AND \"user_id\" = ?";
 
-const PAGE_FIELDS: [&str; 4] = ["id", "title", "body", "user_id"];
+const PAGE_FIELDS: [&str; 7] = [
+    "id", "title", "body", "user_id", "category", "project", "status",
+];
+const EXPANDED_FIELDS: [&str; 10] = [
+    "id",
+    "title",
+    "body",
+    "user_id",
+    "category",
+    "project",
+    "status",
+    "category.text",
+    "project.text",
+    "status.text",
+];
+
+/// The statements each request of bench/run runs, by its name there (`--print-sql`). The
+/// master's apply has 10 detail rows, as bench/run sends it.
+fn print_sql() {
+    let mut master = vec![INSERT_SQL];
+    master.extend([DETAIL_INSERT_SQL; 10]);
+    let all = json!({
+        "open": [PAGE_SQL],
+        "open_sorted": [PAGE_SQL],
+        "count": [COUNT_SQL],
+        "expanded": [EXPANDED_SQL],
+        "search": [SEARCH_SQL],
+        "update": [SELECT_ROW_SQL, UPDATE_SQL],
+        "insert": [INSERT_SQL],
+        "master10": master,
+    });
+    println!("{all}");
+}
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
@@ -193,7 +261,8 @@ fn value(v: ValueRef<'_>) -> Value {
     }
 }
 
-/// The connection settings of crates/jamrs-sqlite/src/conn.rs that matter for speed.
+/// The connection settings of crates/jamrs-sqlite/src/conn.rs that matter for speed, and the
+/// function its case-insensitive LIKE calls.
 fn open(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -210,6 +279,20 @@ fn open(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "cache_size", -32_000)?;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.set_prepared_statement_cache_capacity(256);
+    // jamrs's `jamrs_fold`: text lower-cased (Unicode), numbers as text, anything else NULL.
+    conn.create_scalar_function(
+        "jamrs_fold",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                ValueRef::Text(t) => Some(String::from_utf8_lossy(t).to_lowercase()),
+                ValueRef::Integer(i) => Some(i.to_string()),
+                ValueRef::Real(r) => Some(format!("{r:?}")),
+                ValueRef::Null | ValueRef::Blob(_) => None,
+            })
+        },
+    )?;
     Ok(conn)
 }
 
@@ -270,13 +353,19 @@ struct OpenRequest {
     #[serde(default)]
     offset: Option<u64>,
     #[serde(default)]
-    funcs: Option<serde_json::Map<String, serde_json::Value>>,
+    funcs: Option<Map<String, Json>>,
     #[serde(default)]
     #[allow(dead_code)]
     fields: Option<Vec<String>>,
     #[serde(default)]
     #[allow(dead_code)]
     summary: bool,
+    #[serde(default)]
+    expanded: bool,
+    #[serde(default)]
+    filters: Vec<(String, String, String)>,
+    #[serde(default)]
+    order: Vec<(String, bool)>,
     #[serde(default)]
     tenant: Option<i64>,
 }
@@ -355,38 +444,97 @@ fn read_here<T>(
     })
 }
 
+/// Which of jamrs's statements an open runs.
+#[derive(Clone)]
+enum Read {
+    Page,
+    Count,
+    Expanded,
+    Search(String),
+}
+
+/// `%text%` for jamrs's case-insensitive LIKE: `\`, `%` and `_` escaped, then folded.
+fn contains_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out.to_lowercase()
+}
+
 async fn open_notes(State(db): State<Arc<Db>>, body: Bytes) -> Response {
     let req: OpenRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return bad_request(e.to_string()),
     };
+    if req.order.iter().any(|(f, desc)| f != "id" || *desc) {
+        return bad_request("the ceiling only sorts by id, ascending".into());
+    }
+    let read = if req.funcs.as_ref().is_some_and(|f| !f.is_empty()) {
+        Read::Count
+    } else if let Some((field, op, text)) = req.filters.first() {
+        if req.filters.len() > 1 || field != "title" || op != "contains" {
+            return bad_request("the ceiling only searches titles (contains)".into());
+        }
+        Read::Search(contains_pattern(text))
+    } else if req.expanded {
+        Read::Expanded
+    } else {
+        Read::Page
+    };
     let tenant = req.tenant.unwrap_or(db.tenant);
-    let count = req.funcs.as_ref().is_some_and(|f| !f.is_empty());
     let limit = match req.limit {
         Some(0) | None => 1000,
         Some(n) => n.min(1000),
     } as i64;
     let offset = req.offset.unwrap_or(0) as i64;
-    let job = move |conn: &mut Connection| -> rusqlite::Result<Vec<Vec<Value>>> {
-        if count {
-            let mut stmt = conn.prepare_cached(COUNT_SQL)?;
-            let n: i64 = stmt.query_row([tenant], |r| r.get(0))?;
-            Ok(vec![vec![Value::Int(n)]])
-        } else {
-            let mut stmt = conn.prepare_cached(PAGE_SQL)?;
-            let mut rows = stmt.query(rusqlite::params![tenant, limit, offset])?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                let mut values = Vec::with_capacity(4);
-                for i in 0..4 {
-                    values.push(value(row.get_ref(i)?));
-                }
-                out.push(values);
-            }
-            Ok(out)
-        }
+    let fields: &[&str] = match read {
+        Read::Count => &["id"],
+        Read::Expanded => &EXPANDED_FIELDS,
+        _ => &PAGE_FIELDS,
     };
-    let rows = match read_here(&db.path, job) {
+    let width = fields.len();
+    let job = move |conn: &mut Connection| -> rusqlite::Result<Vec<Vec<Value>>> {
+        use rusqlite::types::Value as V;
+        let (sql, params) = match &read {
+            Read::Count => {
+                let mut stmt = conn.prepare_cached(COUNT_SQL)?;
+                let n: i64 = stmt.query_row([tenant], |r| r.get(0))?;
+                return Ok(vec![vec![Value::Int(n)]]);
+            }
+            Read::Page => (PAGE_SQL, vec![tenant.into(), limit.into(), offset.into()]),
+            Read::Expanded => (
+                EXPANDED_SQL,
+                vec![tenant.into(), limit.into(), offset.into()],
+            ),
+            Read::Search(pattern) => (
+                SEARCH_SQL,
+                vec![
+                    V::from(tenant),
+                    V::Text(pattern.clone()),
+                    limit.into(),
+                    offset.into(),
+                ],
+            ),
+        };
+        let mut stmt = conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut values = Vec::with_capacity(width);
+            for i in 0..width {
+                values.push(value(row.get_ref(i)?));
+            }
+            out.push(values);
+        }
+        Ok(out)
+    };
+    let rows = match read_here(&db.path, job.clone()) {
         Some(done) => done.map_err(|e| error(&e.to_string())),
         None => run(&db.readers, job).await,
     };
@@ -394,7 +542,6 @@ async fn open_notes(State(db): State<Arc<Db>>, body: Bytes) -> Response {
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let fields: &[&str] = if count { &["id"] } else { &PAGE_FIELDS };
     match serde_json::to_vec(&OpenReply {
         fields,
         rows: &rows,
@@ -415,20 +562,139 @@ struct ApplyRequest {
 struct ChangeRequest {
     op: String,
     #[serde(default)]
-    values: serde_json::Map<String, serde_json::Value>,
+    id: Option<i64>,
+    #[serde(default)]
+    values: Map<String, Json>,
+    #[serde(default)]
+    details: Map<String, Json>,
 }
 
-struct Inserted {
-    id: i64,
-    title: Value,
-    body: Value,
-    user_id: i64,
+/// A change as the writer runs it.
+enum Write {
+    /// A note (title, body and its three lookups) and its checklist rows (text, done).
+    Insert {
+        note: [SqlValue; 5],
+        details: Vec<(SqlValue, bool)>,
+    },
+    Update {
+        id: i64,
+        title: SqlValue,
+    },
 }
 
-fn text(v: Option<&serde_json::Value>) -> Value {
+type SqlValue = rusqlite::types::Value;
+
+fn bind_text(v: Option<&Json>) -> SqlValue {
     match v {
-        Some(serde_json::Value::String(s)) => Value::Text(s.clone()),
-        _ => Value::Null,
+        Some(Json::String(s)) => SqlValue::Text(s.clone()),
+        _ => SqlValue::Null,
+    }
+}
+
+fn bind_int(v: Option<&Json>) -> SqlValue {
+    match v.and_then(Json::as_i64) {
+        Some(i) => SqlValue::Integer(i),
+        None => SqlValue::Null,
+    }
+}
+
+fn to_json(v: &SqlValue) -> Json {
+    match v {
+        SqlValue::Integer(i) => json!(i),
+        SqlValue::Real(f) => json!(f),
+        SqlValue::Text(t) => json!(t),
+        SqlValue::Null | SqlValue::Blob(_) => Json::Null,
+    }
+}
+
+fn parse_change(c: &ChangeRequest) -> Result<Write, String> {
+    match c.op.as_str() {
+        "insert" => {
+            let v = &c.values;
+            let mut details = Vec::new();
+            for (name, list) in &c.details {
+                let Some(list) = list.as_array().filter(|_| name == "checklist") else {
+                    return Err(format!("the ceiling has no detail {name:?}"));
+                };
+                for d in list {
+                    let values = d.get("values");
+                    let text = bind_text(values.and_then(|v| v.get("text")));
+                    let done = values
+                        .and_then(|v| v.get("done"))
+                        .and_then(Json::as_bool)
+                        .unwrap_or(false);
+                    details.push((text, done));
+                }
+            }
+            Ok(Write::Insert {
+                note: [
+                    bind_text(v.get("title")),
+                    bind_text(v.get("body")),
+                    bind_int(v.get("category")),
+                    bind_int(v.get("project")),
+                    bind_int(v.get("status")),
+                ],
+                details,
+            })
+        }
+        "update" => match (c.id, c.values.get("title")) {
+            (Some(id), Some(Json::String(t))) if c.values.len() == 1 => Ok(Write::Update {
+                id,
+                title: SqlValue::Text(t.clone()),
+            }),
+            _ => Err("the ceiling only updates a title".into()),
+        },
+        other => Err(format!("the ceiling does not {other:?}")),
+    }
+}
+
+/// Runs one change on the writer's connection with jamrs's statements, and returns its result
+/// as jamrs's apply reply shows it.
+fn run_change(conn: &Connection, change: Write, tenant: i64) -> rusqlite::Result<Json> {
+    match change {
+        Write::Insert { note, details } => {
+            let [title, body, category, project, status] = note;
+            conn.prepare_cached(INSERT_SQL)?.execute(rusqlite::params![
+                title, body, tenant, category, project, status, 0
+            ])?;
+            let id = conn.last_insert_rowid();
+            let mut lines = Vec::with_capacity(details.len());
+            for (text, done) in details {
+                conn.prepare_cached(DETAIL_INSERT_SQL)?
+                    .execute(rusqlite::params![id, text, i64::from(done), tenant, 0])?;
+                let line = conn.last_insert_rowid();
+                lines.push(json!({"op": "insert", "id": line, "values": {
+                    "id": line, "note": id, "text": to_json(&text), "done": done,
+                    "user_id": tenant}}));
+            }
+            let mut out = json!({"op": "insert", "id": id, "values": {
+                "id": id, "title": to_json(&title), "body": to_json(&body), "user_id": tenant,
+                "category": to_json(&category), "project": to_json(&project),
+                "status": to_json(&status)}});
+            if !lines.is_empty() {
+                out["details"] = json!({ "checklist": lines });
+            }
+            Ok(out)
+        }
+        Write::Update { id, title } => {
+            let stored: Vec<SqlValue> = conn
+                .prepare_cached(SELECT_ROW_SQL)?
+                .query_row(rusqlite::params![id, tenant], |r| {
+                    (0..8).map(|i| r.get::<_, SqlValue>(i)).collect()
+                })?;
+            let changed = conn
+                .prepare_cached(UPDATE_SQL)?
+                .execute(rusqlite::params![title, id, tenant])?;
+            if changed != 1 {
+                return Err(rusqlite::Error::QueryReturnedNoRows);
+            }
+            let mut values = Map::new();
+            for (name, v) in PAGE_FIELDS.iter().zip(&stored) {
+                values.insert((*name).into(), to_json(v));
+            }
+            values.insert("title".into(), to_json(&title));
+            Ok(json!({"op": "update", "id": id, "values": values}))
+        }
     }
 }
 
@@ -438,48 +704,25 @@ async fn apply_notes(State(db): State<Arc<Db>>, body: Bytes) -> Response {
         Err(e) => return bad_request(e.to_string()),
     };
     let tenant = req.tenant.unwrap_or(db.tenant);
-    let mut rows = Vec::new();
+    let mut changes = Vec::with_capacity(req.changes.len());
     for c in &req.changes {
-        if c.op != "insert" {
-            return bad_request(format!("the ceiling only inserts, not {:?}", c.op));
+        match parse_change(c) {
+            Ok(w) => changes.push(w),
+            Err(e) => return bad_request(e),
         }
-        rows.push((text(c.values.get("title")), text(c.values.get("body"))));
     }
     let done = write(&db.writer, move |conn| {
-        let mut out = Vec::with_capacity(rows.len());
-        for (title, body) in rows {
-            let mut stmt = conn.prepare_cached(INSERT_SQL)?;
-            let bind = |v: &Value| match v {
-                Value::Text(s) => rusqlite::types::Value::Text(s.clone()),
-                _ => rusqlite::types::Value::Null,
-            };
-            stmt.execute(rusqlite::params![bind(&title), bind(&body), tenant, 0])?;
-            out.push(Inserted {
-                id: conn.last_insert_rowid(),
-                title,
-                body,
-                user_id: tenant,
-            });
-        }
-        Ok(out)
+        changes
+            .into_iter()
+            .map(|c| run_change(conn, c, tenant))
+            .collect::<rusqlite::Result<Vec<Json>>>()
     })
     .await;
     let done = match done {
         Ok(d) => d,
         Err(resp) => return resp,
     };
-    // {"changes": [{"op": "insert", "id": 1, "values": {"id", "title", "body", "user_id"}}]}
-    let changes: Vec<serde_json::Value> = done
-        .into_iter()
-        .map(|r| {
-            serde_json::json!({
-                "op": "insert",
-                "id": r.id,
-                "values": {"id": r.id, "title": r.title, "body": r.body, "user_id": r.user_id},
-            })
-        })
-        .collect();
-    match serde_json::to_vec(&serde_json::json!({ "changes": changes })) {
+    match serde_json::to_vec(&json!({ "changes": done })) {
         Ok(body) => json(body),
         Err(e) => error(&e.to_string()),
     }
@@ -487,8 +730,12 @@ async fn apply_notes(State(db): State<Arc<Db>>, body: Bytes) -> Response {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).is_some_and(|a| a == "--print-sql") {
+        print_sql();
+        return;
+    }
     if args.len() < 3 {
-        eprintln!("usage: jamrs-bench-ceiling DB ADDR [--tenant N]");
+        eprintln!("usage: jamrs-bench-ceiling DB ADDR [--tenant N] | --print-sql");
         std::process::exit(2);
     }
     let path = PathBuf::from(&args[1]);
