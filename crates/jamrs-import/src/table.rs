@@ -124,10 +124,8 @@ pub fn describe(db: &std::path::Path, table: &str) -> Result<(ItemFile, Vec<Stri
         }
         item.fields.push(f);
     }
-    if item.primary_key.is_none() {
-        if keys.is_empty() {
-            notes.push("the table declares no primary key: jamrs needs an integer key column; name it with primary_key".into());
-        }
+    if item.primary_key.is_none() && keys.is_empty() {
+        notes.push("the table declares no primary key: jamrs needs an integer key column; name it with primary_key".into());
     }
     Ok((item, notes))
 }
