@@ -1,8 +1,10 @@
 //! Identifiers that may reach SQL.
 //!
 //! Architecture invariant: a table or column name reaches SQL only as an [`Ident`], and an
-//! `Ident` can only be made from metadata that passed [`Ident::parse`]. Values never become
-//! identifiers.
+//! `Ident` can only be made from metadata that passed [`Ident::parse`] (names of jamrs's own
+//! things: items, fields, groups) or [`Ident::parse_sql_name`] (the names of tables, columns
+//! and indexes, which may keep the upper-case letters of a database jamrs did not create).
+//! Values never become identifiers.
 
 use std::fmt;
 
@@ -35,6 +37,40 @@ impl Ident {
             ));
         }
         if name.starts_with("jamrs_") || name.starts_with("sqlite_") {
+            return Err(format!(
+                "\"{name}\" is reserved: names starting with jamrs_ or sqlite_ belong to the system"
+            ));
+        }
+        Ok(Ident(name.to_string()))
+    }
+
+    /// A table, column or index name: as [`Ident::parse`], but upper-case ASCII letters are
+    /// allowed and kept (`DEMO_CUSTOMERS`, `Order_ID`), because PostgreSQL compares quoted
+    /// names with their case and a database made by Jam.py or by hand names them so. Quoting
+    /// such a name is as safe as quoting a lower-case one. The reserved prefixes are refused in
+    /// any case: SQLite reads `JAMRS_users` as `jamrs_users`.
+    pub fn parse_sql_name(name: &str) -> Result<Ident, String> {
+        if name.is_empty() {
+            return Err("a name cannot be empty".into());
+        }
+        if name.len() > Self::MAX_LEN {
+            return Err(format!(
+                "\"{name}\" is longer than {} characters",
+                Self::MAX_LEN
+            ));
+        }
+        let mut chars = name.chars();
+        let first_ok = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+        let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !first_ok || !rest_ok {
+            return Err(format!(
+                "\"{name}\" is not a valid table or column name: use ASCII letters, digits and _, starting with a letter or _"
+            ));
+        }
+        let lower = name.to_ascii_lowercase();
+        if lower.starts_with("jamrs_") || lower.starts_with("sqlite_") {
             return Err(format!(
                 "\"{name}\" is reserved: names starting with jamrs_ or sqlite_ belong to the system"
             ));
@@ -81,5 +117,30 @@ mod tests {
             assert!(Ident::parse(bad).is_err(), "{bad}");
         }
         assert!(Ident::parse(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn sql_names_keep_their_case_and_nothing_else_gets_through() {
+        for ok in ["DEMO_CUSTOMERS", "Order_ID", "accounts", "_X1"] {
+            assert_eq!(
+                Ident::parse_sql_name(ok).map(|i| i.to_string()),
+                Ok(ok.into())
+            );
+        }
+        for bad in [
+            "",
+            "1a",
+            "a-b",
+            "a b",
+            "a\"b",
+            "a;b",
+            "été",
+            "JAMRS_users",
+            "Sqlite_master",
+            "jamrs_x",
+        ] {
+            assert!(Ident::parse_sql_name(bad).is_err(), "{bad}");
+        }
+        assert!(Ident::parse_sql_name(&"A".repeat(64)).is_err());
     }
 }

@@ -144,6 +144,9 @@ pub struct Item {
     pub table: Ident,
     /// Jam.py-style numeric ID, stored in `master_id` columns of details that link that way.
     pub number: Option<i64>,
+    /// jamrs creates and migrates the table. An unmanaged table (one jamrs did not make) is
+    /// never changed: a migration only checks that the columns the item uses exist.
+    pub managed: bool,
     pub group: usize,
     pub visible: bool,
     pub fields: Vec<Field>,

@@ -339,3 +339,62 @@ fn details_nest_at_most_8_levels() {
         "details nest more than 8 levels below this item",
     );
 }
+
+#[test]
+fn table_column_and_index_names_keep_their_case_but_names_do_not() {
+    // A database jamrs did not make names its tables and columns in any case (Jam.py:
+    // `DEMO_CUSTOMERS`, `Order_ID`); those names are kept exactly, for PostgreSQL compares
+    // quoted names with their case.
+    let dir = project(
+        "[database]\nmanaged = false",
+        &[(
+            "orders",
+            "table = \"Orders\"\nprimary_key = \"order_id\"\n[[fields]]\nname = \"order_id\"\ntype = \"integer\"\ndb_field = \"Order_ID\"\n[[indexes]]\nname = \"Orders_By_Id\"\nfields = [\"order_id\"]\n",
+        )],
+    );
+    let task = project::load(dir.path()).expect("loads");
+    let item = task.item_by_name("orders").expect("the item");
+    assert_eq!(item.table.as_str(), "Orders");
+    assert!(!item.managed);
+    assert_eq!(
+        item.pk().column.as_ref().map(|c| c.as_str()),
+        Some("Order_ID")
+    );
+    assert_eq!(item.indexes[0].name.as_str(), "Orders_By_Id");
+    // Names of jamrs's own things stay lower case.
+    assert_one(
+        &errors(
+            "",
+            &[(
+                "orders",
+                "fields = [{ name = \"Total\", type = \"integer\" }]\n",
+            )],
+        ),
+        "items/orders.toml",
+        "\"Total\" is not a valid name",
+    );
+    // Reserved prefixes in any case: SQLite reads JAMRS_USERS as jamrs_users.
+    assert_one(
+        &errors("", &[("orders", "table = \"JAMRS_USERS\"\n")]),
+        "items/orders.toml",
+        "is reserved",
+    );
+    // Two columns that differ only in case are one column to SQLite.
+    assert_one(
+        &errors(
+            "",
+            &[(
+                "orders",
+                "fields = [{ name = \"a\", type = \"integer\", db_field = \"X\" }, { name = \"b\", type = \"integer\", db_field = \"x\" }]\n",
+            )],
+        ),
+        "items/orders.toml",
+        "column \"x\" is already used by field \"a\"",
+    );
+    // And two tables.
+    let e = errors("", &[("a", "table = \"T\"\n"), ("b", "table = \"t\"\n")]);
+    assert!(
+        e.iter().any(|m| m.contains("is already used by item")),
+        "{e:?}"
+    );
+}

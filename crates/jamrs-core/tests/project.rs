@@ -716,10 +716,10 @@ rejects!(
 rejects!(
     invalid_db_field,
     [
-        "a" => r#"fields = [{ name = "n", type = "integer", db_field = "N" }]"#,
+        "a" => r#"fields = [{ name = "n", type = "integer", db_field = "N-1" }]"#,
     ],
     "items/a.toml",
-    "field \"n\": db_field: \"N\" is not a valid name"
+    "field \"n\": db_field: \"N-1\" is not a valid table or column name"
 );
 rejects!(
     invalid_rename_from,
@@ -727,7 +727,7 @@ rejects!(
         "a" => r#"rename_from = "old-a""#,
     ],
     "items/a.toml",
-    "rename_from: \"old-a\" is not a valid name"
+    "rename_from: \"old-a\" is not a valid table or column name"
 );
 rejects!(
     invalid_field_rename_from,
@@ -752,10 +752,10 @@ rejects!(
     [
         "a" => r#"
 fields = [{ name = "n", type = "integer" }]
-indexes = [{ name = "N_IDX", fields = ["n"] }]"#,
+indexes = [{ name = "N IDX", fields = ["n"] }]"#,
     ],
     "items/a.toml",
-    "index 1: name: \"N_IDX\""
+    "index 1: name: \"N IDX\""
 );
 rejects!(
     generated_index_name_too_long,

@@ -163,6 +163,17 @@ pub fn load(
         .to_string();
     let source = std::fs::read_to_string(path)
         .map_err(|e| Error::internal(format!("cannot read {rel}: {e}")))?;
+    // Jam.py API that jamrs lacks is refused here, by line, with what to use instead, rather
+    // than failing later on a request (or at import, as an ImportError without advice).
+    if let Some(u) = jamrs_core::jampy::unsupported(&source).first() {
+        return Err(Error::new(
+            jamrs_core::Kind::Module,
+            format!(
+                "{rel}, line {}: jamrs does not provide {}; use {}",
+                u.line, u.what, u.instead
+            ),
+        ));
+    }
     let name = match owner {
         Owner::Task => "jamrs_task".to_string(),
         Owner::Item(id) => format!("jamrs_item_{}", task.item(id).name),

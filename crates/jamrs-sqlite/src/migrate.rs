@@ -40,6 +40,8 @@ pub struct Plan {
     changes: Vec<SchemaChange>,
     statements: Vec<String>,
     risks: Vec<String>,
+    /// What the tables of unmanaged items lack (`schema::unmanaged_problems`).
+    problems: Vec<String>,
 }
 
 impl Plan {
@@ -56,6 +58,13 @@ impl Plan {
     /// True when some change can lose data (see `SchemaChange::is_destructive`).
     pub fn is_destructive(&self) -> bool {
         self.changes.iter().any(SchemaChange::is_destructive)
+    }
+
+    /// What the tables of unmanaged items (which a migration never changes) lack: a missing
+    /// table or column, one line each. Serving such an item would fail on every request, so
+    /// `jamrs run` refuses to start and `jamrs check` lists them.
+    pub fn problems(&self) -> &[String] {
+        &self.problems
     }
 
     /// One line per destructive change, with what it would cost on the data as it is now
@@ -93,12 +102,14 @@ pub fn plan(conn: &Connection, task: &Task) -> Result<Plan> {
     let changes = schema::plan(&desired, &actual);
     let statements = render(&desired, &actual, &changes);
     let risks = risks(conn, &changes)?;
+    let problems = schema::unmanaged_problems(&desired, &actual);
     Ok(Plan {
         desired,
         actual,
         changes,
         statements,
         risks,
+        problems,
     })
 }
 
@@ -164,7 +175,10 @@ pub fn apply(conn: &mut Connection, plan: &Plan, allow_destructive: bool) -> Res
 /// case, the case of every `Ident`. Views, virtual tables, `sqlite_` and `jamrs_` tables are
 /// left out; the registry is read into `registered`.
 pub fn introspect(conn: &Connection) -> Result<ActualSchema> {
-    let mut schema = ActualSchema::default();
+    let mut schema = ActualSchema {
+        fold_case: true,
+        ..ActualSchema::default()
+    };
     let tables: Vec<(String, String)> = query(
         conn,
         "SELECT name, type FROM pragma_table_list WHERE schema = 'main'",

@@ -130,16 +130,26 @@ pub fn hash_password(password: &str) -> Result<String> {
         .map_err(|e| Error::internal(format!("cannot hash a password: {e}")))
 }
 
-/// Checks `password` against a stored hash, in constant time.
+/// Checks `password` against a stored hash, in constant time. A stored value that is not a
+/// hash (a user imported without a password, [`NO_PASSWORD`]) never matches, and takes as long
+/// as a wrong password, so it does not tell that the login exists.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    match PasswordHash::new(hash) {
+        Ok(h) => Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok(),
+        Err(_) => {
+            if let Ok(h) = PasswordHash::new(dummy_hash()) {
+                let _ = Argon2::default().verify_password(password.as_bytes(), &h);
+            }
+            false
+        }
+    }
 }
+
+/// The stored "hash" of a user who has no password yet (imported from Jam.py, whose plain-text
+/// passwords are not carried): no password matches it; `jamrs user passwd` sets one.
+pub const NO_PASSWORD: &str = "!no password yet: set one with jamrs user passwd";
 
 /// A hash to verify against when the login does not exist, so an unknown login takes as long
 /// as a wrong password.
@@ -238,6 +248,10 @@ pub struct NewUserRow<'a> {
     pub role: &'a str,
     pub tenant_id: Option<i64>,
     pub password_hash: &'a str,
+    /// The user's id when it must be kept (a user imported from Jam.py, whose id server code
+    /// and data hold); `None` numbers the user.
+    pub id: Option<i64>,
+    pub active: bool,
 }
 
 /// Adds a user; the login must be new and the role must exist in the task.
@@ -248,6 +262,8 @@ pub fn add_user(conn: &mut dyn Conn, task: &Task, user: &NewUserRow, now: i64) -
         role,
         tenant_id,
         password_hash,
+        id,
+        active,
     } = *user;
     let login = normalize_login(login);
     if login.is_empty() || login.chars().any(char::is_whitespace) || login.len() > 100 {
@@ -277,12 +293,14 @@ pub fn add_user(conn: &mut dyn Conn, task: &Task, user: &NewUserRow, now: i64) -
     let q = sql(
         conn,
         &format!(
-            "INSERT INTO {USERS} (login, name, role_id, active, tenant_id, password_hash, created_at) VALUES (?, ?, ?, 1, ?, ?, ?)"
+            "INSERT INTO {USERS} (id, login, name, role_id, active, tenant_id, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         ),
         vec![
+            id.map_or(Value::Null, Value::Int),
             Value::Text(login.clone()),
             Value::Text(name.to_string()),
             Value::Int(role.id),
+            Value::Bool(active),
             tenant_id.map_or(Value::Null, Value::Int),
             Value::Text(password_hash.to_string()),
             Value::Int(now),

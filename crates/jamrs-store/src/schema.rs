@@ -19,7 +19,11 @@
 //!   has it (only on tables of items);
 //! - a table is dropped only when jamrs created it (it is listed in [`REGISTRY_TABLE`]) and no
 //!   item has it any more. Tables whose names start with `jamrs_` or `sqlite_` are never
-//!   touched: `Ident::parse` keeps item tables out of those prefixes.
+//!   touched: `Ident::parse` keeps item tables out of those prefixes;
+//! - the table of an item that is not managed (`managed = false`: a table jamrs did not make,
+//!   such as an imported Jam.py one) is never created, changed, indexed or dropped; it is only
+//!   checked ([`unmanaged_problems`]): the table and the columns the item uses must exist,
+//!   and columns the item does not know are left alone.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -58,6 +62,8 @@ pub struct TableDef {
     /// The stored fields' columns, in field order.
     pub columns: Vec<ColumnDef>,
     pub indexes: Vec<IndexDef>,
+    /// False for a table jamrs did not make (the item's `managed = false`): never changed.
+    pub managed: bool,
 }
 
 /// A stored field's column.
@@ -146,6 +152,26 @@ pub struct ActualSchema {
     pub registry_exists: bool,
     /// The tables the registry says jamrs created.
     pub registered: BTreeSet<String>,
+    /// True when the database compares names without regard to ASCII case and reports them
+    /// in lower case (SQLite): the metadata's names are then compared in lower case too, so
+    /// a column `TITLE` is the column `title`.
+    pub fold_case: bool,
+}
+
+impl ActualSchema {
+    /// `name` as this database compares it.
+    pub fn key<'a>(&self, name: &'a str) -> std::borrow::Cow<'a, str> {
+        if self.fold_case && name.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(name.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(name)
+        }
+    }
+
+    /// The table named `name` (as the metadata spells it).
+    pub fn table(&self, name: &str) -> Option<&ActualTable> {
+        self.tables.get(&*self.key(name))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -433,6 +459,7 @@ pub fn desired(task: &Task, dialect: &dyn Dialect) -> DesiredSchema {
                 rename_from: item.rename_from.clone(),
                 columns,
                 indexes,
+                managed: item.managed,
             }
         })
         .collect();
@@ -491,11 +518,22 @@ pub fn plan(desired: &DesiredSchema, actual: &ActualSchema) -> Vec<SchemaChange>
     let mut column_changes = Vec::new();
     let mut create_indexes = Vec::new();
 
-    let desired_names: HashSet<&str> = desired.tables.iter().map(|t| t.name.as_str()).collect();
+    let desired_names: HashSet<String> = desired
+        .tables
+        .iter()
+        .map(|t| actual.key(t.name.as_str()).into_owned())
+        .collect();
     // Actual tables that belong to an item (under its name or the name it is renamed from).
     let mut claimed: HashSet<&str> = HashSet::new();
     for table in &desired.tables {
-        let existing = match actual.tables.get(table.name.as_str()) {
+        if !table.managed {
+            // Never changed; `unmanaged_problems` checks it. Its table is not free to drop.
+            if let Some(a) = actual.table(table.name.as_str()) {
+                claimed.insert(a.name.as_str());
+            }
+            continue;
+        }
+        let existing = match actual.table(table.name.as_str()) {
             Some(a) => Some(a),
             None => table
                 .rename_from
@@ -503,10 +541,11 @@ pub fn plan(desired: &DesiredSchema, actual: &ActualSchema) -> Vec<SchemaChange>
                 .filter(|from| {
                     // A name that another item uses, or that an earlier item already took
                     // over, is not free to be renamed away.
-                    !desired_names.contains(from.as_str()) && !claimed.contains(from.as_str())
+                    !desired_names.contains(&*actual.key(from.as_str()))
+                        && !claimed.contains(&*actual.key(from.as_str()))
                 })
                 .and_then(|from| {
-                    let a = actual.tables.get(from.as_str())?;
+                    let a = actual.table(from.as_str())?;
                     rename_tables.push(SchemaChange::RenameTable {
                         from: from.clone(),
                         to: table.name.clone(),
@@ -520,6 +559,7 @@ pub fn plan(desired: &DesiredSchema, actual: &ActualSchema) -> Vec<SchemaChange>
                 plan_table(
                     table,
                     a,
+                    actual,
                     &mut column_changes,
                     &mut drop_indexes,
                     &mut create_indexes,
@@ -564,6 +604,7 @@ pub fn plan(desired: &DesiredSchema, actual: &ActualSchema) -> Vec<SchemaChange>
 fn plan_table(
     table: &TableDef,
     actual: &ActualTable,
+    schema: &ActualSchema,
     column_changes: &mut Vec<SchemaChange>,
     drop_indexes: &mut Vec<SchemaChange>,
     create_indexes: &mut Vec<SchemaChange>,
@@ -573,19 +614,23 @@ fn plan_table(
         .iter()
         .map(|c| (c.name.as_str(), c))
         .collect();
-    let desired_cols: HashSet<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+    let desired_cols: HashSet<String> = table
+        .columns
+        .iter()
+        .map(|c| schema.key(c.name.as_str()).into_owned())
+        .collect();
 
     // Which actual column each desired column continues, and which actual columns are taken.
     let mut source: HashMap<&str, &ActualColumn> = HashMap::new();
     let mut taken: HashSet<&str> = HashSet::new();
     for c in &table.columns {
-        if let Some(a) = actual_cols.get(c.name.as_str()) {
+        if let Some(a) = actual_cols.get(&*schema.key(c.name.as_str())) {
             source.insert(c.name.as_str(), a);
             taken.insert(a.name.as_str());
         }
     }
     // Old name → new name, to read the actual indexes through the renames.
-    let mut renamed: HashMap<&str, &str> = HashMap::new();
+    let mut renamed: HashMap<&str, String> = HashMap::new();
     let mut renames = Vec::new();
     for c in &table.columns {
         if source.contains_key(c.name.as_str()) {
@@ -595,10 +640,11 @@ fn plan_table(
             continue;
         };
         // Renaming away a name the metadata still uses would break that field.
-        if desired_cols.contains(from.as_str()) || taken.contains(from.as_str()) {
+        let from_key = schema.key(from.as_str());
+        if desired_cols.contains(&*from_key) || taken.contains(&*from_key) {
             continue;
         }
-        if let Some(a) = actual_cols.get(from.as_str()) {
+        if let Some(a) = actual_cols.get(&*from_key) {
             renames.push(SchemaChange::RenameColumn {
                 table: table.name.clone(),
                 from: from.clone(),
@@ -606,7 +652,7 @@ fn plan_table(
             });
             source.insert(c.name.as_str(), a);
             taken.insert(a.name.as_str());
-            renamed.insert(a.name.as_str(), c.name.as_str());
+            renamed.insert(a.name.as_str(), schema.key(c.name.as_str()).into_owned());
         }
     }
 
@@ -647,8 +693,8 @@ fn plan_table(
         let wanted = table
             .indexes
             .iter()
-            .find(|d| d.name.as_str() == a.name)
-            .is_some_and(|d| index_matches(d, a, &renamed));
+            .find(|d| schema.key(d.name.as_str()) == a.name)
+            .is_some_and(|d| index_matches(d, a, &renamed, schema));
         if wanted {
             kept.insert(a.name.as_str());
         } else {
@@ -659,7 +705,7 @@ fn plan_table(
         }
     }
     for d in &table.indexes {
-        if !kept.contains(d.name.as_str()) {
+        if !kept.contains(&*schema.key(d.name.as_str())) {
             create_indexes.push(SchemaChange::CreateIndex {
                 table: table.name.clone(),
                 index: d.clone(),
@@ -669,7 +715,12 @@ fn plan_table(
 }
 
 /// True when the actual index is the desired one, reading its columns through `renamed`.
-fn index_matches(desired: &IndexDef, actual: &ActualIndex, renamed: &HashMap<&str, &str>) -> bool {
+fn index_matches(
+    desired: &IndexDef,
+    actual: &ActualIndex,
+    renamed: &HashMap<&str, String>,
+    schema: &ActualSchema,
+) -> bool {
     !actual.partial
         && desired.unique == actual.unique
         && desired.columns.len() == actual.columns.len()
@@ -677,9 +728,44 @@ fn index_matches(desired: &IndexDef, actual: &ActualIndex, renamed: &HashMap<&st
             let name = a
                 .name
                 .as_deref()
-                .map(|n| renamed.get(n).copied().unwrap_or(n));
-            name == Some(d.column.as_str()) && d.desc == a.desc
+                .map(|n| renamed.get(n).map_or(n, String::as_str));
+            name == Some(&*schema.key(d.column.as_str())) && d.desc == a.desc
         })
+}
+
+/// What is wrong with the tables of unmanaged items (`managed = false`), which a migration
+/// never changes: a missing table, or a missing column the item uses. One line per problem,
+/// naming the item; empty when every such table has what its item needs. Columns the item
+/// does not know, types and indexes are not checked: the table is the database owner's.
+pub fn unmanaged_problems(desired: &DesiredSchema, actual: &ActualSchema) -> Vec<String> {
+    let mut out = Vec::new();
+    for table in desired.tables.iter().filter(|t| !t.managed) {
+        let Some(a) = actual.table(table.name.as_str()) else {
+            out.push(format!(
+                "item {}: its table {} does not exist (the item is not managed, so jamrs does not create it)",
+                table.item, table.name
+            ));
+            continue;
+        };
+        let missing: Vec<&str> = table
+            .columns
+            .iter()
+            .filter(|c| {
+                let key = actual.key(c.name.as_str());
+                !a.columns.iter().any(|x| x.name == *key)
+            })
+            .map(|c| c.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            out.push(format!(
+                "item {}: table {} has no column {} (the item is not managed, so jamrs does not add it; set the field's db_field to the column's name, or remove the field)",
+                table.item,
+                table.name,
+                missing.join(", ")
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

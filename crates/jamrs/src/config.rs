@@ -40,7 +40,12 @@ pub fn load_project(
                 Err(_) => errors.push(format!("{var}: \"{value}\" is not a number of bytes")),
             },
             "JAMRS_DATABASE_PATH" => {
-                t.database.get_or_insert(DatabaseFile { path: None }).path = Some(value)
+                t.database
+                    .get_or_insert(DatabaseFile {
+                        path: None,
+                        managed: None,
+                    })
+                    .path = Some(value)
             }
             "JAMRS_MAX_LIMIT" => match value.parse() {
                 Ok(n) => t.max_limit = Some(n),

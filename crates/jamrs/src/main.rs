@@ -81,6 +81,35 @@ enum Command {
         #[arg(long)]
         allow_destructive: bool,
     },
+    /// Make a jamrs project of a Jam.py project (v5 or v7), with a report (IMPORT.md)
+    Import {
+        /// The Jam.py project folder (with admin.sqlite), or a Builder export .zip
+        source: PathBuf,
+        /// The new project's folder (must not exist)
+        dir: PathBuf,
+        /// Copy the data database into the new project instead of serving it where it is
+        #[arg(long)]
+        copy_data: bool,
+        /// Carry Jam.py's passwords (plain text in its admin.sqlite) as argon2id hashes;
+        /// without it, imported users get a password with `jamrs user passwd`
+        #[arg(long)]
+        passwords: bool,
+    },
+    /// Describe an existing table as an item (not managed: served as it is, never migrated)
+    ImportTable {
+        /// The table's name (in any case)
+        table: String,
+        /// The SQLite file (default: the project's database)
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// The item's name (default: the table's, as an identifier)
+        #[arg(long)]
+        name: Option<String>,
+        /// Write items/<name>.toml into this project and add the item to its menu; without
+        /// it, the item file is printed
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -210,6 +239,66 @@ fn user_command(command: UserCommand) -> Result<(), String> {
     Ok(())
 }
 
+/// `jamrs import-table`: prints the item, or writes it into a project.
+fn import_table(
+    table: &str,
+    db: Option<PathBuf>,
+    name: Option<String>,
+    dir: Option<PathBuf>,
+) -> Result<(), String> {
+    use jamrs_core::project::{GroupFile, ITEMS_DIR, ProjectFiles};
+    let files = match &dir {
+        Some(d) => Some(ProjectFiles::read(d).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let db = match (db, &files, &dir) {
+        (Some(db), _, _) => db,
+        (None, Some(f), Some(d)) => {
+            let p = f
+                .task
+                .database
+                .as_ref()
+                .and_then(|x| x.path.clone())
+                .unwrap_or_else(|| format!("data/{}.sqlite", f.task.name));
+            d.join(p)
+        }
+        _ => return Err("name the database with --db, or a project with --dir".into()),
+    };
+    let (item, notes) = jamrs_import::table::describe(&db, table)?;
+    let name = name.unwrap_or_else(|| jamrs_import::table::item_name(table));
+    jamrs_core::Ident::parse(&name).map_err(|e| format!("--name: {e}"))?;
+    for n in &notes {
+        eprintln!("jamrs import-table: {n}");
+    }
+    let text = ProjectFiles::item_text(&item).map_err(|e| e.to_string())?;
+    let (Some(dir), Some(mut files)) = (dir, files) else {
+        print!("{text}");
+        return Ok(());
+    };
+    let path = dir.join(ITEMS_DIR).join(format!("{name}.toml"));
+    if path.exists() || files.items.iter().any(|(n, _)| n == &name) {
+        return Err(format!("{} exists; choose another --name", path.display()));
+    }
+    match files.task.groups.iter_mut().find(|g| g.name == "imported") {
+        Some(g) => g.items.push(name.clone()),
+        None => files.task.groups.push(GroupFile {
+            name: "imported".into(),
+            caption: Some("Imported".into()),
+            visible: None,
+            items: vec![name.clone()],
+        }),
+    }
+    files.items.push((name.clone(), item));
+    files
+        .save(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    println!(
+        "Wrote {} (managed = false: served as it is, never migrated) and added it to the group \"imported\" in jamrs.toml.",
+        path.display()
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = if matches!(cli.command, Command::Run { .. }) {
@@ -265,6 +354,35 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::User { command } => user_command(command),
+        Command::Import {
+            source,
+            dir,
+            copy_data,
+            passwords,
+        } => {
+            let report = jamrs_import::import(
+                &source,
+                &dir,
+                &jamrs_import::Options {
+                    copy_data,
+                    carry_passwords: passwords,
+                },
+                &mut |step| eprintln!("jamrs import: {step}…"),
+            )?;
+            print!("{}", report.summary());
+            println!(
+                "Created {} (report: {}). Check it with `jamrs check {0}`, serve it with `jamrs run {0}`.",
+                dir.display(),
+                dir.join("IMPORT.md").display()
+            );
+            Ok(())
+        }
+        Command::ImportTable {
+            table,
+            db,
+            name,
+            dir,
+        } => import_table(&table, db, name, dir),
         Command::Check { dir } => {
             let task = load(&dir, &Overrides::default())?;
             let report = migrate::check(&task).map_err(|e| e.message)?;

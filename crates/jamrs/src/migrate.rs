@@ -20,6 +20,7 @@ pub fn at_start(task: &Task, db: &Path, allow_destructive: bool) -> Result<(), E
         tracing::info!("created the system tables (users, sessions)");
     }
     let plan = migrate::plan(&c, task)?;
+    refuse_problems(&plan)?;
     if plan.is_empty() {
         return Ok(());
     }
@@ -35,6 +36,17 @@ pub fn at_start(task: &Task, db: &Path, allow_destructive: bool) -> Result<(), E
         tracing::info!(%change, "migrated");
     }
     Ok(())
+}
+
+/// The tables of unmanaged items lack what their items use: every request on them would fail.
+fn refuse_problems(plan: &migrate::Plan) -> Result<(), Error> {
+    if plan.problems().is_empty() {
+        return Ok(());
+    }
+    Err(Error::conflict(format!(
+        "the database does not have what the metadata uses: {}",
+        plan.problems().join("; ")
+    )))
 }
 
 /// Plans against the project's database, or against an empty one if it does not exist yet
@@ -66,6 +78,15 @@ pub fn check(task: &Task) -> Result<String, Error> {
             out,
             "The system tables (users, sessions) are not created yet; `jamrs run` or `jamrs migrate` creates them."
         );
+    }
+    if !plan.problems().is_empty() && db.exists() {
+        let _ = writeln!(
+            out,
+            "Tables of items that are not managed lack what the items use (`jamrs run` refuses to start until they are fixed):"
+        );
+        for p in plan.problems() {
+            let _ = writeln!(out, "  ! {p}");
+        }
     }
     if plan.is_empty() {
         let _ = writeln!(out, "Database {}: up to date.", db.display());
@@ -129,6 +150,7 @@ pub fn migrate(task: &Task, dry_run: bool, allow_destructive: bool) -> Result<St
     let mut c = conn::open(&db, false)?;
     let created_system = system::ensure(&mut c)?;
     let plan = migrate::plan(&c, task)?;
+    refuse_problems(&plan)?;
     if plan.is_empty() {
         let note = if created_system {
             " (created the system tables)"

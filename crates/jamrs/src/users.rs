@@ -27,7 +27,8 @@ fn password_or_generated(given: Option<String>) -> Result<(String, bool), Error>
     }
 }
 
-/// Runs `f` on the project's database, creating its system tables first if needed.
+/// Runs `f` on the project's database, creating its system tables first if needed, and adding
+/// the users `jamrs import` left in the project (`jampy/users.json`) the first time.
 fn with_users<T>(
     task: &Task,
     f: impl FnOnce(&mut dyn jamrs_store::Conn) -> Result<T, Error>,
@@ -37,10 +38,53 @@ fn with_users<T>(
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
     }
-    with_connection(&db, |c| {
+    let imported = jamrs_import::users::pending(&task.dir);
+    let out = with_connection(&db, |c| {
         system::ensure(c.raw())?;
-        jamrs_store::store::in_transaction(c, f)
-    })
+        jamrs_store::store::in_transaction(c, |conn| {
+            if let Some(path) = &imported {
+                add_imported(task, conn, path)?;
+            }
+            f(conn)
+        })
+    })?;
+    if let Some(path) = imported {
+        // Taken: the users are in the database now.
+        std::fs::remove_file(&path)
+            .map_err(|e| Error::internal(format!("cannot remove {}: {e}", path.display())))?;
+    }
+    Ok(out)
+}
+
+/// Adds the users of an import, keeping their Jam.py IDs (what `user_id` columns and server
+/// code hold); a login that exists already is left as it is.
+fn add_imported(
+    task: &Task,
+    conn: &mut dyn jamrs_store::Conn,
+    path: &std::path::Path,
+) -> Result<(), Error> {
+    let users = jamrs_import::users::read(path).map_err(Error::internal)?;
+    for u in &users {
+        if auth::find_user(conn, &u.login)?.is_some() {
+            continue;
+        }
+        let row = |id| auth::NewUserRow {
+            login: &u.login,
+            name: &u.name,
+            role: &u.role,
+            tenant_id: None,
+            password_hash: u.password_hash.as_deref().unwrap_or(auth::NO_PASSWORD),
+            id,
+            active: u.active,
+        };
+        // An ID jamrs already gave another user: the imported user gets a new one.
+        if auth::add_user(conn, task, &row(Some(u.id)), now()).is_err() {
+            auth::add_user(conn, task, &row(None), now())?;
+            tracing::warn!(login = %u.login, id = u.id, "the imported user's Jam.py ID is taken; it got a new one");
+        }
+    }
+    tracing::info!(users = users.len(), "added the users imported from Jam.py");
+    Ok(())
 }
 
 /// What the user commands print.
@@ -72,6 +116,8 @@ pub fn add(task: &Task, user: NewUser) -> Result<Outcome, Error> {
                 role: user.role,
                 tenant_id: user.tenant_id,
                 password_hash: &hash,
+                id: None,
+                active: true,
             },
             now(),
         )

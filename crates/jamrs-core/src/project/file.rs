@@ -114,6 +114,12 @@ pub struct RoleFile {
 pub struct DatabaseFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Whether jamrs creates and migrates the items' tables (default true). `false` for a
+    /// database jamrs did not make (an imported Jam.py one): `migrate` never changes those
+    /// tables, and `run` only checks that the columns the items use are there. An item's own
+    /// `managed` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,6 +169,10 @@ pub struct ItemFile {
     pub table: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rename_from: Option<String>,
+    /// Whether jamrs creates and migrates this item's table (default: `[database] managed`,
+    /// else true). An unmanaged table is never changed; its columns are only checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visible: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -66,6 +66,7 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
     let settings = resolve_settings(tf, &mut errs);
     let lookup_lists = resolve_lookup_lists(tf, &mut errs);
 
+    let default_managed = tf.database.as_ref().and_then(|d| d.managed).unwrap_or(true);
     // Pass 1: names, tables and field skeletons, so references can be resolved in pass 2.
     let mut item_index: HashMap<String, ItemId> = HashMap::new();
     let mut items: Vec<Item> = Vec::new();
@@ -80,12 +81,24 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
         };
         let id = ItemId(items.len() as u32);
         item_index.insert(name.clone(), id);
-        items.push(item_skeleton(id, item_name, file, &path, dir, &mut errs));
+        items.push(item_skeleton(
+            id,
+            item_name,
+            file,
+            &path,
+            dir,
+            default_managed,
+            &mut errs,
+        ));
     }
 
     let mut tables: HashMap<String, String> = HashMap::new();
     for item in &items {
-        if let Some(other) = tables.insert(item.table.to_string(), item.name.to_string()) {
+        // SQLite compares table names without regard to ASCII case: `Orders` is `orders`.
+        if let Some(other) = tables.insert(
+            item.table.as_str().to_ascii_lowercase(),
+            item.name.to_string(),
+        ) {
             errs.push(
                 &item_path(item),
                 format!(
@@ -457,10 +470,11 @@ fn item_skeleton(
     file: &ItemFile,
     path: &str,
     dir: &Path,
+    default_managed: bool,
     errs: &mut Errors,
 ) -> Item {
     let table = match &file.table {
-        Some(t) => Ident::parse(t).unwrap_or_else(|e| {
+        Some(t) => Ident::parse_sql_name(t).unwrap_or_else(|e| {
             errs.push(path, format!("table: {e}"));
             name.clone()
         }),
@@ -479,7 +493,7 @@ fn item_skeleton(
             return;
         }
         if let Some(col) = &field.column
-            && let Some(other) = columns.insert(col.to_string(), fname.clone())
+            && let Some(other) = columns.insert(col.as_str().to_ascii_lowercase(), fname.clone())
         {
             errs.push(
                 path,
@@ -538,13 +552,13 @@ fn item_skeleton(
             }
             f.column = None;
         } else if let Some(col) = &ff.db_field {
-            match Ident::parse(col) {
+            match Ident::parse_sql_name(col) {
                 Ok(c) => f.column = Some(c),
                 Err(e) => ferr(errs, format!("db_field: {e}")),
             }
         }
         if let Some(r) = &ff.rename_from {
-            match Ident::parse(r) {
+            match Ident::parse_sql_name(r) {
                 Ok(c) => f.rename_from = Some(c),
                 Err(e) => ferr(errs, format!("rename_from: {e}")),
             }
@@ -602,7 +616,7 @@ fn item_skeleton(
     let rename_from = file
         .rename_from
         .as_ref()
-        .and_then(|r| match Ident::parse(r) {
+        .and_then(|r| match Ident::parse_sql_name(r) {
             Ok(i) => Some(i),
             Err(e) => {
                 errs.push(path, format!("rename_from: {e}"));
@@ -618,6 +632,7 @@ fn item_skeleton(
         name,
         table,
         number: file.id,
+        managed: file.managed.unwrap_or(default_managed),
         group: 0,
         visible: file.visible.unwrap_or(true),
         fields,
@@ -1024,7 +1039,7 @@ impl Ctx<'_> {
                 errs.push(&path, format!("index {}: needs at least one field", i + 1));
             }
             let name = match &ix.name {
-                Some(n) => Ident::parse(n)
+                Some(n) => Ident::parse_sql_name(n)
                     .map_err(|e| errs.push(&path, format!("index {}: name: {e}", i + 1)))
                     .ok(),
                 None => {
@@ -1033,7 +1048,7 @@ impl Ctx<'_> {
                         .map(|o| item.field(o.field).name.to_string())
                         .collect();
                     let generated = format!("{}_{}_idx", item.table, cols.join("_"));
-                    Ident::parse(&generated)
+                    Ident::parse_sql_name(&generated)
                         .map_err(|e| {
                             errs.push(
                                 &path,
@@ -1539,7 +1554,7 @@ fn resolve_tenancy(
                     if let Some(d) = item.deleted_flag {
                         fields.push(Order { field: d, desc: false });
                     }
-                    match Ident::parse(&format!("{}_tenant_idx", item.table)) {
+                    match Ident::parse_sql_name(&format!("{}_tenant_idx", item.table)) {
                         Ok(name) => item.indexes.push(Index {
                             name,
                             fields,
@@ -1571,14 +1586,17 @@ fn resolve_tenancy(
 }
 
 fn check_index_names(items: &[Item], errs: &mut Errors) {
-    let mut seen: HashMap<&str, &str> = HashMap::new();
-    // Tables and indexes share one namespace in SQLite and PostgreSQL.
+    // Tables and indexes share one namespace in SQLite and PostgreSQL;
+    // SQLite compares them without regard to ASCII case.
+    let mut seen: HashMap<String, &str> = HashMap::new();
     for item in items {
-        seen.insert(item.table.as_str(), item.name.as_str());
+        seen.insert(item.table.as_str().to_ascii_lowercase(), item.name.as_str());
     }
     for item in items {
         for ix in &item.indexes {
-            if let Some(other) = seen.insert(ix.name.as_str(), item.name.as_str()) {
+            if let Some(other) =
+                seen.insert(ix.name.as_str().to_ascii_lowercase(), item.name.as_str())
+            {
                 errs.push(
                     &item_path(item),
                     format!(

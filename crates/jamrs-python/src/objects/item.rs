@@ -120,6 +120,32 @@ impl PyTask {
         Ok(out)
     }
 
+    /// `task.item_by_ID(id)`: the item with Jam.py's numeric ID (the item file's `id`, which
+    /// `jamrs import` keeps), so server code that hard-codes IDs still finds its items.
+    #[pyo3(name = "item_by_ID")]
+    fn item_by_id(&self, id: i64) -> Option<PyItem> {
+        self.task
+            .items
+            .iter()
+            .find(|i| i.number == Some(id))
+            .map(|i| PyItem {
+                task: self.task.clone(),
+                item: i.id,
+            })
+    }
+
+    /// `task.execute_select(sql, params)`: Jam.py's name for `select`.
+    #[pyo3(signature = (sql, params = None, connection = None))]
+    fn execute_select<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        params: Option<Bound<'py, PyAny>>,
+        connection: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        self.select(py, sql, params, connection)
+    }
+
     fn item_by_name(&self, name: &str) -> Option<PyItem> {
         self.task.item_by_name(name).map(|i| PyItem {
             task: self.task.clone(),
@@ -182,6 +208,12 @@ impl PyItem {
     #[getter]
     fn item_caption(&self) -> &str {
         &self.model().caption
+    }
+
+    /// `item.ID`: Jam.py's numeric item ID (the item file's `id`), or None.
+    #[getter(ID)]
+    fn number(&self) -> Option<i64> {
+        self.model().number
     }
 
     #[getter]

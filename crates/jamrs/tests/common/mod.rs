@@ -95,7 +95,24 @@ impl TestServer {
             .unwrap_or_else(|e| panic!("the test server does not start: {e}"))
     }
 
+    /// Serves a project as it is (made by `jamrs import`, say), adding no administrator: log in
+    /// as one of its own users.
+    #[allow(dead_code)]
+    pub fn existing(dir: TempDir, project: &Path) -> TestServer {
+        Self::try_start_as(dir, project, &RunOptions::default(), false)
+            .unwrap_or_else(|e| panic!("the test server does not start: {e}"))
+    }
+
     fn try_start(dir: TempDir, project: &Path, opts: &RunOptions) -> Result<TestServer, String> {
+        Self::try_start_as(dir, project, opts, true)
+    }
+
+    fn try_start_as(
+        dir: TempDir,
+        project: &Path,
+        opts: &RunOptions,
+        with_admin: bool,
+    ) -> Result<TestServer, String> {
         let overrides = Overrides {
             bind: Some("127.0.0.1:0".into()),
         };
@@ -108,7 +125,7 @@ impl TestServer {
             .build()
             .unwrap();
         // With safe mode every request needs a session: make an administrator to log in as.
-        let admin = if task.settings.safe_mode {
+        let admin = if task.settings.safe_mode && with_admin {
             jamrs::migrate::at_start(&task, &config::database_path(&task), false).unwrap();
             let role = jamrs::users::first_admin_role(&task)
                 .expect("a safe-mode project has roles")

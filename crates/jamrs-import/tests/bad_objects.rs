@@ -1,0 +1,206 @@
+//! An import never fails on one bad object: it reports it, leaves it out (with what refers to
+//! it) and goes on. The Jam.py metadata here is written by the test (the columns Jam.py's
+//! admin.sqlite has, as far as these objects need them); real Jam.py projects are imported in
+//! crates/jamrs/tests/jampy_import.rs.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+const ADMIN: &str = r#"
+CREATE TABLE SYS_ITEMS (ID INTEGER PRIMARY KEY, DELETED INTEGER, PARENT INTEGER, TYPE_ID INTEGER,
+  TABLE_ID INTEGER, F_NAME TEXT, F_ITEM_NAME TEXT, F_TABLE_NAME TEXT, F_VIEW_TEMPLATE TEXT,
+  F_VISIBLE INTEGER, F_SERVER_MODULE TEXT, F_WEB_CLIENT_MODULE TEXT, F_INFO TEXT, F_SOFT_DELETE INTEGER,
+  F_INDEX INTEGER, F_VIRTUAL_TABLE INTEGER, F_PRIMARY_KEY INTEGER, F_DELETED_FLAG INTEGER,
+  F_MASTER_ID INTEGER, F_MASTER_REC_ID INTEGER, F_KEEP_HISTORY INTEGER, F_EDIT_LOCK INTEGER);
+CREATE TABLE SYS_FIELDS (ID INTEGER PRIMARY KEY, DELETED INTEGER, OWNER_REC_ID INTEGER,
+  F_NAME TEXT, F_FIELD_NAME TEXT, F_DB_FIELD_NAME TEXT, F_DATA_TYPE INTEGER, F_SIZE INTEGER,
+  F_OBJECT INTEGER, F_OBJECT_FIELD INTEGER, F_REQUIRED INTEGER);
+CREATE TABLE SYS_PARAMS (ID INTEGER PRIMARY KEY, DELETED INTEGER, F_SAFE_MODE INTEGER,
+  F_UPGRADED_TO INTEGER, F_JAM_VERSION TEXT);
+CREATE TABLE SYS_TASKS (ID INTEGER PRIMARY KEY, DELETED INTEGER, F_DB_TYPE INTEGER, F_ALIAS TEXT);
+CREATE TABLE SYS_ROLES (ID INTEGER PRIMARY KEY, DELETED INTEGER, F_NAME TEXT);
+CREATE TABLE SYS_USERS (ID INTEGER PRIMARY KEY, DELETED INTEGER, F_NAME TEXT, F_LOGIN TEXT,
+  F_PASSWORD TEXT, F_ROLE INTEGER, F_ADMIN INTEGER, F_ACTIVE INTEGER);
+INSERT INTO SYS_PARAMS VALUES (1, 0, 0, 7, '7.0.120');
+INSERT INTO SYS_TASKS VALUES (1, 0, 1, 'data.sqlite');
+INSERT INTO SYS_ROLES VALUES (3, 0, 'Clerks');
+INSERT INTO SYS_USERS VALUES (5, 0, 'Ann', 'ann', 'plain-secret', 3, 0, NULL);
+INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME) VALUES (1, 0, -1, 5, 'Shop', 'shop');
+INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_VISIBLE) VALUES (2, 0, 1, 6, 'Catalogs', 'catalogs', 1);
+INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_TABLE_NAME, F_VISIBLE,
+  F_PRIMARY_KEY, F_SERVER_MODULE) VALUES (10, 0, 2, 10, 'Good', 'goodItem', 'GOOD', 1, 100,
+  'from jam.db.db_modules import SQLITE' || char(10) || 'def on_open(item, params):' || char(10) || '    pass' || char(10));
+INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_TABLE_NAME, F_VISIBLE,
+  F_PRIMARY_KEY, F_MASTER_ID, F_MASTER_REC_ID) VALUES (11, 0, 2, 10, 'Gone', 'gone', 'GONE', 1, 110, 111, 112);
+INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_TABLE_NAME, F_VISIBLE,
+  F_PRIMARY_KEY) VALUES (12, 0, 2, 10, 'Text key', 'textkey', 'TEXTKEY', 1, 120);
+INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, TABLE_ID, F_ITEM_NAME) VALUES (14, 0, 10, 14, 11, 'gone');
+INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_VIEW_TEMPLATE) VALUES (15, 0, 2, 13, 'Sales', 'sales', 'sales.ods');
+INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_TABLE_NAME) VALUES (16, 1, 2, 10, 'Deleted', 'deleted_item', 'NOPE');
+INSERT INTO SYS_FIELDS VALUES (100, 0, 10, 'ID', 'id', 'ID', 2, NULL, NULL, NULL, 0);
+INSERT INTO SYS_FIELDS VALUES (101, 0, 10, 'Name', 'fullName', 'NAME', 1, 10, NULL, NULL, 1);
+INSERT INTO SYS_FIELDS VALUES (102, 0, 10, 'Ref', 'ref', 'REF', 2, NULL, 11, 110, 0);
+INSERT INTO SYS_FIELDS VALUES (103, 0, 10, 'Missing', 'missing', 'MISSING', 2, NULL, NULL, NULL, 0);
+INSERT INTO SYS_FIELDS VALUES (110, 0, 11, 'ID', 'id', 'ID', 2, NULL, NULL, NULL, 0);
+INSERT INTO SYS_FIELDS VALUES (111, 0, 11, 'M', 'master_id', 'MASTER_ID', 2, NULL, NULL, NULL, 0);
+INSERT INTO SYS_FIELDS VALUES (112, 0, 11, 'R', 'master_rec_id', 'MASTER_REC_ID', 2, NULL, NULL, NULL, 0);
+INSERT INTO SYS_FIELDS VALUES (120, 0, 12, 'GUID', 'guid', 'GUID', 1, 36, NULL, NULL, 0);
+"#;
+
+fn jampy_project(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    Connection::open(dir.join("admin.sqlite"))
+        .unwrap()
+        .execute_batch(ADMIN)
+        .unwrap();
+    Connection::open(dir.join("data.sqlite"))
+        .unwrap()
+        .execute_batch(
+            r#"CREATE TABLE "GOOD" ("ID" INTEGER PRIMARY KEY, "NAME" TEXT, "REF" INTEGER, "EXTRA" BLOB);
+               CREATE TABLE "TEXTKEY" ("GUID" TEXT PRIMARY KEY);
+               INSERT INTO "GOOD" VALUES (1, 'a', NULL, NULL);"#,
+        )
+        .unwrap();
+}
+
+#[test]
+fn bad_objects_are_reported_and_left_out_and_the_rest_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("jampy");
+    jampy_project(&source);
+    let data_before = std::fs::read(source.join("data.sqlite")).unwrap();
+    let admin_before = std::fs::read(source.join("admin.sqlite")).unwrap();
+    let dest = dir.path().join("new");
+    let report = jamrs_import::import(&source, &dest, &Default::default(), &mut |_| {}).unwrap();
+    let md = std::fs::read_to_string(dest.join("IMPORT.md")).unwrap();
+    for needle in [
+        "its table GONE is not in the data database",
+        "its primary key guid is not an integer",
+        "field missing: its column MISSING is not in table GOOD",
+        "field ref: its lookup",
+        "items/good_item.py, line 1: jamrs does not provide Jam.py's database layer",
+        "file reports/sales.ods",
+        "renamed goodItem → good_item",
+        "field fullName renamed full_name",
+        "the password (Jam.py keeps it in plain text",
+        "detail gone",
+    ] {
+        assert!(md.contains(needle), "IMPORT.md lacks {needle:?}:\n{md}");
+    }
+    assert!(report.summary().contains("left out"));
+    // Nothing of Jam.py's was changed, and no plain-text password was written anywhere.
+    assert_eq!(
+        std::fs::read(source.join("data.sqlite")).unwrap(),
+        data_before
+    );
+    assert_eq!(
+        std::fs::read(source.join("admin.sqlite")).unwrap(),
+        admin_before
+    );
+    let users = std::fs::read_to_string(dest.join("jampy/users.json")).unwrap();
+    assert!(
+        users.contains("\"ann\"") && !users.contains("plain-secret"),
+        "{users}"
+    );
+    // What came over loads, and its table is served as it is.
+    let task = jamrs_core::project::load(&dest).unwrap_or_else(|e| panic!("{e}\n{md}"));
+    let names: Vec<&str> = task.items.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["good_item"]);
+    let good = task.item_by_name("good_item").unwrap();
+    assert!(!good.managed);
+    assert_eq!(good.number, Some(10));
+    assert_eq!(good.table.as_str(), "GOOD");
+    assert!(good.field_by_name("ref").unwrap().lookup.is_none());
+    assert_eq!(task.roles[0].id, 3);
+    // The module is carried verbatim (jamrs run refuses it until it is changed).
+    let module = std::fs::read_to_string(dest.join("items/good_item.py")).unwrap();
+    assert!(module.starts_with("from jam.db.db_modules import SQLITE"));
+}
+
+#[test]
+fn an_existing_folder_is_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("jampy");
+    jampy_project(&source);
+    let dest = dir.path().join("taken");
+    std::fs::create_dir(&dest).unwrap();
+    std::fs::write(dest.join("keep.txt"), "mine").unwrap();
+    let err = jamrs_import::import(&source, &dest, &Default::default(), &mut |_| {}).unwrap_err();
+    assert!(err.contains("never overwrites"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dest.join("keep.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 1);
+}
+
+#[test]
+fn copy_data_copies_and_passwords_become_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("jampy");
+    jampy_project(&source);
+    let dest = dir.path().join("new");
+    jamrs_import::import(
+        &source,
+        &dest,
+        &jamrs_import::Options {
+            copy_data: true,
+            carry_passwords: true,
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    let task = jamrs_core::project::load(&dest).unwrap();
+    assert_eq!(task.settings.database.path, "data/data.sqlite");
+    let copied = Connection::open(dest.join("data/data.sqlite")).unwrap();
+    let name: String = copied
+        .query_row(r#"SELECT "NAME" FROM "GOOD" WHERE "ID" = 1"#, [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(name, "a");
+    let users: Vec<jamrs_import::users::ImportedUser> =
+        jamrs_import::users::read(&dest.join(jamrs_import::users::USERS_FILE)).unwrap();
+    let hash = users[0].password_hash.as_deref().unwrap();
+    assert!(jamrs_store::auth::verify_password("plain-secret", hash));
+    assert!(!hash.contains("plain-secret"));
+}
+
+#[test]
+fn import_table_describes_an_existing_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("jampy");
+    jampy_project(&source);
+    let (item, notes) = jamrs_import::table::describe(&source.join("data.sqlite"), "good").unwrap();
+    assert_eq!(item.table.as_deref(), Some("GOOD"));
+    assert_eq!(item.managed, Some(false));
+    assert_eq!(item.primary_key.as_deref(), Some("id"));
+    let fields: Vec<(&str, &str, Option<&str>)> = item
+        .fields
+        .iter()
+        .map(|f| {
+            (
+                f.name.as_str(),
+                f.field_type.as_str(),
+                f.db_field.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("id", "integer", Some("ID")),
+            ("name", "text", Some("NAME")),
+            ("ref", "integer", Some("REF"))
+        ]
+    );
+    assert!(notes.iter().any(|n| n.contains("EXTRA")), "{notes:?}");
+    assert!(
+        jamrs_import::table::describe(&source.join("data.sqlite"), "nope")
+            .unwrap_err()
+            .contains("there is no table nope")
+    );
+}

@@ -1,0 +1,324 @@
+"""Makes a Jam.py project with Jam.py's own code, for tests/jampy_import.rs.
+
+Run with a virtualenv's Python that has Jam.py (v5: jam-py, v7: jam.py-v7):
+`python make_project.py DIR` prints, as JSON, the rows Jam.py's own API opens for user "a".
+`python make_project.py DIR --read` prints the rows again (after jamrs wrote to the data).
+
+It drives the Builder's server code (jam/admin/builder.py) as its client does, as
+bench/jampy/make_project.py does: the template (jam-project.py), language, task name and
+database, a role, items with the group's common fields plus their own (every data type but keys, a
+lookup, a lookup list, a lookup two levels deep), a filter, an index, server modules, users
+(plain-text passwords, as Jam.py keeps them), safe mode; then data through Jam.py's datasets.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+
+def on_apply(builder, item, name):
+    # v7 wants the builder's handler set on the copy; v5 registered it on the item itself.
+    handler = getattr(builder, name, None)
+    if handler is not None:
+        item.on_apply = handler
+
+
+def make(project):
+    os.makedirs(project, exist_ok=True)
+    jam_project = os.path.join(os.path.dirname(sys.executable), 'jam-project.py')
+    subprocess.run([sys.executable, jam_project], cwd=project, check=True,
+                   stdout=subprocess.DEVNULL)
+    from jam.wsgi import create_application
+    from jam.common import consts
+    from jam.admin import builder
+
+    app = create_application(project, testing=True)
+    admin = app.admin
+
+    params = admin.sys_params.copy()
+    params.open()
+    params.edit()
+    params.f_language.value = 1
+    params.post()
+    on_apply(builder, params, 'do_on_apply_param_changes')
+    params.apply(params={})
+    builder.server_set_project_langage(admin, 1)
+    tasks = admin.sys_tasks.copy()
+    tasks.open()
+    tasks.edit()
+    tasks.f_name.value = 'Shop'
+    tasks.f_item_name.value = 'shop'
+    builder.server_set_task_name(admin, tasks.f_name.value, tasks.f_item_name.value)
+    tasks.f_db_type.value = 1  # SQLite
+    tasks.f_alias.value = 'shop.sqlite'
+    tasks.post()
+    on_apply(builder, tasks, 'do_on_apply_param_changes')
+    tasks.apply(params={})
+    builder.server_create_task(admin)
+
+    task_rec = admin.sys_items.copy(handlers=False)
+    task_rec.set_where(type_id=consts.TASK_TYPE)
+    task_rec.open()
+    task_id = task_rec.id.value
+
+    roles = admin.sys_roles.copy()
+    roles.open(open_empty=True)
+    roles.append()
+    roles.f_name.value = 'Users'
+    roles.post()
+    on_apply(builder, roles, 'roles_on_apply')
+    roles.apply(params={})
+
+    lists = admin.sys_lookup_lists.copy()
+    lists.open(open_empty=True)
+    lists.append()
+    lists.f_name.value = 'Status'
+    lists.f_lookup_values_text.value = json.dumps([[1, 'Open'], [2, 'Closed']])
+    lists.post()
+    lists.apply(params={})
+    status_list = lists.id.value
+
+    group = admin.sys_items.copy(handlers=False)
+    group.set_where(type_id=consts.ITEMS_TYPE, f_item_name='catalogs')
+    group.open()
+    group_fields = admin.sys_fields.copy(handlers=False)
+    group_fields.set_where(owner_rec_id=group.id.value)
+    group_fields.set_order_by('id')
+    group_fields.open()
+
+    ids = {}
+
+    def add_item(name, caption, fields, module=None):
+        table_name, gen_name = builder.get_new_table_name(admin, name)
+        items = admin.sys_items.copy()
+        items.open(open_empty=True)
+        items.append()
+        items.parent.value = group.id.value
+        items.task_id.value = task_id
+        items.type_id.value = consts.ITEM_TYPE
+        items.table_id.value = 0
+        items.f_index.value = len(ids)
+        items.f_visible.value = True
+        items.f_name.value = caption
+        items.f_item_name.value = name
+        items.f_table_name.value = table_name
+        items.sys_fields.open()
+        field_ids = {}
+        v5 = not hasattr(consts, 'SQLITE')
+        for gf in group_fields:
+            if v5:
+                # v5: an item has its group's common fields without copies of its own.
+                field_ids[gf.f_field_name.value] = gf.id.value
+                for attr in ('f_primary_key', 'f_deleted_flag', 'f_master_id',
+                             'f_master_rec_id', 'f_record_version'):
+                    if group.field_by_name(attr).value == gf.id.value:
+                        items.field_by_name(attr).value = gf.id.value
+                continue
+            items.sys_fields.append()
+            for f in items.sys_fields.fields:
+                f.data = gf.field_by_name(f.field_name).data
+            items.sys_fields.id.data = builder.get_fields_next_id(admin)
+            items.sys_fields.post()
+            field_ids[items.sys_fields.f_field_name.value] = items.sys_fields.id.value
+            for attr in ('f_primary_key', 'f_deleted_flag', 'f_master_id', 'f_master_rec_id',
+                         'f_record_version'):
+                if group.field_by_name(attr).value == gf.id.value:
+                    items.field_by_name(attr).value = items.sys_fields.id.value
+        if items.f_deleted_flag.value:
+            items.f_soft_delete.value = True
+        for spec in fields:
+            fname, fcaption, data_type = spec[:3]
+            opts = spec[3] if len(spec) > 3 else {}
+            sf = items.sys_fields
+            sf.append()
+            sf.id.value = builder.get_fields_next_id(admin)
+            sf.task_id.value = task_id
+            sf.f_name.value = fcaption
+            sf.f_field_name.value = fname
+            sf.f_db_field_name.value = builder.server_set_literal_case(admin, fname)
+            sf.f_data_type.value = data_type
+            if 'size' in opts:
+                sf.f_size.value = opts['size']
+            if 'lookup' in opts:
+                target, target_field = opts['lookup']
+                sf.f_object.value = ids[target][0]
+                sf.f_object_field.value = ids[target][1][target_field]
+            if 'lookup1' in opts:
+                target, target_field = opts['lookup1']
+                sf.f_object_field1.value = ids[target][1][target_field]
+            if 'values' in opts:
+                sf.f_lookup_values.value = status_list
+            sf.f_required.value = opts.get('required', False)
+            sf.f_alignment.value = builder.get_alignment(data_type)
+            sf.post()
+            field_ids[fname] = sf.id.value
+        items.post()
+        on_apply(builder, items, 'items_apply_changes')
+        items.apply(params={'manual_update': False})
+        item_id = items.id.value
+        ids[name] = (item_id, field_ids)
+        if module:
+            res = builder.server_save_edit(admin, item_id, module, True)
+            assert not res['error'], res
+        return item_id, field_ids
+
+    add_item('countries', 'Countries', [('name', 'Name', consts.TEXT, {'size': 40})])
+    add_item('customers', 'Customers', [
+        ('name', 'Name', consts.TEXT, {'size': 60, 'required': True}),
+        ('country', 'Country', consts.INTEGER, {'lookup': ('countries', 'name')}),
+        ('credit', 'Credit', consts.FLOAT),
+        ('balance', 'Balance', consts.CURRENCY),
+        ('born', 'Born', consts.DATE),
+        ('seen', 'Seen', consts.DATETIME),
+        ('vip', 'VIP', consts.BOOLEAN),
+        ('notes', 'Notes', consts.LONGTEXT),
+        ('contract', 'Contract', consts.FILE),
+        ('photo', 'Photo', consts.IMAGE),
+    ])
+    add_item('orders', 'Orders', [
+        ('customer', 'Customer', consts.INTEGER, {'lookup': ('customers', 'name')}),
+        ('customer_country', 'Customer country', consts.INTEGER,
+         {'lookup': ('customers', 'country'), 'lookup1': ('countries', 'name')}),
+        ('status', 'Status', consts.INTEGER, {'values': True}),
+        ('total', 'Total', consts.CURRENCY),
+    ], module='def total_of(item, n):\n    return n * 2\n')
+
+    # A filter on orders.customer and an index on it.
+    filters = admin.sys_filters.copy()
+    filters.open(open_empty=True)
+    filters.append()
+    filters.owner_rec_id.value = ids['orders'][0]
+    filters.task_id.value = task_id
+    filters.f_field.value = ids['orders'][1]['customer']
+    filters.f_filter_name.value = 'customer'
+    filters.f_name.value = 'Customer'
+    filters.f_type.value = consts.FILTER_EQ
+    filters.f_visible.value = True
+    filters.post()
+    filters.apply(params={})
+
+    indexes = admin.sys_indices.copy()
+    indexes.open(open_empty=True)
+    indexes.append()
+    indexes.f_index_name.value = 'SHOP_ORDERS_TOTAL_IDX'
+    indexes.task_id.value = task_id
+    indexes.owner_rec_id.value = ids['orders'][0]
+    indexes.f_foreign_index.value = False
+    indexes.f_fields_list.value = builder.server_dump_index_fields(
+        indexes, [[ids['orders'][1]['total'], True]])
+    indexes.post()
+    on_apply(builder, indexes, 'indices_apply_changes')
+    indexes.apply(params={'manual_update': False})
+
+    sys_users = admin.sys_users.copy()
+    sys_users.open(open_empty=True)
+    sys_users.append()
+    sys_users.f_name.value = 'Ann'
+    sys_users.f_login.value = 'a'
+    sys_users.f_password.value = 'pa-secret-1'
+    sys_users.f_role.value = roles.id.value
+    sys_users.f_admin.value = False
+    sys_users.post()
+    sys_users.apply(params={})
+
+    params = admin.sys_params.copy()
+    params.open()
+    params.edit()
+    params.f_safe_mode.value = True
+    params.post()
+    on_apply(builder, params, 'do_on_apply_param_changes')
+    params.apply(params={})
+
+
+def task_of(project):
+    from jam.wsgi import create_application
+    app = create_application(project, testing=True, load_task=True)
+    task = app.task
+    if task is None:
+        task = app.get_task()
+    return task
+
+
+def fill(task):
+    countries = task.countries.copy()
+    countries.open(open_empty=True)
+    for n in ['Norway', 'Peru', 'Chad']:
+        countries.append()
+        countries.name.value = n
+        countries.post()
+    countries.apply()
+    customers = task.customers.copy()
+    customers.open(open_empty=True)
+    import datetime
+    rows = [('Ann', 1, 1.5, 10.25, datetime.date(1990, 1, 2),
+             datetime.datetime(2024, 5, 6, 7, 8, 9), True, 'long\ntext', 'c.pdf', 'p.png'),
+            ('Bob', 2, None, 0, None, None, False, None, None, None)]
+    for r in rows:
+        customers.append()
+        for f, v in zip(['name', 'country', 'credit', 'balance', 'born', 'seen', 'vip', 'notes',
+                         'contract', 'photo'], r):
+            if v is not None:
+                customers.field_by_name(f).value = v
+        customers.post()
+    customers.apply()
+    orders = task.orders.copy()
+    orders.open(open_empty=True)
+    for customer, status, total in [(1, 1, 9.5), (2, 2, 3.0), (1, 2, 1.25)]:
+        orders.append()
+        orders.customer.value = customer
+        orders.customer_country.value = customer
+        orders.status.value = status
+        orders.total.value = total
+        orders.post()
+    orders.apply()
+    # A row deleted through Jam.py: soft delete keeps it in the table, hidden.
+    orders.open()
+    orders.locate('total', 3.0)
+    orders.delete()
+    orders.apply()
+
+
+def plain(v):
+    import datetime
+    import decimal
+    if isinstance(v, datetime.datetime):
+        return v.strftime('%Y-%m-%d %H:%M:%S')
+    if isinstance(v, datetime.date):
+        return v.strftime('%Y-%m-%d')
+    if isinstance(v, decimal.Decimal):
+        return float(v)
+    return v
+
+
+def read(task):
+    out = {}
+    for name in ['countries', 'customers', 'orders']:
+        item = task.item_by_name(name).copy()
+        item.set_order_by('id')
+        item.open()
+        rows = []
+        for r in item:
+            row = {}
+            for f in r.fields:
+                if f.field_name in ('deleted', 'record_version'):
+                    continue
+                # `value` reads NULL as 0 or ''; `data` is what is stored.
+                row[f.field_name] = None if f.data is None else plain(f.value)
+                if f.lookup_item or f.lookup_values:
+                    row[f.field_name + '.text'] = (f.display_text or None) if f.data is not None else None
+            rows.append(row)
+        out[name] = rows
+    return out
+
+
+def main():
+    project = os.path.abspath(sys.argv[1])
+    if '--read' not in sys.argv:
+        make(project)
+        fill(task_of(project))
+    print(json.dumps(read(task_of(project))))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,258 @@
+//! `jamrs import` on real Jam.py projects: Jam.py v5 (`jam-py` 5.4.136) and v7 (`jam.py-v7`
+//! 7.0.120) are installed from PyPI into virtualenvs under `target/jampy-venvs` (made once, then
+//! reused); `tests/jampy/make_project.py` makes a project with Jam.py's own Builder code and
+//! fills it through Jam.py's datasets, and prints the rows Jam.py's API opens. The project is
+//! imported, served by jamrs, and each item must open the same rows, values and lookup texts
+//! for the same user (Jam.py's user "a", logging in with the password Jam.py had, carried as a
+//! hash with `--passwords`). Then jamrs writes (insert, update, delete) and Jam.py must read
+//! the result back. The import must not change the data database.
+//!
+//! Needs python3 with venv and PyPI. Where Jam.py cannot be installed the tests fail saying so,
+//! unless `JAMRS_SKIP_JAMPY=1` is set, which skips them.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::TestServer;
+use serde_json::{Map, Value, json};
+
+const SKIP_VAR: &str = "JAMRS_SKIP_JAMPY";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The virtualenv's python with `package` installed, made on first use.
+fn jampy(version: &str, package: &str) -> Option<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let venv = target.join("jampy-venvs").join(version);
+    let python = venv.join("bin/python");
+    let ready = venv.join("installed");
+    if !ready.is_file() {
+        let _ = std::fs::remove_dir_all(&venv);
+        std::fs::create_dir_all(venv.parent().unwrap()).unwrap();
+        let steps: [(&str, Vec<&str>); 2] = [
+            ("python3", vec!["-m", "venv", venv.to_str().unwrap()]),
+            (
+                python.to_str().unwrap(),
+                vec![
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "--disable-pip-version-check",
+                    package,
+                ],
+            ),
+        ];
+        for (program, args) in steps {
+            let out = Command::new(program).args(&args).output();
+            let failed = match &out {
+                Ok(o) if o.status.success() => None,
+                Ok(o) => Some(String::from_utf8_lossy(&o.stderr).into_owned()),
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(why) = failed {
+                if std::env::var(SKIP_VAR).is_ok_and(|v| v == "1") {
+                    eprintln!(
+                        "skipped: Jam.py ({package}) cannot be installed ({SKIP_VAR}=1): {why}"
+                    );
+                    return None;
+                }
+                panic!(
+                    "these tests install Jam.py ({package}) from PyPI with `{program} {}` and it failed: {why}\nInstall python3-venv and reach PyPI, or set {SKIP_VAR}=1 to skip them.",
+                    args.join(" ")
+                );
+            }
+        }
+        std::fs::write(&ready, package).unwrap();
+    }
+    Some(python)
+}
+
+/// Runs the project maker; returns what Jam.py's API opens.
+fn jampy_rows(python: &Path, project: &Path, read_only: bool) -> Value {
+    let mut cmd = Command::new(python);
+    cmd.arg(root().join("crates/jamrs/tests/jampy/make_project.py"))
+        .arg(project);
+    if read_only {
+        cmd.arg("--read");
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "make_project.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Jam.py prints to stdout too: the rows are the last line.
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("make_project.py printed no rows ({e}): {text}"))
+}
+
+/// A number compares as a number (Jam.py's 0 and jamrs's 0.0 are one value).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => (x - y).abs() < 1e-9,
+        _ => a == b,
+    }
+}
+
+/// jamrs's rows of `item` (expanded, by id) as maps of the fields Jam.py's rows have. A lookup
+/// list's text is the project's list's text for the value (jamrs sends the lists once, in
+/// `/api/task`, not with every row).
+fn jamrs_rows(c: &common::Client, task: &jamrs_core::Task, item: &str) -> Vec<Map<String, Value>> {
+    let mut rows = jamrs_rows_raw(c, item);
+    let model = task.item_by_name(item).unwrap();
+    for f in &model.fields {
+        let Some(list) = f.lookup_values else {
+            continue;
+        };
+        for r in &mut rows {
+            let text = r
+                .get(f.name.as_str())
+                .and_then(Value::as_i64)
+                .and_then(|v| task.lookup_lists[list].values.iter().find(|(k, _)| *k == v))
+                .map_or(Value::Null, |(_, t)| json!(t));
+            r.insert(format!("{}.text", f.name), text);
+        }
+    }
+    rows
+}
+
+fn jamrs_rows_raw(c: &common::Client, item: &str) -> Vec<Map<String, Value>> {
+    let (status, body) = c.open(item, &json!({"expanded": true, "order": ["id"]}));
+    assert_eq!(status, 200, "open {item}: {body}");
+    let fields: Vec<String> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect();
+    body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            fields
+                .iter()
+                .cloned()
+                .zip(r.as_array().unwrap().iter().cloned())
+                .collect()
+        })
+        .collect()
+}
+
+fn assert_same_rows(item: &str, jampy: &Value, jamrs: &[Map<String, Value>]) {
+    let expected = jampy[item].as_array().unwrap();
+    assert_eq!(
+        expected.len(),
+        jamrs.len(),
+        "{item}: Jam.py opens {expected:?}, jamrs {jamrs:?}"
+    );
+    for (e, got) in expected.iter().zip(jamrs) {
+        for (k, v) in e.as_object().unwrap() {
+            let g = got.get(k).unwrap_or(&Value::Null);
+            assert!(
+                same(v, g),
+                "{item} row {}: {k} is {v} in Jam.py, {g} in jamrs",
+                e["id"]
+            );
+        }
+    }
+}
+
+fn file_bytes(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap()
+}
+
+fn import_and_compare(version: &str, package: &str) {
+    let Some(python) = jampy(version, package) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("jampy");
+    let expected = jampy_rows(&python, &source, false);
+    let data = source.join("shop.sqlite");
+    let before = file_bytes(&data);
+
+    let project = dir.path().join("project");
+    let report = jamrs_import::import(
+        &source,
+        &project,
+        &jamrs_import::Options {
+            copy_data: false,
+            carry_passwords: true,
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(
+        file_bytes(&data),
+        before,
+        "the import changed the data database"
+    );
+    let md = std::fs::read_to_string(project.join("IMPORT.md")).unwrap();
+    assert!(md.contains("item orders"), "{md}");
+    assert!(report.summary().contains("secret key"));
+    assert!(
+        !std::fs::read_to_string(project.join("jamrs.toml"))
+            .unwrap()
+            .contains("pa-secret-1"),
+        "a plain-text password was written"
+    );
+    // A second import into the same folder is refused.
+    let again = jamrs_import::import(&source, &project, &Default::default(), &mut |_| {});
+    assert!(again.unwrap_err().contains("never overwrites"));
+
+    // The users come over when jamrs first opens the database; "a" keeps Jam.py's password.
+    let task = jamrs_core::project::load(&project).unwrap();
+    let listed = jamrs::users::list(&task).unwrap();
+    assert!(
+        listed.contains("a ") && listed.contains("users"),
+        "{listed}"
+    );
+    assert!(!project.join(jamrs_import::users::USERS_FILE).exists());
+
+    let server = TestServer::existing(dir, &project);
+    let c = server.login("a", "pa-secret-1");
+    for item in ["countries", "customers", "orders"] {
+        assert_same_rows(item, &expected, &jamrs_rows(&c, &task, item));
+    }
+    // The item's module function stays callable, as in Jam.py.
+    let (status, body) = c.post_json("/api/items/orders/call/total_of", &json!({"args": [4]}));
+    assert_eq!((status, &body["result"]), (200, &json!(8)), "{body}");
+
+    // jamrs writes; Jam.py reads the result back.
+    let (status, body) = c.apply(
+        "orders",
+        &json!({"changes": [
+            {"op": "insert", "values": {"customer": 2, "customer_country": 2, "status": 1, "total": 4.5}},
+            {"op": "update", "id": 1, "values": {"total": 7.0, "status": 2}},
+            {"op": "delete", "id": 3}
+        ]}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let after = jampy_rows(&python, &source, true);
+    let orders = jamrs_rows(&c, &task, "orders");
+    assert_eq!(orders.len(), 2, "{orders:?}");
+    assert_same_rows("orders", &after, &orders);
+    assert_eq!(after["orders"][1]["customer.text"], json!("Bob"));
+    assert_eq!(after["orders"][0]["total"], json!(7.0));
+}
+
+#[test]
+fn a_jampy_v7_project_imports_and_serves_the_same_rows() {
+    import_and_compare("v7", "jam.py-v7==7.0.120");
+}
+
+#[test]
+fn a_jampy_v5_project_imports_and_serves_the_same_rows() {
+    import_and_compare("v5", "jam-py==5.4.136");
+}
