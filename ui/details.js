@@ -23,9 +23,10 @@ export class DetailList {
     this.rows = [];
     this.deleted = [];
     this.keysText = new Map();
-    this.columns = item.shownFields();
+    this.columns = item.viewFields();
     this.grid = new Grid({
       columns: this.columns,
+      widthOf: (f) => item.columnWidth(f),
       keyOf: (row) => row._key,
       multiselect: false,
       sortable: false,

@@ -84,9 +84,12 @@ export class EditForm {
 
   async open() {
     const item = this.item;
+    const details = this.mode === 'server' ? item.editDetails() : [];
+    const width = item.edit && item.edit.width;
+    const page = item.edit && item.edit.modal === false && this.mode === 'server';
     this.modal = new Modal({
       title: this.title,
-      className: `modal-form${item.detailItems().length && this.mode === 'server' ? ' modal-wide' : ''}`,
+      className: `modal-form${details.length && !width ? ' modal-wide' : ''}${width ? ' modal-sized' : ''}${page ? ' modal-page' : ''}`,
       beforeClose: () => this.beforeClose(),
       onClosed: () => {
         openForms.delete(this);
@@ -94,6 +97,8 @@ export class EditForm {
         if (this.mode === 'server') this.app.formClosed(item);
       },
     });
+    // The layout's width, through the CSSOM (the page's CSP allows no style attributes).
+    if (width) this.modal.el.style.setProperty('--form-width', `${width}px`);
     this.modal.el.dataset.item = item.name;
     this.modal.onKey = (e) => this.onKey(e);
     if (this.readOnly) {
@@ -105,14 +110,12 @@ export class EditForm {
     // form with a single text box on Enter).
     this.form.addEventListener('submit', (e) => e.preventDefault());
     await this.resolveTexts();
-    const grid = h('div', { class: 'form-grid' });
-    for (const f of item.shownFields()) grid.append(this.fieldRow(f));
-    this.form.append(this.banner, grid);
+    this.form.append(this.banner, this.layout(item.editTabs()));
     this.modal.body.append(this.form);
 
     if (this.mode === 'server') {
       const master = this.isNew ? null : { item: item.name, id: this.row[item.pk] };
-      for (const d of item.detailItems()) {
+      for (const d of details) {
         const list = new DetailList(this.app, d, { master, readOnly: this.readOnly });
         this.details.push(list);
         this.modal.body.append(list.el);
@@ -144,9 +147,54 @@ export class EditForm {
     }
   }
 
+  /**
+   * The inputs laid out as the item's `[edit]` layout says: tabs (a tab bar when there are
+   * several) of bands, each band a grid of its `columns`.
+   */
+  layout(tabs) {
+    const band = (b) => h('div', { class: 'form-band' },
+      b.caption ? h('h3', { class: 'band-caption' }, b.caption) : null,
+      h('div', { class: `form-grid${b.columns ? ` cols-${b.columns}` : ''}` }, b.fields.map((f) => this.fieldRow(f))));
+    if (tabs.length === 1) return h('div', { class: 'form-layout' }, tabs[0].bands.map(band));
+    const buttons = [];
+    const panels = tabs.map((t, i) => h('div', {
+      class: 'form-tab-panel', role: 'tabpanel', id: uid('form-tab'), hidden: i > 0, dataset: { tab: String(i) },
+    }, t.bands.map(band)));
+    this.selectTab = (i, focus = false) => {
+      buttons.forEach((b, j) => {
+        b.setAttribute('aria-selected', i === j ? 'true' : 'false');
+        b.tabIndex = i === j ? 0 : -1;
+      });
+      panels.forEach((p, j) => { p.hidden = i !== j; });
+      if (focus) buttons[i].focus();
+    };
+    tabs.forEach((t, i) => {
+      const b = h('button', {
+        type: 'button', role: 'tab', class: 'form-tab', 'aria-controls': panels[i].id,
+        'aria-selected': i === 0 ? 'true' : 'false', tabindex: i === 0 ? '0' : '-1',
+        onclick: () => this.selectTab(i),
+        onkeydown: (e) => {
+          if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+          e.preventDefault();
+          this.selectTab((i + (e.key === 'ArrowLeft' ? -1 : 1) + tabs.length) % tabs.length, true);
+        },
+      }, t.caption);
+      buttons.push(b);
+    });
+    this.tabPanels = panels;
+    return h('div', { class: 'form-layout' }, h('div', { class: 'form-tabs', role: 'tablist', 'aria-label': 'Form pages' }, buttons), panels);
+  }
+
+  /** Shows the tab that holds `el` (a field with an error, say). */
+  revealTab(el) {
+    if (!this.tabPanels) return;
+    const at = this.tabPanels.findIndex((p) => p.contains(el));
+    if (at >= 0 && this.tabPanels[at].hidden) this.selectTab(at);
+  }
+
   /** Texts the inputs need that the row does not carry: keys lists, and defaults of lookups. */
   async resolveTexts() {
-    for (const f of this.item.shownFields()) {
+    for (const f of this.item.editFields()) {
       const v = this.row[f.name];
       if (v === null || v === undefined) continue;
       try {
@@ -279,7 +327,9 @@ export class EditForm {
 
   focusFirstError() {
     const bad = [...this.inputs.values()].find((i) => !i.errorEl.hidden);
-    if (bad) (bad.focusTarget || bad.el).focus();
+    if (!bad) return;
+    this.revealTab(bad.el);
+    (bad.focusTarget || bad.el).focus();
   }
 
   /**

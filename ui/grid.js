@@ -22,7 +22,8 @@ function defaultWidth(field) {
 
 export class Grid {
   /**
-   * columns: FieldMeta[]; keyOf(row) → the row's key; order: [[name, desc], …].
+   * columns: FieldMeta[]; keyOf(row) → the row's key; order: [[name, desc], …];
+   * widthOf(field) → the layout's width in pixels, or null; sortable: false, or (field) → bool.
    * Callbacks: onActivate(row) (Enter, double-click), onSort(order), onCurrent(row),
    * onSelection(keys), onPage(delta) (PgUp/PgDn).
    */
@@ -74,7 +75,9 @@ export class Grid {
   }
 
   headerCell(field) {
-    const sortable = this.opts.sortable !== false;
+    // `sortable`: false for none, or a function that says it per column (the layout's sort_fields).
+    const o = this.opts.sortable;
+    const sortable = typeof o === 'function' ? o(field) : o !== false;
     const label = h('span', { class: 'th-label' }, field.caption);
     const mark = h('span', { class: 'sort-mark', 'aria-hidden': 'true' });
     const content = sortable
@@ -130,7 +133,7 @@ export class Grid {
   }
 
   width(field) {
-    return this.widths[field.name] || defaultWidth(field);
+    return this.widths[field.name] || (this.opts.widthOf && this.opts.widthOf(field)) || defaultWidth(field);
   }
 
   applyWidths() {

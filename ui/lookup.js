@@ -45,14 +45,16 @@ export async function textsOf(lookupItem, path, ids) {
 export function chooseRows(app, lookupItem, { title, multi = false, selected = [] } = {}) {
   return new Promise((resolve) => {
     let result = null;
+    const width = lookupItem.view && lookupItem.view.width;
     const modal = new Modal({
       title: title || `Select ${lookupItem.caption}`,
-      className: 'modal-wide modal-lookup',
+      className: `${width ? 'modal-sized' : 'modal-wide'} modal-lookup`,
       onClosed: () => {
         view.dispose();
         resolve(result);
       },
     });
+    if (width) modal.el.style.setProperty('--form-width', `${width}px`);
     const pick = (rows) => {
       if (!rows.length) return;
       result = rows;

@@ -37,9 +37,9 @@ export class ViewForm {
     this.page = 0;
     this.total = 0;
     this.seq = 0;
-    this.columns = item.shownFields();
+    this.columns = item.viewFields();
     this.searchFields = item.searchFields();
-    this.searchField = this.searchFields.find((f) => f.name === prefs.searchField) || this.searchFields[0] || null;
+    this.searchField = this.searchFields.find((f) => f.name === prefs.searchField) || item.defaultSearchField();
     this.filters = new FilterSet(app, item);
     this.known = new Map();
     this.build(selected);
@@ -54,6 +54,8 @@ export class ViewForm {
     const tab = this.mode === 'tab';
     this.grid = new Grid({
       columns: this.columns,
+      widthOf: (f) => item.columnWidth(f),
+      sortable: (f) => item.sortable(f),
       keyOf: (row) => row[item.pk],
       order: this.order,
       multiselect: tab || this.multi,
@@ -138,7 +140,7 @@ export class ViewForm {
         this.load();
       },
     }, h('option', { value: '' }, 'Default order'),
-    this.columns.flatMap((f) => [
+    this.columns.filter((f) => item.sortable(f)).flatMap((f) => [
       h('option', { value: `${f.name}:asc` }, `${f.caption} ↑`),
       h('option', { value: `${f.name}:desc` }, `${f.caption} ↓`),
     ]));

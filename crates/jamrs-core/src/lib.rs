@@ -10,6 +10,7 @@ pub mod access;
 pub mod delta;
 pub mod error;
 pub mod ident;
+pub mod layout;
 pub mod model;
 pub mod params;
 pub mod project;
