@@ -23,7 +23,8 @@ function defaultWidth(field) {
 export class Grid {
   /**
    * columns: FieldMeta[]; keyOf(row) → the row's key; order: [[name, desc], …];
-   * widthOf(field) → the layout's width in pixels, or null; sortable: false, or (field) → bool.
+   * widthOf(field) → the layout's width in pixels, or null; sortable: false, or (field) → bool;
+   * cellText(field, row) → a cell's text, or null for the type's own.
    * Callbacks: onActivate(row) (Enter, double-click), onSort(order), onCurrent(row),
    * onSelection(keys), onPage(delta) (PgUp/PgDn).
    */
@@ -234,7 +235,9 @@ export class Grid {
       if (v) td.classList.add('is-true');
       return td;
     }
-    const text = displayText(field, row, this.keysText);
+    // A client module's on_field_get_text has the first word (`cellText`), then the type's text.
+    const custom = this.opts.cellText ? this.opts.cellText(field, row) : null;
+    const text = custom ?? displayText(field, row, this.keysText);
     td.textContent = text;
     if (text.length > 24) td.title = text;
     return td;

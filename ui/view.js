@@ -42,7 +42,19 @@ export class ViewForm {
     this.searchField = this.searchFields.find((f) => f.name === prefs.searchField) || item.defaultSearchField();
     this.filters = new FilterSet(app, item);
     this.known = new Map();
+    // The client API's item: in a tab, the task's own (`task.<item>`); in a lookup dialog, a copy.
+    this.ci = mode === 'tab' ? app.runtime.task.item_by_name(item.name) : app.runtime.item(item);
+    this.ci.binding = {
+      buttons: (where) => (where === 'view' ? this.clientButtons : null),
+      refresh: () => this.load(),
+      closeView: () => this.onClose && this.onClose(),
+    };
     this.build(selected);
+    this.ci.view_form = this.el;
+    this.ci.selections = [...this.grid.selection];
+    // Jam.py's order: the task's on_view_form_created, then the item's; then shown.
+    app.runtime.formEvent(this.ci, 'view_form_created');
+    app.runtime.formEvent(this.ci, 'view_form_shown');
   }
 
   get editable() {
@@ -57,6 +69,7 @@ export class ViewForm {
       widthOf: (f) => item.columnWidth(f),
       sortable: (f) => item.sortable(f),
       keyOf: (row) => row[item.pk],
+      cellText: (f, row) => this.ci._textAt(row, f.name),
       order: this.order,
       multiselect: tab || this.multi,
       label: tab ? item.caption : `${item.caption}: choose a row`,
@@ -68,8 +81,14 @@ export class ViewForm {
         this.page = 0;
         this.load();
       },
-      onSelection: () => this.renderSelection(),
-      onCurrent: () => this.renderButtons(),
+      onSelection: () => {
+        if (this.ci) this.ci.selections = [...this.grid.selection];
+        this.renderSelection();
+      },
+      onCurrent: (row) => {
+        if (this.ci && !this.ci.is_changing()) this.ci._recNo = row ? this.grid.rows.indexOf(row) : -1;
+        this.renderButtons();
+      },
       onPage: (d) => this.goto(this.page + d),
     });
     for (const key of selected) this.grid.selection.add(key);
@@ -145,6 +164,8 @@ export class ViewForm {
       h('option', { value: `${f.name}:desc` }, `${f.caption} ↓`),
     ]));
 
+    // Buttons a client module adds (add_view_button).
+    this.clientButtons = h('span', { class: 'client-buttons' });
     this.selectionInfo = h('div', { class: 'selection-info', hidden: true, role: 'status' });
     this.chips = h('div', { class: 'filter-chips', 'aria-label': 'Active filters' });
     this.titleEl = h('h2', { class: 'view-title', id: uid('view-title') }, item.caption);
@@ -187,7 +208,7 @@ export class ViewForm {
     h('header', { class: 'view-header' },
       h('div', { class: 'view-heading' }, back, this.titleEl, this.refreshButton),
       h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': `${item.caption} commands` },
-        this.newButton, this.editButton, this.deleteButton, this.filterButton, this.sortSelect),
+        this.newButton, this.editButton, this.deleteButton, this.filterButton, this.clientButtons, this.sortSelect),
       search),
     h('div', { class: 'view-subbar' }, this.chips, this.selectionInfo),
     this.error,
@@ -263,6 +284,7 @@ export class ViewForm {
       const keysText = await this.keysTexts(rows);
       if (seq !== this.seq) return;
       this.error.hidden = true;
+      if (!this.ci.is_changing()) this.ci._load(rows);
       this.grid.setRows(rows, { currentKey, keysText });
       if (summary.length && rows.length) {
         this.grid.setTotals(summary.map((t) => ({

@@ -45,6 +45,7 @@ const FILES: &[(&str, &[u8])] = files!(
     "inputs.js",
     "lookup.js",
     "details.js",
+    "client.js",
 );
 
 /// The page's template; the other files are assets.
