@@ -615,7 +615,11 @@ fn a_module_without_an_item_is_rejected() {
 fn a_client_module_without_an_item_is_rejected() {
     let dir = write_project(&task_with_group(&["a"]), &[("a", "")]);
     fs::create_dir(dir.path().join("client")).unwrap();
-    fs::write(dir.path().join("client/a.js"), "function on_view_form_created(item) {}").unwrap();
+    fs::write(
+        dir.path().join("client/a.js"),
+        "function on_view_form_created(item) {}",
+    )
+    .unwrap();
     fs::write(dir.path().join("client/task.js"), "").unwrap();
     fs::write(dir.path().join("client/notes.txt"), "not a module").unwrap();
     let task = load_ok(dir.path());
