@@ -22,12 +22,15 @@ export class ViewForm {
   /**
    * mode: 'tab' (a menu item's view) or 'select' (a lookup dialog; `onPick(row)` on Enter).
    * multi: in select mode, rows are marked with checkboxes and `pickedRows()` returns them.
+   * selectAll: with multi, a "Select all" button marks every row that matches the search and
+   * filters, on every page (the filter's `multi_select_all`), as many as the server's max_limit.
    */
-  constructor(app, item, { mode = 'tab', multi = false, selected = [], onPick = null, onClose = null } = {}) {
+  constructor(app, item, { mode = 'tab', multi = false, selectAll = false, selected = [], onPick = null, onClose = null } = {}) {
     this.app = app;
     this.item = item;
     this.mode = mode;
     this.multi = multi;
+    this.selectAllMatching = multi && selectAll;
     this.onPick = onPick;
     this.onClose = onClose;
     this.prefKey = `jamrs.view.${app.meta.task.name}.${item.name}`;
@@ -167,6 +170,10 @@ export class ViewForm {
     // Buttons a client module adds (add_view_button).
     this.clientButtons = h('span', { class: 'client-buttons' });
     this.selectionInfo = h('div', { class: 'selection-info', hidden: true, role: 'status' });
+    this.selectAllButton = this.selectAllMatching ? h('button', {
+      type: 'button', class: 'btn btn-small btn-ghost select-all-matching', onclick: () => this.selectEveryMatch(),
+    }, 'Select all') : null;
+    this.selectAllNote = h('p', { class: 'select-all-note', role: 'status', hidden: true });
     this.chips = h('div', { class: 'filter-chips', 'aria-label': 'Active filters' });
     this.titleEl = h('h2', { class: 'view-title', id: uid('view-title') }, item.caption);
     const back = tab ? h('button', {
@@ -210,7 +217,8 @@ export class ViewForm {
       h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': `${item.caption} commands` },
         this.newButton, this.editButton, this.deleteButton, this.filterButton, this.clientButtons, this.sortSelect),
       search),
-    h('div', { class: 'view-subbar' }, this.chips, this.selectionInfo),
+    h('div', { class: 'view-subbar' }, this.chips, this.selectAllButton, this.selectionInfo),
+    this.selectAllNote,
     this.error,
     this.grid.el,
     h('footer', { class: 'pager' },
@@ -336,6 +344,7 @@ export class ViewForm {
 
   renderSelection() {
     const n = this.grid.selection.size;
+    if (!n && this.selectAllNote) this.selectAllNote.hidden = true;
     clear(this.selectionInfo);
     this.selectionInfo.hidden = n === 0;
     if (n) {
@@ -386,6 +395,34 @@ export class ViewForm {
       await this.load();
     }
     this.grid.focus();
+  }
+
+  /**
+   * Marks every row that matches the dialog's search and filters, on all pages: one open of up
+   * to the server's max_limit rows. When more match, it says how many were marked of how many.
+   */
+  async selectEveryMatch() {
+    const item = this.item;
+    const max = this.app.meta.task.max_limit;
+    this.selectAllButton.disabled = true;
+    try {
+      const rows = await api.open(item.name, { ...this.params(), expanded: true, order: this.order, limit: max });
+      for (const r of rows) {
+        this.known.set(r[item.pk], r);
+        this.grid.selection.add(r[item.pk]);
+      }
+      this.grid.setRows(this.grid.rows, { currentKey: this.grid.currentKey() });
+      this.selectAllNote.hidden = this.total <= rows.length;
+      this.selectAllNote.textContent = this.total > rows.length
+        ? `Selected the first ${formatNumber(rows.length, 'integer')} of ${formatNumber(this.total, 'integer')} matching rows: the server sends at most ${formatNumber(max, 'integer')} at a time. Narrow the search to choose among the rest.`
+        : '';
+      this.ci.selections = [...this.grid.selection];
+      this.renderSelection();
+    } catch (err) {
+      showError(err, `Cannot select all ${item.caption}`);
+    } finally {
+      this.selectAllButton.disabled = false;
+    }
   }
 
   /** In select mode with `multi`: the marked rows (keys alone for rows not seen on a page). */

@@ -27,7 +27,7 @@ export const PASSWORD = 'correct horse battery';
  * `jamrs new --template <template>`) with `users` ([login, role, name]).
  * Returns {url, dir, stop()}.
  */
-export async function startServer({ fixture = 'shop', template = null, users = [] } = {}) {
+export async function startServer({ fixture = 'shop', template = null, users = [], env = {} } = {}) {
   const bin = jamrsBinary();
   const dir = mkdtempSync(join(tmpdir(), 'jamrs-e2e-'));
   const project = join(dir, template || fixture);
@@ -42,7 +42,7 @@ export async function startServer({ fixture = 'shop', template = null, users = [
     });
   }
   const child = spawn(bin, ['run', project, '--bind', '127.0.0.1:0'], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn', ...env },
   });
   let log = '';
   child.stderr.on('data', (d) => { log += d; });
