@@ -624,8 +624,8 @@ export class ClientItem {
     const path = `/api/items/${encodeURIComponent(this.item_name)}/open`;
     const done = (data) => {
       this._load(data.rows.map((row) => Object.fromEntries(data.fields.map((f, i) => [f, row[i]]))));
-      call({ fn: callback, item_name: this.item_name }, 'fn', this, [this]);
       call(this, 'on_after_open', this, [this]);
+      call({ fn: callback, item_name: this.item_name }, 'fn', this, [this]);
       return this;
     };
     if (callback || options.async) return this._post(path, params).then(done);

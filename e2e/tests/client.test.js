@@ -105,6 +105,9 @@ test('a new invoice: append, form events, field changes, lines computed by their
   await settled(products.locator('.view'));
   await products.locator('tr', { hasText: 'Pear' }).dblclick();
   await products.waitFor({ state: 'detached' });
+  assert.deepEqual((await events()).filter((e) => e.startsWith('lines.on_before_field_changed')).slice(0, 1), [
+    'lines.on_before_field_changed product was 0',
+  ]);
   assert.equal(await line.getByLabel('Price').inputValue(), '2.50');
   assert.equal(await line.getByLabel('Amount').inputValue(), '2.50');
   await line.getByLabel('Qty').fill('3');
@@ -182,6 +185,18 @@ test('editing: on_before_edit, a tax rate that recomputes every line, close quer
     'invoices.on_field_changed total=8.25',
   ]);
   assert.equal(await form.getByLabel('Total', { exact: true }).inputValue(), '8.25');
+  // Deleting the line: its events, then the invoice's.
+  await form.locator('.detail tbody tr').first().click();
+  await form.getByRole('button', { name: 'Delete Lines row' }).click();
+  await dialog(page, 'Delete — Lines').getByRole('button', { name: 'Delete' }).click();
+  assert.deepEqual(await events(), [
+    'lines.on_before_delete 7.5',
+    'lines.on_after_delete 0',
+    'invoices.on_detail_changed lines 0',
+    'invoices.on_field_changed subtotal=0',
+    'invoices.on_field_changed tax=0',
+    'invoices.on_field_changed total=0',
+  ]);
   await page.keyboard.press('Escape');
   const question = dialog(page, 'Unsaved changes');
   await question.getByRole('button', { name: 'Discard changes' }).click();
@@ -223,6 +238,15 @@ test('view buttons call server functions, waiting or with a callback', async () 
   await view.getByRole('button', { name: 'Double later' }).click();
   await page.waitForFunction(() => task.log.length >= 2);
   assert.deepEqual(await events(), ['server 42', 'server async 8 null']);
+  // open() of a copy: waiting, or with a callback; the copy has the item's handlers.
+  await view.getByRole('button', { name: 'Count' }).click();
+  await page.waitForFunction(() => task.log.length >= 4);
+  assert.deepEqual(await events(), [
+    'invoices.on_after_open 1',
+    'opened 1',
+    'invoices.on_after_open 1',
+    'opened later 1',
+  ]);
   assert.deepEqual(problems(), []);
 });
 
