@@ -25,7 +25,8 @@ def on_apply(item, delta, params, connection):
             continue
         rate = invoice.taxrate.value
         named = set()
-        for line in invoice.invoice_table:
+        # An update that changes no line has no invoice_table in its delta.
+        for line in getattr(invoice, 'invoice_table', None) or []:
             if not line.rec_inserted():
                 named.add(line.id.value)
             if not line.rec_deleted():
