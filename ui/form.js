@@ -112,6 +112,12 @@ export class EditForm {
         else input.el.readOnly = on;
         input.el.closest('.field').classList.toggle('is-readonly', on);
       },
+      formReadOnly(on) {
+        // `item.read_only = true` from a module: every input locked, nothing to save.
+        self.lockedByCode = on;
+        for (const f of self.ci.fields) this.readOnly(f, on);
+        if (self.saveButton) self.saveButton.hidden = on;
+      },
       buttons(where) {
         return where === 'edit' ? self.clientButtons : (inner && inner.buttons ? inner.buttons(where) : null);
       },
@@ -434,7 +440,7 @@ export class EditForm {
   }
 
   async save() {
-    if (this.readOnly || this.saving) return false;
+    if (this.readOnly || this.lockedByCode || this.saving) return false;
     this.clearErrors();
     // What was typed and not yet committed (the user did not leave the box) reaches the fields.
     for (const name of this.inputs.keys()) this.commit(name);

@@ -230,6 +230,26 @@ test('on_field_validate and on_before_post refuse a record, beside the field and
   assert.deepEqual(problems(), []);
 });
 
+test('item.read_only from a module locks the whole form', async () => {
+  await admin.insert('invoices', [{ customer: 'Locked' }]);
+  const view = page.locator('.view-tab[data-item="invoices"]');
+  await view.getByRole('button', { name: 'Refresh' }).click();
+  await settled(view);
+  await view.locator('tbody tr', { hasText: 'LOCKED' }).dblclick();
+  const form = dialog(page, 'Invoices');
+  await form.waitFor();
+  assert.equal(await form.getByLabel('Customer').getAttribute('readonly'), '');
+  assert.equal(await form.getByRole('button', { name: 'Save' }).isHidden(), true);
+  await page.keyboard.press('Escape');
+  await form.waitFor({ state: 'detached' });
+  await page.request.post(`${server.url}/api/items/invoices/apply`, {
+    data: { changes: [{ op: 'delete', id: (await admin.open('invoices', { filters: [['customer', 'eq', 'Locked']] }))[0].id }] },
+  });
+  await view.getByRole('button', { name: 'Refresh' }).click();
+  await settled(view);
+  assert.deepEqual(problems(), []);
+});
+
 test('view buttons call server functions, waiting or with a callback', async () => {
   const view = page.locator('.view-tab[data-item="invoices"]');
   await events();
