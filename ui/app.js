@@ -10,6 +10,7 @@ import { loginPage, reloginDialog } from './login.js';
 import { topModal, showError, toast } from './dialog.js';
 import { ViewForm } from './view.js';
 import { editRecord, openForms } from './form.js';
+import { ClientRuntime, call } from './client.js';
 import * as api from './api.js';
 
 class App {
@@ -40,7 +41,7 @@ class App {
         return;
       }
     }
-    this.setup(json);
+    await this.setup(json);
   }
 
   fatal(err) {
@@ -52,7 +53,7 @@ class App {
       h('button', { type: 'button', class: 'btn btn-primary', onclick: () => window.location.reload() }, 'Try again')));
   }
 
-  setup(json) {
+  async setup(json) {
     this.meta = new Meta(json);
     this.caption = this.meta.task.caption;
     document.title = this.caption;
@@ -60,12 +61,18 @@ class App {
     document.documentElement.lang = this.meta.task.language || 'en';
     this.storeKey = `jamrs.tabs.${this.meta.task.name}`;
     api.onUnauthorized(() => this.relogin());
+    // The project's client modules, before any form exists; `task` is global, as in Jam.py.
+    this.runtime = new ClientRuntime(this, this.meta);
+    await this.runtime.load(json.client_modules || []);
+    window.task = this.runtime.task;
     this.build();
     document.addEventListener('keydown', (e) => this.keydown(e));
     window.addEventListener('hashchange', () => this.route());
     window.addEventListener('beforeunload', (e) => {
       if ([...openForms].some((f) => f.dirty())) e.preventDefault();
     });
+    // Jam.py's on_page_loaded: the shell is there, no view is open yet.
+    call(this.runtime.task, 'on_page_loaded', this.runtime.task, [this.runtime.task]);
     this.restore();
   }
 
@@ -245,9 +252,12 @@ class App {
   closeTab(name) {
     const tab = this.tabs.get(name);
     if (!tab) return;
+    if (this.runtime.formEvent(tab.view.ci, 'view_form_close_query') === false) return;
     const names = [...this.tabs.keys()];
     const at = names.indexOf(name);
     tab.view.dispose();
+    this.runtime.formEvent(tab.view.ci, 'view_form_closed');
+    tab.view.ci.view_form = null;
     tab.wrap.remove();
     tab.panel.remove();
     this.tabs.delete(name);

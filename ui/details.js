@@ -9,23 +9,32 @@ import { Grid } from './grid.js';
 import { confirm, showError } from './dialog.js';
 import { textsOf } from './lookup.js';
 import * as api from './api.js';
-import { openLocalForm } from './form.js';
+import { EditForm, openLocalForm } from './form.js';
+import { report } from './client.js';
 
 let localKeys = 0;
 
 export class DetailList {
-  /** `master`: {item, id} of a saved master, or null for a new one. `readOnly`: the master form's. */
-  constructor(app, item, { master, readOnly }) {
+  /**
+   * `master`: {item, id} of a saved master, or null for a new one. `readOnly`: the master form's.
+   * `masterItem`: the master form's item object; this list's rows are its detail's records
+   * (`item.<detail>` in client modules), so code and the user change the same rows.
+   */
+  constructor(app, item, { master, readOnly, masterItem }) {
     this.app = app;
     this.item = item;
     this.master = master;
     this.readOnly = readOnly;
     this.rows = [];
+    this.ci = app.runtime.item(item, { master: masterItem, rows: this.rows, binding: this.binding() });
+    masterItem._addDetail(this.ci);
     this.deleted = [];
     this.keysText = new Map();
-    this.columns = item.shownFields();
+    this.columns = item.viewFields();
     this.grid = new Grid({
       columns: this.columns,
+      widthOf: (f) => item.columnWidth(f),
+      cellText: (f, row) => this.ci._textAt(row, f.name),
       keyOf: (row) => row._key,
       multiselect: false,
       sortable: false,
@@ -62,7 +71,52 @@ export class DetailList {
     const rows = await api.open(this.item.name, { expanded: true, master: this.master });
     for (const [k, v] of await this.keysTexts(rows)) this.keysText.set(k, v);
     this.rows = rows.map((r) => ({ _key: `s${r[this.item.pk]}`, _state: 'old', _original: { ...r }, ...r }));
+    this.ci._load(this.rows);
     this.render();
+  }
+
+  /** How the detail's item object reaches this list (see `ClientItem.binding`). */
+  binding() {
+    let pending = false;
+    const later = () => {
+      if (pending) return;
+      pending = true;
+      queueMicrotask(() => {
+        pending = false;
+        this.render(this.grid.currentKey());
+      });
+    };
+    return {
+      newRow: () => {
+        localKeys += 1;
+        return { _key: `n${localKeys}`, _state: 'new', _values: {} };
+      },
+      appended: later,
+      changed: later,
+      cancelled: later,
+      posted: (row) => {
+        // What to send for the row: all its values when new, what differs from the stored row
+        // otherwise.
+        const values = {};
+        for (const f of this.item.fields) {
+          if (!f.editable()) continue;
+          const v = EditForm.wire(f, row[f.name]);
+          if (row._state === 'new') {
+            if (v !== null) values[f.name] = v;
+          } else if (!same(v, row._original[f.name])) {
+            values[f.name] = v;
+          }
+        }
+        row._values = values;
+        if (row._state !== 'new') row._state = Object.keys(values).length ? 'changed' : 'old';
+        delete row._invalid;
+        later();
+      },
+      deleted: (row) => {
+        if (row._state !== 'new') this.deleted.push(row);
+        later();
+      },
+    };
   }
 
   async keysTexts(rows) {
@@ -150,15 +204,17 @@ export class DetailList {
 
   async create() {
     if (!this.can('create')) return;
-    const result = await openLocalForm(this.app, this.item, {
-      row: null, keysText: this.keysText, title: `New ${this.item.caption} row`,
-    });
-    if (result) {
-      localKeys += 1;
-      const row = { _key: `n${localKeys}`, _state: 'new', _values: result.values, ...result.row };
-      this.rows.push(row);
-      this.render(row._key);
+    try {
+      this.ci.append();
+    } catch (err) {
+      report(err, `client/${this.item.name}.js`);
+      return;
     }
+    const row = this.ci._record();
+    const posted = await openLocalForm(this.app, this.item, {
+      ci: this.ci, keysText: this.keysText, title: `New ${this.item.caption} row`,
+    });
+    this.render(posted ? row._key : undefined);
     this.grid.focus();
   }
 
@@ -166,26 +222,12 @@ export class DetailList {
     const row = this.grid.current();
     if (!row) return;
     const editable = row._state === 'new' ? this.can('create') : this.can('edit');
-    const result = await openLocalForm(this.app, this.item, {
-      row, editable, keysText: this.keysText, title: `${this.item.caption} row ${this.rows.indexOf(row) + 1}`,
+    this.ci._recNo = this.rows.indexOf(row);
+    if (editable) this.ci.edit();
+    await openLocalForm(this.app, this.item, {
+      ci: this.ci, editable, keysText: this.keysText, title: `${this.item.caption} row ${this.rows.indexOf(row) + 1}`,
     });
-    if (result) {
-      if (row._state === 'new') {
-        row._values = { ...row._values, ...result.values };
-      } else {
-        // Only what differs from the saved row is sent.
-        const values = { ...(row._values || {}) };
-        for (const [k, v] of Object.entries(result.values)) {
-          if (!same(v, row._original[k])) values[k] = v;
-          else delete values[k];
-        }
-        row._values = values;
-        row._state = Object.keys(values).length ? 'changed' : 'old';
-      }
-      Object.assign(row, result.row);
-      delete row._invalid;
-      this.render(row._key);
-    }
+    this.render(row._key);
     this.grid.focus();
   }
 
@@ -197,8 +239,8 @@ export class DetailList {
       return;
     }
     const at = this.rows.indexOf(row);
-    this.rows.splice(at, 1);
-    if (row._state !== 'new') this.deleted.push(row);
+    this.ci._recNo = at;
+    this.ci.delete();
     const next = this.rows[Math.min(at, this.rows.length - 1)];
     this.render(next ? next._key : undefined);
     this.grid.focus();

@@ -124,6 +124,7 @@ function filterInput(app, item, filter, current) {
   } else if ((op === 'in' || op === 'not_in') && field.isLookup()) {
     const multi = new MultiLookup(app, field, {
       id, values: current ? current.value : [], texts: current ? current.texts : new Map(),
+      selectAll: Boolean(filter.multi_select_all),
     });
     control = multi.el;
     control.focusTarget = multi.adder.input;

@@ -22,7 +22,9 @@ function defaultWidth(field) {
 
 export class Grid {
   /**
-   * columns: FieldMeta[]; keyOf(row) → the row's key; order: [[name, desc], …].
+   * columns: FieldMeta[]; keyOf(row) → the row's key; order: [[name, desc], …];
+   * widthOf(field) → the layout's width in pixels, or null; sortable: false, or (field) → bool;
+   * cellText(field, row) → a cell's text, or null for the type's own.
    * Callbacks: onActivate(row) (Enter, double-click), onSort(order), onCurrent(row),
    * onSelection(keys), onPage(delta) (PgUp/PgDn).
    */
@@ -74,7 +76,9 @@ export class Grid {
   }
 
   headerCell(field) {
-    const sortable = this.opts.sortable !== false;
+    // `sortable`: false for none, or a function that says it per column (the layout's sort_fields).
+    const o = this.opts.sortable;
+    const sortable = typeof o === 'function' ? o(field) : o !== false;
     const label = h('span', { class: 'th-label' }, field.caption);
     const mark = h('span', { class: 'sort-mark', 'aria-hidden': 'true' });
     const content = sortable
@@ -130,7 +134,7 @@ export class Grid {
   }
 
   width(field) {
-    return this.widths[field.name] || defaultWidth(field);
+    return this.widths[field.name] || (this.opts.widthOf && this.opts.widthOf(field)) || defaultWidth(field);
   }
 
   applyWidths() {
@@ -231,7 +235,9 @@ export class Grid {
       if (v) td.classList.add('is-true');
       return td;
     }
-    const text = displayText(field, row, this.keysText);
+    // A client module's on_field_get_text has the first word (`cellText`), then the type's text.
+    const custom = this.opts.cellText ? this.opts.cellText(field, row) : null;
+    const text = custom ?? displayText(field, row, this.keysText);
     td.textContent = text;
     if (text.length > 24) td.title = text;
     return td;

@@ -42,17 +42,19 @@ export async function textsOf(lookupItem, path, ids) {
  * The selection dialog: the lookup item's grid. Resolves to the chosen rows (one unless
  * `multi`), or null when cancelled.
  */
-export function chooseRows(app, lookupItem, { title, multi = false, selected = [] } = {}) {
+export function chooseRows(app, lookupItem, { title, multi = false, selectAll = false, selected = [] } = {}) {
   return new Promise((resolve) => {
     let result = null;
+    const width = lookupItem.view && lookupItem.view.width;
     const modal = new Modal({
       title: title || `Select ${lookupItem.caption}`,
-      className: 'modal-wide modal-lookup',
+      className: `${width ? 'modal-sized' : 'modal-wide'} modal-lookup`,
       onClosed: () => {
         view.dispose();
         resolve(result);
       },
     });
+    if (width) modal.el.style.setProperty('--form-width', `${width}px`);
     const pick = (rows) => {
       if (!rows.length) return;
       result = rows;
@@ -61,6 +63,7 @@ export function chooseRows(app, lookupItem, { title, multi = false, selected = [
     const view = new ViewForm(app, lookupItem, {
       mode: 'select',
       multi,
+      selectAll,
       selected,
       onPick: (row) => pick(multi ? view.pickedRows() : [row]),
     });
@@ -278,9 +281,10 @@ export class LookupInput {
  * dialog to mark several. `get()` is an array of keys.
  */
 export class MultiLookup {
-  constructor(app, field, { id, values = [], texts = new Map(), disabled = false, onChange = null, describedBy = null }) {
+  constructor(app, field, { id, values = [], texts = new Map(), disabled = false, onChange = null, describedBy = null, selectAll = false }) {
     this.app = app;
     this.field = field;
+    this.selectAll = selectAll;
     this.lookupItem = field.lookupItem();
     this.onChange = onChange;
     this.items = values.map((v) => ({ id: v, text: texts.get(v) || `#${v}` }));
@@ -349,7 +353,7 @@ export class MultiLookup {
   async openDialog() {
     if (this.disabled) return;
     const rows = await chooseRows(this.app, this.lookupItem, {
-      title: `Select ${this.field.caption}`, multi: true, selected: this.items.map((i) => i.id),
+      title: `Select ${this.field.caption}`, multi: true, selectAll: this.selectAll, selected: this.items.map((i) => i.id),
     });
     if (rows) {
       // Rows marked before the dialog and not seen on its pages come back as keys alone.

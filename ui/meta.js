@@ -45,6 +45,9 @@ export class ItemMeta {
     this.filters = json.filters;
     this.defaultOrder = json.default_order;
     this.summaryFields = json.summary_fields || null;
+    // The author's layouts ([view], [edit]); null parts keep the defaults.
+    this.view = json.view || null;
+    this.edit = json.edit || null;
   }
 
   field(name) {
@@ -62,9 +65,59 @@ export class ItemMeta {
     return this.fields.filter((f) => f.visible && f.name !== this.pk && !this.masterLink.includes(f.name));
   }
 
+  /** The grid's columns: the `[view]` layout's fields, or else the shown fields. */
+  viewFields() {
+    if (this.view && this.view.fields) return this.view.fields.map((n) => this.field(n)).filter(Boolean);
+    return this.shownFields();
+  }
+
+  /** A column's width from the layout (pixels), or null for the grid's default. */
+  columnWidth(field) {
+    return (this.view && this.view.widths && this.view.widths[field.name]) || null;
+  }
+
+  /** Whether a column's header sorts: the layout's `sort_fields`, or every column. */
+  sortable(field) {
+    return !(this.view && this.view.sort_fields) || this.view.sort_fields.includes(field.name);
+  }
+
+  /**
+   * The edit form as tabs of bands: `[{caption, bands: [{caption, columns, fields}]}]`. Without an
+   * `[edit]` layout, one tab of one band with every shown field.
+   */
+  editTabs() {
+    const tabs = this.edit && this.edit.tabs;
+    if (!tabs) return [{ caption: null, bands: [{ caption: null, columns: null, fields: this.shownFields() }] }];
+    return tabs.map((t) => ({
+      caption: t.caption,
+      bands: t.bands.map((b) => ({ ...b, fields: b.fields.map((n) => this.field(n)).filter(Boolean) })),
+    }));
+  }
+
+  /** The fields of the edit form, in layout order. */
+  editFields() {
+    return this.editTabs().flatMap((t) => t.bands.flatMap((b) => b.fields));
+  }
+
+  /** The details the edit form shows (the layout's `details`, or every detail the role may view). */
+  editDetails() {
+    const all = this.detailItems();
+    if (this.edit && this.edit.details) return this.edit.details.map((n) => all.find((d) => d.name === n)).filter(Boolean);
+    return all;
+  }
+
   /** Fields that may be searched: text, and the texts of lookups and lookup lists. */
   searchFields() {
-    return this.shownFields().filter((f) => f.searchable());
+    const fields = this.shownFields();
+    for (const f of this.viewFields()) if (!fields.includes(f)) fields.push(f);
+    return fields.filter((f) => f.searchable());
+  }
+
+  /** The search box's first field: the layout's `search_field`, else the first searchable. */
+  defaultSearchField() {
+    const name = this.view && this.view.search_field;
+    const fields = this.searchFields();
+    return fields.find((f) => f.name === name) || fields[0] || null;
   }
 
   /**
@@ -74,7 +127,7 @@ export class ItemMeta {
    * field is summed unless the author marks it.
    */
   summary() {
-    const shown = this.shownFields();
+    const shown = this.viewFields();
     if (this.summaryFields) {
       return this.summaryFields.map((n) => shown.find((f) => f.name === n)).filter(Boolean)
         .map((field) => ({ field, func: field.summable() ? 'sum' : 'count' }));

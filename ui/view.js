@@ -22,12 +22,15 @@ export class ViewForm {
   /**
    * mode: 'tab' (a menu item's view) or 'select' (a lookup dialog; `onPick(row)` on Enter).
    * multi: in select mode, rows are marked with checkboxes and `pickedRows()` returns them.
+   * selectAll: with multi, a "Select all" button marks every row that matches the search and
+   * filters, on every page (the filter's `multi_select_all`), as many as the server's max_limit.
    */
-  constructor(app, item, { mode = 'tab', multi = false, selected = [], onPick = null, onClose = null } = {}) {
+  constructor(app, item, { mode = 'tab', multi = false, selectAll = false, selected = [], onPick = null, onClose = null } = {}) {
     this.app = app;
     this.item = item;
     this.mode = mode;
     this.multi = multi;
+    this.selectAllMatching = multi && selectAll;
     this.onPick = onPick;
     this.onClose = onClose;
     this.prefKey = `jamrs.view.${app.meta.task.name}.${item.name}`;
@@ -37,12 +40,24 @@ export class ViewForm {
     this.page = 0;
     this.total = 0;
     this.seq = 0;
-    this.columns = item.shownFields();
+    this.columns = item.viewFields();
     this.searchFields = item.searchFields();
-    this.searchField = this.searchFields.find((f) => f.name === prefs.searchField) || this.searchFields[0] || null;
+    this.searchField = this.searchFields.find((f) => f.name === prefs.searchField) || item.defaultSearchField();
     this.filters = new FilterSet(app, item);
     this.known = new Map();
+    // The client API's item: in a tab, the task's own (`task.<item>`); in a lookup dialog, a copy.
+    this.ci = mode === 'tab' ? app.runtime.task.item_by_name(item.name) : app.runtime.item(item);
+    this.ci.binding = {
+      buttons: (where) => (where === 'view' ? this.clientButtons : null),
+      refresh: () => this.load(),
+      closeView: () => this.onClose && this.onClose(),
+    };
     this.build(selected);
+    this.ci.view_form = this.el;
+    this.ci.selections = [...this.grid.selection];
+    // Jam.py's order: the task's on_view_form_created, then the item's; then shown.
+    app.runtime.formEvent(this.ci, 'view_form_created');
+    app.runtime.formEvent(this.ci, 'view_form_shown');
   }
 
   get editable() {
@@ -54,7 +69,10 @@ export class ViewForm {
     const tab = this.mode === 'tab';
     this.grid = new Grid({
       columns: this.columns,
+      widthOf: (f) => item.columnWidth(f),
+      sortable: (f) => item.sortable(f),
       keyOf: (row) => row[item.pk],
+      cellText: (f, row) => this.ci._textAt(row, f.name),
       order: this.order,
       multiselect: tab || this.multi,
       label: tab ? item.caption : `${item.caption}: choose a row`,
@@ -66,8 +84,14 @@ export class ViewForm {
         this.page = 0;
         this.load();
       },
-      onSelection: () => this.renderSelection(),
-      onCurrent: () => this.renderButtons(),
+      onSelection: () => {
+        if (this.ci) this.ci.selections = [...this.grid.selection];
+        this.renderSelection();
+      },
+      onCurrent: (row) => {
+        if (this.ci && !this.ci.is_changing()) this.ci._recNo = row ? this.grid.rows.indexOf(row) : -1;
+        this.renderButtons();
+      },
       onPage: (d) => this.goto(this.page + d),
     });
     for (const key of selected) this.grid.selection.add(key);
@@ -138,12 +162,18 @@ export class ViewForm {
         this.load();
       },
     }, h('option', { value: '' }, 'Default order'),
-    this.columns.flatMap((f) => [
+    this.columns.filter((f) => item.sortable(f)).flatMap((f) => [
       h('option', { value: `${f.name}:asc` }, `${f.caption} ↑`),
       h('option', { value: `${f.name}:desc` }, `${f.caption} ↓`),
     ]));
 
+    // Buttons a client module adds (add_view_button).
+    this.clientButtons = h('span', { class: 'client-buttons' });
     this.selectionInfo = h('div', { class: 'selection-info', hidden: true, role: 'status' });
+    this.selectAllButton = this.selectAllMatching ? h('button', {
+      type: 'button', class: 'btn btn-small btn-ghost select-all-matching', onclick: () => this.selectEveryMatch(),
+    }, 'Select all') : null;
+    this.selectAllNote = h('p', { class: 'select-all-note', role: 'status', hidden: true });
     this.chips = h('div', { class: 'filter-chips', 'aria-label': 'Active filters' });
     this.titleEl = h('h2', { class: 'view-title', id: uid('view-title') }, item.caption);
     const back = tab ? h('button', {
@@ -185,9 +215,10 @@ export class ViewForm {
     h('header', { class: 'view-header' },
       h('div', { class: 'view-heading' }, back, this.titleEl, this.refreshButton),
       h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': `${item.caption} commands` },
-        this.newButton, this.editButton, this.deleteButton, this.filterButton, this.sortSelect),
+        this.newButton, this.editButton, this.deleteButton, this.filterButton, this.clientButtons, this.sortSelect),
       search),
-    h('div', { class: 'view-subbar' }, this.chips, this.selectionInfo),
+    h('div', { class: 'view-subbar' }, this.chips, this.selectAllButton, this.selectionInfo),
+    this.selectAllNote,
     this.error,
     this.grid.el,
     h('footer', { class: 'pager' },
@@ -261,6 +292,7 @@ export class ViewForm {
       const keysText = await this.keysTexts(rows);
       if (seq !== this.seq) return;
       this.error.hidden = true;
+      if (!this.ci.is_changing()) this.ci._load(rows);
       this.grid.setRows(rows, { currentKey, keysText });
       if (summary.length && rows.length) {
         this.grid.setTotals(summary.map((t) => ({
@@ -312,6 +344,7 @@ export class ViewForm {
 
   renderSelection() {
     const n = this.grid.selection.size;
+    if (!n && this.selectAllNote) this.selectAllNote.hidden = true;
     clear(this.selectionInfo);
     this.selectionInfo.hidden = n === 0;
     if (n) {
@@ -362,6 +395,34 @@ export class ViewForm {
       await this.load();
     }
     this.grid.focus();
+  }
+
+  /**
+   * Marks every row that matches the dialog's search and filters, on all pages: one open of up
+   * to the server's max_limit rows. When more match, it says how many were marked of how many.
+   */
+  async selectEveryMatch() {
+    const item = this.item;
+    const max = this.app.meta.task.max_limit;
+    this.selectAllButton.disabled = true;
+    try {
+      const rows = await api.open(item.name, { ...this.params(), expanded: true, order: this.order, limit: max });
+      for (const r of rows) {
+        this.known.set(r[item.pk], r);
+        this.grid.selection.add(r[item.pk]);
+      }
+      this.grid.setRows(this.grid.rows, { currentKey: this.grid.currentKey() });
+      this.selectAllNote.hidden = this.total <= rows.length;
+      this.selectAllNote.textContent = this.total > rows.length
+        ? `Selected the first ${formatNumber(rows.length, 'integer')} of ${formatNumber(this.total, 'integer')} matching rows: the server sends at most ${formatNumber(max, 'integer')} at a time. Narrow the search to choose among the rest.`
+        : '';
+      this.ci.selections = [...this.grid.selection];
+      this.renderSelection();
+    } catch (err) {
+      showError(err, `Cannot select all ${item.caption}`);
+    } finally {
+      this.selectAllButton.disabled = false;
+    }
   }
 
   /** In select mode with `multi`: the marked rows (keys alone for rows not seen on a page). */

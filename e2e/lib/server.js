@@ -23,21 +23,26 @@ export function jamrsBinary() {
 export const PASSWORD = 'correct horse battery';
 
 /**
- * Starts jamrs on a copy of `e2e/fixtures/<fixture>` with `users` ([login, role, name]).
+ * Starts jamrs on a copy of `e2e/fixtures/<fixture>` (or, with `template`, on a project made by
+ * `jamrs new --template <template>`) with `users` ([login, role, name]).
  * Returns {url, dir, stop()}.
  */
-export async function startServer({ fixture = 'shop', users = [] } = {}) {
+export async function startServer({ fixture = 'shop', template = null, users = [], env = {} } = {}) {
   const bin = jamrsBinary();
   const dir = mkdtempSync(join(tmpdir(), 'jamrs-e2e-'));
-  const project = join(dir, fixture);
-  cpSync(join(repo, 'e2e/fixtures', fixture), project, { recursive: true });
+  const project = join(dir, template || fixture);
+  if (template) {
+    execFileSync(bin, ['new', project, '--template', template], { stdio: ['ignore', 'ignore', 'inherit'] });
+  } else {
+    cpSync(join(repo, 'e2e/fixtures', fixture), project, { recursive: true });
+  }
   for (const [login, role, name] of users) {
     execFileSync(bin, ['user', 'add', login, '--role', role, '--name', name || login, '--password-stdin', '--dir', project], {
       input: `${PASSWORD}\n`, stdio: ['pipe', 'ignore', 'inherit'],
     });
   }
   const child = spawn(bin, ['run', project, '--bind', '127.0.0.1:0'], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn', ...env },
   });
   let log = '';
   child.stderr.on('data', (d) => { log += d; });

@@ -11,6 +11,7 @@ pub mod delta;
 pub mod error;
 pub mod ident;
 pub mod jampy;
+pub mod layout;
 pub mod model;
 pub mod params;
 pub mod project;

@@ -40,6 +40,9 @@ pub struct Task {
     pub dir: PathBuf,
     /// `task.py`, if the project has one (server modules plug in here).
     pub module: Option<PathBuf>,
+    /// The client modules found at load (`client/task.js` as `"task"`, `client/<item>.js` as the
+    /// item's name), sorted. Their text is read when served (`project::read_client_module`).
+    pub client_modules: Vec<String>,
     pub(crate) item_index: HashMap<String, ItemId>,
 }
 
@@ -167,6 +170,8 @@ pub struct Item {
     /// The fields the view's totals row shows (`summary_fields`), when the author chose them.
     pub summary_fields: Option<Vec<FieldId>>,
     pub indexes: Vec<Index>,
+    /// The author's form layouts (`[view]`, `[edit]`); defaults where absent.
+    pub layout: crate::layout::Layout,
     /// Previous table name, so a migration can rename instead of drop-and-create.
     pub rename_from: Option<Ident>,
     /// The item's file, for error messages.

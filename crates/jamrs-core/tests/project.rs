@@ -342,6 +342,52 @@ fn demo_resolves_jampy_concepts() {
 #[test]
 fn every_key_fixture_resolves_each_key() {
     let task = load_ok(&repo_path("tests/fixtures/every_key"));
+    {
+        use jamrs_core::layout::{Band, EditLayout, Tab, ViewLayout};
+        let orders = task.item_by_name("orders").unwrap();
+        let id = |n: &str| orders.field_by_name(n).unwrap().id;
+        assert_eq!(
+            orders.layout.view,
+            Some(ViewLayout {
+                fields: Some(vec![id("date"), id("person"), id("total")]),
+                widths: vec![(id("person"), 220), (id("total"), 90)],
+                sort_fields: Some(vec![id("date"), id("person")]),
+                search_field: Some(id("person")),
+                width: Some(900),
+            })
+        );
+        assert_eq!(
+            orders.layout.edit,
+            Some(EditLayout {
+                tabs: Some(vec![
+                    Tab {
+                        caption: Some("Order".into()),
+                        bands: vec![Band {
+                            caption: None,
+                            columns: 2,
+                            fields: vec![id("person"), id("date")]
+                        }],
+                    },
+                    Tab {
+                        caption: Some("More".into()),
+                        bands: vec![Band {
+                            caption: Some("Country".into()),
+                            columns: 1,
+                            fields: vec![id("person_country"), id("total")],
+                        }],
+                    },
+                ]),
+                details: Some(vec![task.item_by_name("order_lines").unwrap().id]),
+                width: Some(1000),
+                modal: false,
+            })
+        );
+        // Items without a layout keep the defaults.
+        assert_eq!(
+            task.item_by_name("people").unwrap().layout,
+            Default::default()
+        );
+    }
     assert_eq!(task.caption, "Every key");
     assert_eq!(task.settings.language, "de");
     assert_eq!(task.settings.max_limit, 500);
@@ -563,6 +609,32 @@ fn a_module_without_an_item_is_rejected() {
     fs::remove_file(dir.path().join("items/x.py")).unwrap();
     let task = load_ok(dir.path());
     assert!(task.item_by_name("a").unwrap().module.is_some());
+}
+
+#[test]
+fn a_client_module_without_an_item_is_rejected() {
+    let dir = write_project(&task_with_group(&["a"]), &[("a", "")]);
+    fs::create_dir(dir.path().join("client")).unwrap();
+    fs::write(
+        dir.path().join("client/a.js"),
+        "function on_view_form_created(item) {}",
+    )
+    .unwrap();
+    fs::write(dir.path().join("client/task.js"), "").unwrap();
+    fs::write(dir.path().join("client/notes.txt"), "not a module").unwrap();
+    let task = load_ok(dir.path());
+    assert_eq!(task.client_modules, ["a", "task"]);
+    assert_eq!(
+        project::read_client_module(&task, "a").unwrap().as_deref(),
+        Some("function on_view_form_created(item) {}")
+    );
+    assert_eq!(project::read_client_module(&task, "b").unwrap(), None);
+    fs::write(dir.path().join("client/gone.js"), "").unwrap();
+    assert_one(
+        &errors_of(&dir),
+        "client/gone.js",
+        "a client module without an item: there is no items/gone.toml",
+    );
 }
 
 #[test]
@@ -1455,6 +1527,78 @@ rejects!(
     ],
     "items/a.toml",
     "summary_fields: \"total\" is not a field of this item"
+);
+rejects!(
+    layout_view_names_an_unknown_field,
+    ["a" => "[view]\nfields = [\"id\", \"total\"]"],
+    "items/a.toml",
+    "view.fields: \"total\" is not a field of this item"
+);
+rejects!(
+    layout_view_names_the_deleted_flag,
+    ["a" => "soft_delete = true\n[view]\nfields = [\"deleted\"]"],
+    "items/a.toml",
+    "view.fields: \"deleted\" is not a field of this item"
+);
+rejects!(
+    layout_view_names_a_field_twice,
+    ["a" => "[view]\nfields = [\"id\", \"id\"]"],
+    "items/a.toml",
+    "view.fields: \"id\" is named twice"
+);
+rejects!(
+    layout_sort_field_must_be_a_column,
+    ["a" => "fields = [{ name = \"n\", type = \"text\", size = 9 }]\n[view]\nfields = [\"n\"]\nsort_fields = [\"id\"]"],
+    "items/a.toml",
+    "view.sort_fields: \"id\" is not one of view.fields"
+);
+rejects!(
+    layout_width_out_of_range,
+    ["a" => "[view]\nwidths = { id = 5 }"],
+    "items/a.toml",
+    "view.widths.id: 5 is not a width in pixels"
+);
+rejects!(
+    layout_search_field_must_be_searchable,
+    ["a" => "[view]\nsearch_field = \"id\""],
+    "items/a.toml",
+    "view.search_field: \"id\" cannot be searched"
+);
+rejects!(
+    layout_edit_field_in_two_bands,
+    ["a" => "[edit]\ntabs = [{ caption = \"A\", bands = [{ fields = [\"id\"] }] }, { caption = \"B\", bands = [{ fields = [\"id\"] }] }]"],
+    "items/a.toml",
+    "edit.tabs[1].bands[0].fields: \"id\" is named twice"
+);
+rejects!(
+    layout_edit_fields_and_tabs_together,
+    ["a" => "[edit]\nfields = [\"id\"]\ntabs = [{ bands = [{ fields = [] }] }]"],
+    "items/a.toml",
+    "edit: give either fields (one band) or tabs, not both"
+);
+rejects!(
+    layout_edit_band_columns,
+    ["a" => "[edit]\nfields = [\"id\"]\ncolumns = 9"],
+    "items/a.toml",
+    "edit.columns: 9 columns; a band has 1 to 6"
+);
+rejects!(
+    layout_several_tabs_need_captions,
+    ["a" => "[edit]\ntabs = [{ bands = [{ fields = [] }] }, { caption = \"B\", bands = [{ fields = [] }] }]"],
+    "items/a.toml",
+    "edit.tabs: with several tabs, each needs a caption"
+);
+rejects!(
+    layout_edit_detail_must_be_a_detail,
+    ["a" => "[edit]\ndetails = [\"b\"]", "b" => ""],
+    "items/a.toml",
+    "edit.details: \"b\" is not one of this item's details"
+);
+rejects!(
+    layout_unknown_key,
+    ["a" => "[view]\ncolumns = [\"id\"]"],
+    "items/a.toml",
+    "unknown field `columns`"
 );
 rejects!(
     index_without_fields,

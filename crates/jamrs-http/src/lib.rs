@@ -150,6 +150,18 @@ pub const ROUTES: &[Route] = &[
         serve: || post(api::call::post),
     },
     Route {
+        method: Get,
+        path: "/api/client/{module}",
+        operation_id: "client_module",
+        summary: "A client module (client/task.js, client/<item>.js) as an ES module, for a role that may view its item",
+        tag: "web UI",
+        session: Session::Required,
+        body: None,
+        reply: Reply::Script,
+        errors: &[401, 403, 404, 500],
+        serve: || get(api::client::get),
+    },
+    Route {
         method: Post,
         path: "/ext/{*path}",
         operation_id: "ext",

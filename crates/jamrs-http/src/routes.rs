@@ -80,6 +80,8 @@ pub enum Reply {
     Page,
     /// 200 with one of the web UI's files.
     Asset,
+    /// 200 with JavaScript (a client module), or 304 when `If-None-Match` names it.
+    Script,
 }
 
 impl Route {

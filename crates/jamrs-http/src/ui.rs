@@ -45,6 +45,7 @@ const FILES: &[(&str, &[u8])] = files!(
     "inputs.js",
     "lookup.js",
     "details.js",
+    "client.js",
 );
 
 /// The page's template; the other files are assets.
@@ -95,6 +96,13 @@ pub(crate) async fn asset(path: Result<Path<(String, String)>, PathRejection>) -
     }
 }
 
+/// A 64-bit digest of `bytes` (FNV-1a), for ETags.
+pub(crate) fn digest(bytes: &[u8]) -> u64 {
+    let mut h = Fnv::default();
+    h.write(bytes);
+    h.0
+}
+
 /// `index.html` for a task captioned `caption`, or 304 when the browser has this very page.
 fn page(caption: &str, request: &HeaderMap) -> Response {
     let html = render_index(caption);
@@ -129,7 +137,7 @@ fn render_index(caption: &str) -> String {
 }
 
 /// Whether `If-None-Match` names `etag` (or is `*`).
-fn if_none_match(request: &HeaderMap, etag: &str) -> bool {
+pub(crate) fn if_none_match(request: &HeaderMap, etag: &str) -> bool {
     request
         .get_all(header::IF_NONE_MATCH)
         .iter()

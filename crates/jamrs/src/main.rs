@@ -347,6 +347,10 @@ fn run(cli: Cli) -> Result<(), String> {
             let task = load(&dir, &Overrides::default())?;
             migrate::at_start(&task, &jamrs::config::database_path(&task), false)
                 .map_err(|e| e.message)?;
+            if template == "demo" {
+                let rows = jamrs::demo_data::seed(&task).map_err(|e| e.message)?;
+                println!("Filled the music store with {rows} rows of made-up data.");
+            }
             if let Some(password) = users::ensure_first_user(&task).map_err(|e| e.message)? {
                 print_first_user(&password, &dir);
             }

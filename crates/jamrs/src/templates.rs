@@ -32,6 +32,10 @@ const DEMO: Files = files!("demo":
     "items/invoice_table.toml",
     "items/invoices.toml",
     "items/tracks.toml",
+    "items/invoices.py",
+    "client/invoices.js",
+    "client/invoice_table.js",
+    "client/tracks.js",
 );
 
 /// The files of a template, relative to the project folder.

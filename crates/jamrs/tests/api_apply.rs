@@ -36,7 +36,8 @@ fn one_apply_inserts_updates_and_deletes_with_details_in_order() {
             {"op": "insert", "values": {"customer": 3}, "details": {"invoice_table": [
                 {"op": "insert", "values": {"track": 4, "unitprice": 0.99}},
                 {"op": "insert", "values": {"track": 5, "unitprice": 1.99, "quantity": 2}}]}},
-            {"op": "update", "id": 1, "values": {"taxrate": 7.5}},
+            // (Not the tax rate: the demo's module refuses a new rate its lines disagree with.)
+            {"op": "update", "id": 1, "values": {"paid": true}},
             {"op": "delete", "id": 2}]}),
     ));
     let changes = reply["changes"].as_array().unwrap();
@@ -60,7 +61,7 @@ fn one_apply_inserts_updates_and_deletes_with_details_in_order() {
     assert_eq!(lines[0]["values"]["master_rec_id"], 4);
     // The update returns the final row, untouched values included.
     assert_eq!(changes[1]["op"], "update");
-    assert_eq!(changes[1]["values"]["taxrate"], 7.5);
+    assert_eq!(changes[1]["values"]["paid"], true);
     assert_eq!(changes[1]["values"]["invoice_date"], "2021-01-01");
     assert_eq!(changes[2], json!({"op": "delete", "id": 2}));
 
@@ -506,7 +507,7 @@ fn apply_params_read_null_as_absent_and_whole_floats_as_integers() {
     let reply = ok(c.apply(
         "invoices",
         &json!({"changes": [
-            {"op": "update", "id": 1.0, "values": {"taxrate": 2.5}, "details": null},
+            {"op": "update", "id": 1.0, "values": {"paid": true}, "details": null},
             {"op": "update", "id": 2, "values": null, "details": {"invoice_table": null}},
             {"op": "insert", "id": null, "values": {"customer": 2}, "details": {"invoice_table": [
                 {"op": "insert", "values": {"track": 1, "unitprice": 0.99}, "details": null}]}}],

@@ -161,6 +161,18 @@ fn files(jamrs_toml: &str) -> Vec<(&'static str, String)> {
         ("items/payroll.toml", PAYROLL.to_string()),
         ("items/payroll.py", PAYROLL_PY.to_string()),
         ("task.py", TASK_PY.to_string()),
+        (
+            "client/task.js",
+            "function on_page_loaded(task) {}\n".to_string(),
+        ),
+        (
+            "client/notes.js",
+            "function on_view_form_created(item) {}\n".to_string(),
+        ),
+        (
+            "client/payroll.js",
+            "function on_view_form_created(item) {}\n".to_string(),
+        ),
     ]
 }
 
@@ -210,6 +222,7 @@ fn fill(path: &str, op_id: &str) -> String {
     path.replace("{item}", "notes")
         .replace("{function}", "titles")
         .replace("{hash}", jamrs_http::ui::hash())
+        .replace("{module}", "notes.js")
         .replace("{path}", ext_or_file)
 }
 
@@ -528,6 +541,35 @@ fn the_document_lists_every_status_an_operation_returns() {
         anonymous.send("GET", "/ui/0/app.js", None, b"").status,
     );
 
+    let module = "/api/client/notes.js";
+    let served = admin.send("GET", module, None, b"");
+    expect("client_module", 200, served.status);
+    let etag = served.header("etag").unwrap().to_string();
+    expect(
+        "client_module",
+        304,
+        admin
+            .send_with("GET", module, None, b"", &[("if-none-match", &etag)])
+            .status,
+    );
+    expect(
+        "client_module",
+        401,
+        anonymous.send("GET", module, None, b"").status,
+    );
+    expect(
+        "client_module",
+        403,
+        reader
+            .send("GET", "/api/client/payroll.js", None, b"")
+            .status,
+    );
+    expect(
+        "client_module",
+        404,
+        admin.send("GET", "/api/client/nope.js", None, b"").status,
+    );
+
     // A database that fails: every operation that reads sessions answers 500 in the contract.
     let admin_again = server.login("admin", PASSWORD);
     server.db_execute("DROP TABLE jamrs_sessions");
@@ -545,6 +587,10 @@ fn the_document_lists_every_status_an_operation_returns() {
         ("open", admin.open("notes", &json!({}))),
         ("apply", admin.apply("notes", &insert("third"))),
         ("call", admin.post_json(call, &json!({}))),
+        ("client_module", {
+            let r = admin.send("GET", "/api/client/notes.js", None, b"");
+            (r.status, r.body)
+        }),
     ] {
         assert_error(&r, 500, "internal");
         expect(op, 500, r.0);

@@ -207,6 +207,14 @@ default_value = 1.125
 [[fields]]
 name = "discount"
 type = "float"
+
+[view]
+fields = ["track", "track_artist", "qty", "amount", "cost"]
+widths = { cost = 80, qty = 60 }
+sort_fields = ["track", "cost"]
+
+[edit]
+tabs = [{ caption = "Line", bands = [{ columns = 2, fields = ["track", "track_artist", "qty", "cost"] }] }]
 "#;
 
 /// What the clerk must never see: artist names, e-mail addresses, line costs and their sums.
@@ -1126,6 +1134,22 @@ fn task_leaves_out_prohibited_fields_and_marks_read_only_ones() {
     assert_eq!(
         item(&task, "lines").unwrap()["summary_fields"],
         json!(["qty", "amount"])
+    );
+    // Form layouts name no prohibited field either (the artist, the cost).
+    let lines = item(&task, "lines").unwrap();
+    assert_eq!(
+        lines["view"],
+        json!({"fields": ["track", "qty", "amount"], "widths": {"qty": 60},
+               "sort_fields": ["track"], "search_field": null, "width": null})
+    );
+    assert_eq!(
+        lines["edit"]["tabs"],
+        json!([{"caption": "Line", "bands": [{"caption": null, "columns": 2, "fields": ["track", "qty"]}]}])
+    );
+    let admin_task = ok(admin.get("/api/task"));
+    assert_eq!(
+        item(&admin_task, "lines").unwrap()["view"]["fields"],
+        json!(["track", "track_artist", "qty", "amount", "cost"])
     );
     let read_only = |task: &Value, it: &str, field: &str| {
         item(task, it).unwrap()["fields"]

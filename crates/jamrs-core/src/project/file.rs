@@ -209,6 +209,11 @@ pub struct ItemFile {
     pub filters: Vec<FilterFile>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<IndexFile>,
+    // Form layouts (`crate::layout`): written after the item's lists, as `[view]` and `[edit]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view: Option<crate::layout::ViewFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit: Option<crate::layout::EditFile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

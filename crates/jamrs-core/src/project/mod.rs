@@ -14,6 +14,7 @@
 //! `ProjectFiles::save` writes the canonical form, so load → save round-trips.
 
 pub mod file;
+mod layout;
 mod resolve;
 pub mod toml_out;
 
@@ -31,6 +32,10 @@ pub const TASK_FILE: &str = "jamrs.toml";
 pub const ITEMS_DIR: &str = "items";
 /// The task's server module.
 pub const TASK_MODULE: &str = "task.py";
+/// The folder of client modules: `task.js` and `<item>.js`, JavaScript the web UI runs.
+pub const CLIENT_DIR: &str = "client";
+/// The task's client module's name (`client/task.js`); no item may be called so.
+pub const TASK_CLIENT_MODULE: &str = "task";
 
 /// Everything wrong with a project, one line per problem, each naming its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +169,62 @@ impl ProjectFiles {
 /// Reads and validates the project in `dir`.
 pub fn load(dir: &Path) -> Result<Task, ProjectError> {
     ProjectFiles::read(dir)?.resolve(dir)
+}
+
+/// The client modules in `dir/client/`: `task.js` and `<item>.js` of existing items, by name.
+/// Any other `.js` file there is an error (a renamed or deleted item, almost always).
+fn client_modules(
+    dir: &Path,
+    items: &std::collections::HashMap<String, crate::model::ItemId>,
+    err: &mut dyn FnMut(&str, String),
+) -> Vec<String> {
+    let folder = dir.join(CLIENT_DIR);
+    let mut out = Vec::new();
+    let Ok(entries) = fs::read_dir(&folder) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("js") {
+            continue;
+        }
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        let rel = format!("{CLIENT_DIR}/{stem}.js");
+        if items.contains_key(stem) && stem == TASK_CLIENT_MODULE {
+            err(
+                &rel,
+                format!(
+                    "an item may not be named \"{TASK_CLIENT_MODULE}\": client/task.js is the task's module"
+                ),
+            );
+        } else if stem == TASK_CLIENT_MODULE || items.contains_key(stem) {
+            out.push(stem.to_string());
+        } else {
+            err(
+                &rel,
+                format!(
+                    "a client module without an item: there is no {ITEMS_DIR}/{stem}.toml (the task's module is client/task.js)"
+                ),
+            );
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The text of client module `name` (one of `Task::client_modules`), read now, so an author's
+/// edit shows at the next page load.
+pub fn read_client_module(task: &Task, name: &str) -> std::io::Result<Option<String>> {
+    if !task.client_modules.iter().any(|m| m == name) {
+        return Ok(None);
+    }
+    match fs::read_to_string(task.dir.join(CLIENT_DIR).join(format!("{name}.js"))) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// TOML errors span several lines with a caret; keep the first lines that say what and where.

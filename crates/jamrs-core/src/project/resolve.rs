@@ -123,6 +123,17 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
         resolved.push(ctx.resolve_item(item.clone(), ctx.item_file(item.id), &mut errs));
     }
     link_details(&ctx, &mut resolved, &mut errs);
+    // Layouts name details, so they come after the links.
+    for i in 0..resolved.len() {
+        let path = item_path(&resolved[i]);
+        let layout = super::layout::resolve(
+            &resolved[i],
+            &resolved,
+            ctx.item_file(resolved[i].id),
+            &mut |msg| errs.push(&path, msg),
+        );
+        resolved[i].layout = layout;
+    }
     check_numbers(&resolved, &mut errs);
     let roles = resolve_roles(tf, &resolved, &item_index, &mut errs);
     let mut settings = settings;
@@ -164,6 +175,8 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
     }
 
     let module = dir.join(TASK_MODULE);
+    let client_modules =
+        super::client_modules(dir, &item_index, &mut |file, msg| errs.push(file, msg));
     if !errs.0.is_empty() {
         return Err(ProjectError { errors: errs.0 });
     }
@@ -183,6 +196,7 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
         unrestricted,
         dir: dir.to_path_buf(),
         module: module.is_file().then_some(module),
+        client_modules,
         item_index,
     };
     task.accesses = (0..task.roles.len())
@@ -646,6 +660,7 @@ fn item_skeleton(
         filters: Vec::new(),
         default_order: Vec::new(),
         summary_fields: None,
+        layout: Default::default(),
         indexes: Vec::new(),
         rename_from,
         file: Path::new(ITEMS_DIR).join(format!("{}.toml", name_str)),

@@ -3,6 +3,7 @@
 
 pub(crate) mod apply;
 pub(crate) mod call;
+pub mod client;
 pub(crate) mod ext;
 pub(crate) mod login;
 pub(crate) mod open;

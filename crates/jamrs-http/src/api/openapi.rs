@@ -306,6 +306,16 @@ fn operation(route: &Route, doc: &Doc, operation_id: String) -> Json {
             );
             op["parameters"] = json!([{"name": "If-None-Match", "in": "header", "required": false, "schema": {"type": "string"}, "description": "The page's ETag from an earlier answer"}]);
         }
+        Reply::Script => {
+            responses.insert(
+                "200".into(),
+                json!({"description": "The module", "content": {"text/javascript": {"schema": {"type": "string"}}}}),
+            );
+            responses.insert(
+                "304".into(),
+                json!({"description": "The browser has this very module (If-None-Match)"}),
+            );
+        }
         Reply::Asset => {
             let content: Map<String, Json> = crate::ui::asset_types()
                 .into_iter()
@@ -356,6 +366,7 @@ fn path_param(route: &Route, name: &str) -> Json {
         ("ext", "path") => "A path listed in the project's `ext_paths`, without its leading /",
         (_, "hash") => "The UI's version, as the page's links carry it",
         (_, "path") => "The file's name",
+        (_, "module") => "`task.js`, or `<item>.js` of an item the role may view",
         _ => "",
     };
     let mut p = json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}, "description": description});

@@ -1,9 +1,10 @@
 //! `GET /api/task`: the metadata a client needs to build its UI.
 
 use axum::extract::State;
+use jamrs_core::layout::{EditLayout, ViewLayout};
 use jamrs_core::model::{DefaultValue, Field, Item};
 use jamrs_core::session::{Caller, UserInfo};
-use jamrs_core::{Access, Task, Value};
+use jamrs_core::{Access, FieldId, Task, Value};
 use jamrs_store::{auth, store};
 use serde_json::{Value as Json, json};
 
@@ -68,6 +69,10 @@ pub fn describe(task: &Task, caller: &Caller) -> Json {
             "items": g.items.iter().filter(|i| visible(**i)).map(|i| task.item(*i).name.as_str()).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "items": task.items.iter().filter(|i| visible(i.id)).map(|i| item(task, i, access)).collect::<Vec<_>>(),
+        // The client modules this session is served (GET /api/client/<name>.js).
+        "client_modules": task.client_modules.iter().filter(|m| {
+            *m == jamrs_core::project::TASK_CLIENT_MODULE || task.item_by_name(m).is_some_and(|i| visible(i.id))
+        }).collect::<Vec<_>>(),
         "lookup_lists": task.lookup_lists.iter().map(|l| json!({
             "name": l.name,
             "values": l.values,
@@ -102,6 +107,46 @@ fn item(task: &Task, item: &Item, access: &Access) -> Json {
         // null: the author chose none (a client totals the currency fields).
         "summary_fields": item.summary_fields.as_ref().map(|list| list.iter().filter(|f| !access.is_prohibited(item.id, **f)).map(|f| item.field(*f).name.as_str()).collect::<Vec<_>>()),
         "default_order": item.default_order.iter().filter(|o| !access.is_prohibited(item.id, o.field)).map(|o| json!([item.field(o.field).name.as_str(), o.desc])).collect::<Vec<_>>(),
+        "view": item.layout.view.as_ref().map(|v| view_layout(item, v, access)),
+        "edit": item.layout.edit.as_ref().map(|e| edit_layout(task, item, e, access)),
+    })
+}
+
+/// Names of the fields in `ids` the role may see (a layout never names a prohibited field).
+fn field_names(item: &Item, ids: &[FieldId], access: &Access) -> Vec<String> {
+    ids.iter()
+        .filter(|f| !access.is_prohibited(item.id, **f))
+        .map(|f| item.field(*f).name.to_string())
+        .collect()
+}
+
+/// `[view]` as clients read it; unset parts are null (the client's defaults).
+fn view_layout(item: &Item, v: &ViewLayout, access: &Access) -> Json {
+    json!({
+        "fields": v.fields.as_ref().map(|ids| field_names(item, ids, access)),
+        "widths": v.widths.iter().filter(|(f, _)| !access.is_prohibited(item.id, *f))
+            .map(|(f, w)| (item.field(*f).name.to_string(), json!(w))).collect::<serde_json::Map<_, _>>(),
+        "sort_fields": v.sort_fields.as_ref().map(|ids| field_names(item, ids, access)),
+        "search_field": v.search_field.filter(|f| !access.is_prohibited(item.id, *f)).map(|f| item.field(f).name.as_str()),
+        "width": v.width,
+    })
+}
+
+/// `[edit]` as clients read it: tabs of bands of field names, the details shown, the form.
+fn edit_layout(task: &Task, item: &Item, e: &EditLayout, access: &Access) -> Json {
+    json!({
+        "tabs": e.tabs.as_ref().map(|tabs| tabs.iter().map(|t| json!({
+            "caption": t.caption,
+            "bands": t.bands.iter().map(|b| json!({
+                "caption": b.caption,
+                "columns": b.columns,
+                "fields": field_names(item, &b.fields, access),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>()),
+        "details": e.details.as_ref().map(|ids| ids.iter().filter(|d| access.privileges(**d).view)
+            .map(|d| task.item(*d).name.as_str()).collect::<Vec<_>>()),
+        "width": e.width,
+        "modal": e.modal,
     })
 }
 

@@ -45,6 +45,17 @@ impl TestServer {
         Self::start(dir, &project)
     }
 
+    /// `jamrs new --template demo`: the demo's files and its made-up data.
+    pub fn demo_with_data() -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("project");
+        jamrs::templates::create(&project, "demo").unwrap();
+        let task = jamrs_core::project::load(&project).unwrap();
+        jamrs::migrate::at_start(&task, &jamrs::config::database_path(&task), false).unwrap();
+        jamrs::demo_data::seed(&task).unwrap();
+        Self::start(dir, &project)
+    }
+
     /// A project from file contents: `("jamrs.toml", …)`, `("items/x.toml", …)`.
     pub fn from_files(files: &[(&str, &str)]) -> TestServer {
         let dir = tempfile::tempdir().unwrap();

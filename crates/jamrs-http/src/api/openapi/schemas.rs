@@ -373,7 +373,10 @@ fn task() -> Json {
                 "fields": {"type": "array", "items": field},
                 "filters": {"type": "array", "items": {"type": "object"}},
                 "default_order": {"type": "array", "items": {"type": "array"}},
+                "view": {"type": ["object", "null"], "description": "The grid's layout ([view]): fields, widths, sort_fields, search_field, width; null parts are defaults"},
+                "edit": {"type": ["object", "null"], "description": "The edit form's layout ([edit]): tabs of bands of fields, details, width, modal"},
             }}},
+            "client_modules": {"type": "array", "items": text, "description": "Client modules this session is served: \"task\" and item names (GET /api/client/{module}.js)"},
             "lookup_lists": {"type": "array", "items": {"type": "object", "required": ["name", "values"], "properties": {
                 "name": text,
                 "values": {"type": "array", "items": {"type": "array", "prefixItems": [{"type": "integer"}, text]}},
