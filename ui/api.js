@@ -62,14 +62,23 @@ export function task({ relogin = true } = {}) {
 
 /** `POST /api/items/{item}/open` → rows as objects keyed by field name. */
 export async function open(item, params) {
+  return (await openPage(item, params)).rows;
+}
+
+/**
+ * As `open`, and also the reply's `total` (with `params.total`: how many rows the filters
+ * select, whatever the page), for a grid's page and its pager in one request.
+ */
+export async function openPage(item, params) {
   const data = await request('POST', `/api/items/${encodeURIComponent(item)}/open`, params);
-  return data.rows.map((row) => {
+  const rows = data.rows.map((row) => {
     const obj = {};
     data.fields.forEach((name, i) => {
       obj[name] = row[i];
     });
     return obj;
   });
+  return { rows, total: data.total };
 }
 
 /** `POST /api/items/{item}/apply` → `{changes: [...]}`, one result per change. */

@@ -269,19 +269,22 @@ export class ViewForm {
     const base = this.params();
     const summary = item.summary();
     const sums = summary.filter((t) => t.func === 'sum').map((t) => t.field);
-    const funcs = { [item.pk]: 'count' };
+    const funcs = {};
     for (const f of sums) funcs[f.name] = 'sum';
     this.el.setAttribute('aria-busy', 'true');
     this.grid.el.classList.add('loading');
     try {
-      const [rows, agg] = await Promise.all([
-        api.open(item.name, {
-          ...base, expanded: true, order: this.order, limit: this.pageSize, offset: this.page * this.pageSize,
+      // The page comes with its total (one request, one snapshot); sums, when the totals row
+      // has any, in a second open beside it.
+      const [page, agg] = await Promise.all([
+        api.openPage(item.name, {
+          ...base, expanded: true, order: this.order, limit: this.pageSize, offset: this.page * this.pageSize, total: true,
         }),
-        api.open(item.name, { ...base, fields: [item.pk, ...sums.map((f) => f.name)], funcs }),
+        sums.length ? api.open(item.name, { ...base, fields: sums.map((f) => f.name), funcs }) : [],
       ]);
       if (seq !== this.seq) return;
-      this.total = agg.length ? agg[0][item.pk] : 0;
+      const rows = page.rows;
+      this.total = page.total || 0;
       if (this.page > this.lastPage()) {
         // Rows went away (deleted, filtered): show the last page there is.
         this.page = this.lastPage();

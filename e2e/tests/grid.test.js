@@ -260,3 +260,29 @@ test('the totals row sums amounts and the fields the author marks, never keys or
   assert.equal(await orders.locator('tfoot td.is-count').getAttribute('title'), 'Number of records');
   assertNoProblems(page);
 });
+
+test('a page and its total come in one request when the totals row sums nothing', async () => {
+  // Customers have no amounts and mark no summary fields: one open gives the rows and the pager.
+  // A page of its own (the session's other views stay closed there).
+  const fresh = await browser.context.newPage();
+  try {
+    await fresh.goto(`${server.url}/`);
+    await fresh.locator('.topbar').waitFor();
+    const opens = [];
+    fresh.on('request', (req) => {
+      const m = req.url().match(/\/api\/items\/(\w+)\/open$/);
+      if (req.method() === 'POST' && m) opens.push([m[1], req.postDataJSON()]);
+    });
+    const customers = await openItem(fresh, 'Customers', 'customers');
+    assert.match(await status(customers), /^1–\d+ of \d+$/);
+    assert.equal(opens.length, 1, JSON.stringify(opens));
+    assert.equal(opens[0][1].total, true);
+    // Products sum their prices: the page with its total, and the sums beside it.
+    opens.length = 0;
+    await openItem(fresh, 'Products', 'products');
+    assert.deepEqual(opens.map(([item, p]) => [item, Boolean(p.total), Boolean(p.funcs)]),
+      [['products', true, false], ['products', false, true]]);
+  } finally {
+    await fresh.close();
+  }
+});

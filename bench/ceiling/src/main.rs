@@ -61,6 +61,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const PAGE_SQL: &str = "SELECT t.\"id\", t.\"title\", t.\"body\", t.\"user_id\", t.\"category\", \
      t.\"project\", t.\"status\" FROM \"notes\" AS t WHERE 1=1 AND t.\"deleted\" = 0 AND \
      t.\"user_id\" = ? ORDER BY t.\"id\" ASC LIMIT ? OFFSET ?";
+/// `"total": true`: the page with its total, one statement (the count a sub-select in the first
+/// column, its value bound first).
+const PAGE_TOTAL_SQL: &str = "SELECT (SELECT COUNT(*) FROM \"notes\" AS t WHERE 1=1 AND \
+     t.\"deleted\" = 0 AND t.\"user_id\" = ?), t.\"id\", t.\"title\", t.\"body\", \
+     t.\"user_id\", t.\"category\", t.\"project\", t.\"status\" FROM \"notes\" AS t WHERE 1=1 \
+     AND t.\"deleted\" = 0 AND t.\"user_id\" = ? ORDER BY t.\"id\" ASC LIMIT ? OFFSET ?";
 /// `{"fields": ["id"], "funcs": {"id": "count"}, "summary": true}`.
 const COUNT_SQL: &str =
     "SELECT COUNT(*) FROM \"notes\" AS t WHERE 1=1 AND t.\"deleted\" = 0 AND t.\"user_id\" = ?";
@@ -114,6 +120,7 @@ fn print_sql() {
     let all = json!({
         "open": [PAGE_SQL],
         "open_sorted": [PAGE_SQL],
+        "page_total": [PAGE_TOTAL_SQL],
         "count": [COUNT_SQL],
         "expanded": [EXPANDED_SQL],
         "search": [SEARCH_SQL],
@@ -368,18 +375,24 @@ struct OpenRequest {
     order: Vec<(String, bool)>,
     #[serde(default)]
     tenant: Option<i64>,
+    #[serde(default)]
+    total: bool,
 }
 
 struct OpenReply<'a> {
     fields: &'a [&'a str],
     rows: &'a [Vec<Value>],
+    total: Option<i64>,
 }
 
 impl Serialize for OpenReply<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(2))?;
+        let mut map = s.serialize_map(Some(2 + usize::from(self.total.is_some())))?;
         map.serialize_entry("fields", self.fields)?;
         map.serialize_entry("rows", &Rows(self.rows))?;
+        if let Some(total) = self.total {
+            map.serialize_entry("total", &total)?;
+        }
         map.end()
     }
 }
@@ -448,6 +461,7 @@ fn read_here<T>(
 #[derive(Clone)]
 enum Read {
     Page,
+    PageTotal,
     Count,
     Expanded,
     Search(String),
@@ -484,6 +498,8 @@ async fn open_notes(State(db): State<Arc<Db>>, body: Bytes) -> Response {
         Read::Search(contains_pattern(text))
     } else if req.expanded {
         Read::Expanded
+    } else if req.total {
+        Read::PageTotal
     } else {
         Read::Page
     };
@@ -508,6 +524,10 @@ async fn open_notes(State(db): State<Arc<Db>>, body: Bytes) -> Response {
                 return Ok(vec![vec![Value::Int(n)]]);
             }
             Read::Page => (PAGE_SQL, vec![tenant.into(), limit.into(), offset.into()]),
+            Read::PageTotal => (
+                PAGE_TOTAL_SQL,
+                vec![tenant.into(), tenant.into(), limit.into(), offset.into()],
+            ),
             Read::Expanded => (
                 EXPANDED_SQL,
                 vec![tenant.into(), limit.into(), offset.into()],
@@ -524,10 +544,13 @@ async fn open_notes(State(db): State<Arc<Db>>, body: Bytes) -> Response {
         };
         let mut stmt = conn.prepare_cached(sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        // The page with its total: the count first in every row (as jamrs's engine takes it
+        // out, so does this).
+        let skip = usize::from(matches!(read, Read::PageTotal));
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            let mut values = Vec::with_capacity(width);
-            for i in 0..width {
+            let mut values = Vec::with_capacity(width + skip);
+            for i in 0..width + skip {
                 values.push(value(row.get_ref(i)?));
             }
             out.push(values);
@@ -538,13 +561,26 @@ async fn open_notes(State(db): State<Arc<Db>>, body: Bytes) -> Response {
         Some(done) => done.map_err(|e| error(&e.to_string())),
         None => run(&db.readers, job).await,
     };
-    let rows = match rows {
+    let mut rows = match rows {
         Ok(r) => r,
         Err(resp) => return resp,
     };
+    let total = req.total.then(|| match rows.first() {
+        Some(r) => match r[0] {
+            Value::Int(n) => n,
+            _ => 0,
+        },
+        None => 0,
+    });
+    if req.total {
+        for r in &mut rows {
+            r.remove(0);
+        }
+    }
     match serde_json::to_vec(&OpenReply {
         fields,
         rows: &rows,
+        total,
     }) {
         Ok(body) => json(body),
         Err(e) => error(&e.to_string()),

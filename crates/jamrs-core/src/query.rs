@@ -56,6 +56,11 @@ pub struct OpenParams {
     /// User params, passed to server module handlers.
     #[serde(default, deserialize_with = "or_default")]
     pub params: Map<String, Json>,
+    /// Also answer how many rows the filters select, whatever `limit` and `offset` are: a
+    /// grid's page and its pager's total in one request and one snapshot (jamrs's own param;
+    /// Jam.py's client sends a second open with `summary`).
+    #[serde(default, deserialize_with = "or_default")]
+    pub total: bool,
     /// Set by server-side datasets, which Jam.py does not page: no limit unless one is given.
     #[serde(skip)]
     pub unlimited: bool,
@@ -78,6 +83,8 @@ pub struct OpenQuery {
     pub group_by: Vec<FieldId>,
     pub master: Option<MasterRef>,
     pub params: Map<String, Json>,
+    /// Count the rows the filters select along with the page (`OpenParams::total`).
+    pub total: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -394,6 +401,12 @@ impl OpenQuery {
         }
 
         let master = parse_master(task, item, access, params.master.as_ref())?;
+        if params.total && aggregate {
+            return Err(Error::bad_field(
+                "total",
+                "total counts the rows of a page; an open with funcs, summary or group_by answers counts already",
+            ));
+        }
 
         Ok(OpenQuery {
             item: item.id,
@@ -408,6 +421,7 @@ impl OpenQuery {
             group_by,
             master,
             params: params.params.clone(),
+            total: params.total,
         })
     }
 
@@ -454,6 +468,7 @@ impl OpenQuery {
             summary: false,
             group_by: Vec::new(),
             master: None,
+            total: false,
             params: Map::new(),
         }
     }

@@ -484,7 +484,13 @@ fn answered_rows(
         }
         rows.push(values);
     }
-    Ok(OpenResult { columns, rows })
+    // The handler's rows are the whole answer: asked for a total, it is their number.
+    let total = params.total.then_some(rows.len() as u64);
+    Ok(OpenResult {
+        columns,
+        rows,
+        total,
+    })
 }
 
 impl Hooks for PythonHooks {
@@ -526,11 +532,13 @@ impl Hooks for PythonHooks {
             })?;
             let answer: Option<Py<PyAny>> = answer?;
             // A server-side dataset's open is not paged; the dict does not carry that.
-            let unlimited = params.unlimited;
+            // Not Jam.py's: handlers neither see nor change them.
+            let (unlimited, total) = (params.unlimited, params.total);
             *params = rt.guarded(py, || {
                 params::from_py(&dict).map_err(|e| rt.error_of(py, &e))
             })?;
             params.unlimited = unlimited;
+            params.total = total;
             match answer {
                 Some(r) => rt
                     .guarded(py, || {
@@ -579,13 +587,14 @@ impl Hooks for PythonHooks {
             let run: bool = run?;
             // The query object carries the open options; the dict carries the user params.
             // A server-side dataset's open is not paged; the dict does not carry that.
-            let unlimited = params.unlimited;
+            let (unlimited, total) = (params.unlimited, params.total);
             *params = rt.guarded(py, || {
                 merge_query(&query, &dict)
                     .and_then(|merged| params::from_py(&merged))
                     .map_err(|e| rt.error_of(py, &e))
             })?;
             params.unlimited = unlimited;
+            params.total = total;
             Ok(run)
         })
     }

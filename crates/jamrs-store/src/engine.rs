@@ -34,6 +34,8 @@ use crate::hooks::Hooks;
 pub struct OpenResult {
     pub columns: Vec<Column>,
     pub rows: Vec<Vec<Value>>,
+    /// With `total`: how many rows the filters select, whatever the page.
+    pub total: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -344,6 +346,7 @@ impl Engine<'_> {
             OpenResult {
                 columns: builder::columns(self.task, &q),
                 rows: Vec::new(),
+                total: q.total.then_some(0),
             }
         };
         self.hooks
@@ -385,10 +388,33 @@ impl Engine<'_> {
         let calc = self.calc_filters(conn, q)?;
         let select = builder::select(conn.dialect(), self.task, q, &self.tenant, &calc);
         let types: Vec<FieldType> = select.columns.iter().map(|c| c.value_type).collect();
-        let rows = conn.query(&select.sql, &types)?;
+        let mut rows = conn.query(&select.sql, &types)?;
+        let mut columns = select.columns;
+        let mut total = None;
+        if columns.first().map(|c| c.kind) == Some(builder::ColumnKind::Total) {
+            columns.remove(0);
+            let counted = rows
+                .first()
+                .map(|r| r[0].as_i64().unwrap_or(0).max(0) as u64);
+            for r in &mut rows {
+                r.remove(0);
+            }
+            total = Some(match counted {
+                Some(n) => n,
+                // A page past the end has no row to carry the count: ask for it alone.
+                None if q.offset > 0 => {
+                    let mut count = q.clone();
+                    count.limit = 1;
+                    count.offset = 0;
+                    self.open_query(conn, &count)?.total.unwrap_or(0)
+                }
+                None => 0,
+            });
+        }
         Ok(OpenResult {
-            columns: select.columns,
+            columns,
             rows,
+            total,
         })
     }
 

@@ -417,3 +417,64 @@ fn soft_deleted_rows_are_never_visible() {
     insert(&c, "genres", &[json!({"name": "Jazz"})]);
     assert_eq!(ids(&c, "genres", json!({})), [1, 2, 3, 4]);
 }
+
+/// Issue 19 §2: `total: true` answers the page and the number of rows the filters select in
+/// one request, whatever the page, counting only the caller's rows; a page past the end still
+/// has its total; with aggregates it is refused (they are counts already).
+#[test]
+fn a_page_and_its_total_come_in_one_request() {
+    let server = TestServer::template("notes");
+    server.add_user("alice", "user", None);
+    server.add_user("bob", "user", None);
+    let alice = server.login("alice", common::PASSWORD);
+    let bob = server.login("bob", common::PASSWORD);
+    let titles: Vec<Value> = (0..7)
+        .map(|i| json!({"title": format!("{} note {i}", if i % 2 == 0 { "even" } else { "odd" })}))
+        .collect();
+    insert(&alice, "notes", &titles);
+    insert(&bob, "notes", &[json!({"title": "even bob"})]);
+
+    let page = ok(alice.open(
+        "notes",
+        &json!({"fields": ["title"], "order": ["id"], "limit": 3, "total": true}),
+    ));
+    assert_eq!(page["total"], 7);
+    assert_eq!(page["fields"], json!(["title"]));
+    assert_eq!(page["rows"].as_array().unwrap().len(), 3);
+    let filtered = ok(alice.open(
+        "notes",
+        &json!({"fields": ["title"], "filters": [["title", "startwith", "even"]], "limit": 2, "offset": 2, "total": true}),
+    ));
+    assert_eq!(filtered["total"], 4);
+    assert_eq!(
+        column(&filtered, "title"),
+        [json!("even note 4"), json!("even note 6")]
+    );
+    // Past the end: no rows, the same total.
+    let past = ok(alice.open("notes", &json!({"limit": 5, "offset": 50, "total": true})));
+    assert_eq!(
+        (past["rows"].clone(), past["total"].clone()),
+        (json!([]), json!(7))
+    );
+    // Only one's own rows count; nothing at all is 0.
+    assert_eq!(ok(bob.open("notes", &json!({"total": true})))["total"], 1);
+    assert_eq!(
+        ok(bob.open(
+            "notes",
+            &json!({"filters": [["title", "eq", "none"]], "total": true})
+        ))["total"],
+        0
+    );
+    // Without it, no total.
+    assert!(
+        ok(alice.open("notes", &json!({"limit": 1})))
+            .get("total")
+            .is_none()
+    );
+    bad(
+        &alice,
+        "notes",
+        json!({"fields": ["id"], "funcs": {"id": "count"}, "total": true}),
+        "total",
+    );
+}

@@ -16,6 +16,9 @@ use crate::wire::Rows;
 struct OpenReply<'a> {
     fields: Vec<&'a str>,
     rows: Rows<'a>,
+    /// With `total: true`: how many rows the filters select, whatever the page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<u64>,
 }
 
 pub async fn post(
@@ -42,6 +45,7 @@ pub async fn post(
     let reply = OpenReply {
         fields: result.columns.iter().map(|c| c.name.as_str()).collect(),
         rows: Rows(&result.rows),
+        total: result.total,
     };
     let body = serde_json::to_vec(&reply)
         .map_err(|e| jamrs_core::Error::internal(format!("cannot encode rows: {e}")))?;

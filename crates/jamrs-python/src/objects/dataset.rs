@@ -557,6 +557,7 @@ impl PyDataset {
                     return Ok(OpenResult {
                         columns: jamrs_store::builder::columns(&task, &q),
                         rows: Vec::new(),
+                        total: None,
                     });
                 }
                 engine.open(c, item, p)

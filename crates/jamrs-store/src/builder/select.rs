@@ -33,6 +33,10 @@ pub enum ColumnKind {
     Count,
     /// An aggregate from `funcs`.
     Agg(Agg),
+    /// The number of rows the filters select, whatever the page (`OpenQuery::total`): a
+    /// sub-select in the first column, so page and total come from one statement and one
+    /// snapshot. The engine takes it out of the rows.
+    Total,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -193,6 +197,38 @@ pub fn select(
     tenant: &Tenant,
     calc: &CalcFilters,
 ) -> Select {
+    let mut w = SqlWriter::new(dialect);
+    let columns = push_select(&mut w, task, q, tenant, calc);
+    Select {
+        sql: w.finish(),
+        columns,
+    }
+}
+
+/// The query that counts the rows `q` selects: its filters, master and scope, no page.
+fn count_of(task: &Task, q: &OpenQuery) -> OpenQuery {
+    OpenQuery {
+        fields: vec![task.item(q.item).primary_key],
+        expanded: false,
+        order: Vec::new(),
+        limit: 0,
+        offset: 0,
+        funcs: Vec::new(),
+        summary: true,
+        group_by: Vec::new(),
+        total: false,
+        ..q.clone()
+    }
+}
+
+/// Writes the SELECT for `q` into `w` (see [`select`]) and returns its columns.
+fn push_select(
+    w: &mut SqlWriter,
+    task: &Task,
+    q: &OpenQuery,
+    tenant: &Tenant,
+    calc: &CalcFilters,
+) -> Vec<Column> {
     let item = task.item(q.item);
     let mut b = Builder {
         task,
@@ -205,7 +241,8 @@ pub fn select(
         frozen: false,
     };
     let aggregate = !q.funcs.is_empty() || !q.group_by.is_empty() || q.summary;
-    let plan = plan_columns(task, item, q, aggregate);
+    let mut plan = plan_columns(task, item, q, aggregate);
+    let total = q.total && !aggregate;
 
     // Find every join first: joins come before WHERE in the text, and bound values must be in
     // text order.
@@ -232,16 +269,24 @@ pub fn select(
     }
     b.frozen = true;
 
-    let mut w = SqlWriter::new(dialect);
     w.push("SELECT ");
+    if total {
+        // Its bound values come first, as its text does.
+        w.push("(");
+        push_select(w, task, &count_of(task, q), tenant, calc);
+        w.push(")");
+        if !plan.is_empty() {
+            w.push(", ");
+        }
+    }
     for (i, col) in plan.iter().enumerate() {
         if i > 0 {
             w.push(", ");
         }
         let field = item.field(col.field);
         match col.kind {
-            ColumnKind::Value => b.push_value(&mut w, field),
-            ColumnKind::Calc => b.push_value(&mut w, field),
+            ColumnKind::Value => b.push_value(w, field),
+            ColumnKind::Calc => b.push_value(w, field),
             ColumnKind::LookupText => {
                 let text = b.lookup_text(field);
                 w.column(&text.0, &text.1);
@@ -249,15 +294,17 @@ pub fn select(
             ColumnKind::Count => {
                 w.push("COUNT(*)");
             }
+            // Written before the planned columns (and added to them after).
+            ColumnKind::Total => {}
             ColumnKind::Agg(agg) => {
                 w.push(agg.sql()).push("(");
-                b.push_value(&mut w, field);
+                b.push_value(w, field);
                 w.push(")");
             }
         }
     }
     w.push(" FROM ").ident(&item.table).push(" AS ").push(MAIN);
-    b.push_joins(&mut w);
+    b.push_joins(w);
 
     w.push(" WHERE 1=1");
     let link = q.master.map(|m| Link {
@@ -270,10 +317,10 @@ pub fn select(
         under: link.as_ref().map(Under::link),
         tenant,
     }
-    .push_and(&mut w);
+    .push_and(w);
     for f in &q.filters {
         w.push(" AND ");
-        b.push_filter(&mut w, f);
+        b.push_filter(w, f);
     }
 
     if !q.group_by.is_empty() {
@@ -285,7 +332,7 @@ pub fn select(
                 w.push(", ");
             }
             first = false;
-            b.push_value(&mut w, field);
+            b.push_value(w, field);
             if q.expanded && shows_lookup(field) {
                 let text = b.lookup_text(field);
                 w.push(", ").column(&text.0, &text.1);
@@ -301,26 +348,26 @@ pub fn select(
             first = false;
         };
         for o in &q.order {
-            sep(&mut w);
+            sep(w);
             let field = item.field(o.field);
             match q.funcs.iter().find(|(f, _)| *f == o.field) {
                 Some((_, agg)) => {
                     w.push(agg.sql()).push("(");
-                    b.push_value(&mut w, field);
+                    b.push_value(w, field);
                     w.push(")");
                 }
                 None if q.expanded && shows_lookup(field) => {
                     let text = b.lookup_text(field);
                     w.column(&text.0, &text.1);
                 }
-                None => b.push_value(&mut w, field),
+                None => b.push_value(w, field),
             }
             w.push(if o.desc { " DESC" } else { " ASC" });
         }
         // A stable order, so pages neither repeat nor skip rows.
         if !aggregate && !q.order.iter().any(|o| o.field == item.primary_key) {
-            sep(&mut w);
-            b.push_value(&mut w, item.pk());
+            sep(w);
+            b.push_value(w, item.pk());
             w.push(" ASC");
         }
         w.push(" LIMIT ")
@@ -329,10 +376,18 @@ pub fn select(
             .param(Value::Int(i64::try_from(q.offset).unwrap_or(i64::MAX)));
     }
 
-    Select {
-        sql: w.finish(),
-        columns: plan,
+    if total {
+        plan.insert(
+            0,
+            Column {
+                name: "total".into(),
+                field: item.primary_key,
+                kind: ColumnKind::Total,
+                value_type: FieldType::Integer,
+            },
+        );
     }
+    plan
 }
 
 /// Lookup fields that have a text to show (keys lists are not joined).

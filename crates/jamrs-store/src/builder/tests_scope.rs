@@ -472,3 +472,40 @@ fn key_lists_hold_at_most_keys_per_statement() {
         .collect();
     assert_eq!(all, ids);
 }
+
+/// Issue 19 §2: a page and its total in one statement (one snapshot): the total is a
+/// sub-select in the first column with the page's filters, joins and tenant, and no page; its
+/// bound values come first, as its text does.
+#[test]
+fn a_page_with_its_total_counts_the_same_rows_in_one_statement() {
+    let s = sql(
+        "invoices",
+        json!({"fields": ["id", "customer"], "total": true, "limit": 20, "offset": 40,
+               "filters": [["customer", "contains", "ab"]], "order": ["-id"]}),
+        &seven(),
+        CalcFilters::new(),
+    );
+    assert_eq!(
+        s.text,
+        "SELECT (SELECT COUNT(*) FROM \"invoices\" AS t LEFT JOIN \"customers\" AS j1 ON t.\"customer\" = j1.\"id\" AND j1.\"tenant_id\" = ? \
+         WHERE 1=1 AND t.\"deleted\" = 0 AND t.\"tenant_id\" = ? AND LOWER(j1.\"name\") LIKE ? ESCAPE '\\'), \
+         t.\"id\", t.\"customer\" \
+         FROM \"invoices\" AS t LEFT JOIN \"customers\" AS j1 ON t.\"customer\" = j1.\"id\" AND j1.\"tenant_id\" = ? \
+         WHERE 1=1 AND t.\"deleted\" = 0 AND t.\"tenant_id\" = ? AND LOWER(j1.\"name\") LIKE ? ESCAPE '\\' \
+         ORDER BY t.\"id\" DESC LIMIT ? OFFSET ?"
+    );
+    let like = Value::Text("%ab%".into());
+    assert_eq!(
+        s.params,
+        [
+            int(7),
+            int(7),
+            like.clone(),
+            int(7),
+            int(7),
+            like,
+            int(20),
+            int(40)
+        ]
+    );
+}

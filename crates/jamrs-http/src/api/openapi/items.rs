@@ -221,6 +221,7 @@ pub fn schemas(task: &Task, item: &Item, access: &Access, out: &mut Map<String, 
             "group_by": or_null(json!({"type": "array", "items": {"type": "string", "enum": groupable}})),
             "search": schemas::search(&field_ref),
             "params": or_null(json!({"type": "object", "description": "User params for server module handlers"})),
+            "total": or_null(json!({"type": "boolean", "description": "Also answer `total`: how many rows the filters select, whatever limit and offset are (not with funcs, summary or group_by)"})),
         }
     });
     let masters: Vec<&str> = item
@@ -253,6 +254,7 @@ pub fn schemas(task: &Task, item: &Item, access: &Access, out: &mut Map<String, 
             "properties": {
                 "fields": {"type": "array", "items": item_ref(item, "Column")},
                 "rows": {"type": "array", "items": item_ref(item, "Row")},
+                "total": {"type": "integer", "minimum": 0, "description": "With `total: true`: how many rows the filters select, whatever the page"},
             }
         }),
     );

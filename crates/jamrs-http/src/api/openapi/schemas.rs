@@ -157,6 +157,7 @@ pub fn common() -> serde_json::Map<String, Json> {
                 })),
                 "search": search(&field),
                 "params": or_null(json!({"type": "object", "description": "User params for server module handlers"})),
+                "total": or_null(json!({"type": "boolean", "description": "Also answer `total`: how many rows the filters select, whatever limit and offset are (not with funcs, summary or group_by)"})),
             }
         },
         "OpenReply": {
@@ -164,7 +165,8 @@ pub fn common() -> serde_json::Map<String, Json> {
             "required": ["fields", "rows"],
             "properties": {
                 "fields": {"type": "array", "items": {"type": "string"}, "description": "Column names: the fields, then calculated fields and <field>.text lookup texts when expanded"},
-                "rows": {"type": "array", "items": {"type": "array", "items": schema_ref("Value")}, "description": "One array per row, its values in the order of `fields`"}
+                "rows": {"type": "array", "items": {"type": "array", "items": schema_ref("Value")}, "description": "One array per row, its values in the order of `fields`"},
+                "total": {"type": "integer", "minimum": 0, "description": "With `total: true`: how many rows the filters select, whatever the page"}
             }
         },
         "Values": {"type": "object", "additionalProperties": schema_ref("Value"), "description": "{field: value}"},
