@@ -151,6 +151,18 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: Post,
+        path: "/api/items/{item}/history",
+        operation_id: "history",
+        summary: "The history of a record, or of an item with keep_history (newest first)",
+        tag: "items",
+        session: Session::Required,
+        body: Some("HistoryRequest"),
+        reply: Reply::Json("HistoryReply"),
+        errors: &[400, 401, 403, 404, 413, 415, 500],
+        serve: || post(api::history::post),
+    },
+    Route {
+        method: Post,
         path: "/ext/{*path}",
         operation_id: "ext",
         summary: "The task module's on_ext_request, on the paths listed in `ext_paths` (no session)",

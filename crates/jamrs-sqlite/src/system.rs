@@ -1,4 +1,5 @@
-//! The system tables on SQLite: users, sessions and login failures (see `jamrs_store::auth`).
+//! The system tables on SQLite: users, sessions and login failures (see `jamrs_store::auth`),
+//! record history (`jamrs_store::history`).
 //!
 //! Their version is kept in `PRAGMA user_version`, so an upgrade of jamrs can add steps here
 //! without touching item tables.
@@ -46,6 +47,25 @@ ALTER TABLE jamrs_sessions ADD COLUMN user_info TEXT;
 ALTER TABLE jamrs_login_failures ADD COLUMN attempt TEXT;
 ALTER TABLE jamrs_login_failures ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS jamrs_login_failures_attempt ON jamrs_login_failures (attempt);
+",
+    "
+-- Record history (items with keep_history; jamrs_store::history): one row per inserted,
+-- changed or deleted record, written in the transaction of the change. operation is Jam.py's
+-- (1 insert, 2 update, 3 delete); changes is JSON [[field, old, new], ...]; tenant is the
+-- row's tenant column as JSON text (items [tenancy] covers); at is UTC.
+CREATE TABLE IF NOT EXISTS jamrs_history (
+  id INTEGER PRIMARY KEY,
+  item TEXT NOT NULL,
+  record_id INTEGER NOT NULL,
+  operation INTEGER NOT NULL,
+  changes TEXT NOT NULL,
+  user_id INTEGER,
+  user_name TEXT,
+  tenant TEXT,
+  at TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS jamrs_history_record ON jamrs_history (item, record_id, id);
+CREATE INDEX IF NOT EXISTS jamrs_history_item ON jamrs_history (item, tenant, id);
 ",
 ];
 

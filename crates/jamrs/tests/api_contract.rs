@@ -69,6 +69,7 @@ const NOTES: &str = r#"
 caption = "Notes"
 details = ["lines"]
 callable = ["titles"]
+keep_history = true
 
 [[fields]]
 name = "title"
@@ -134,6 +135,7 @@ required = true
 
 const PAYROLL: &str = r#"
 caption = "Payroll"
+keep_history = true
 callable = ["total"]
 
 [[fields]]
@@ -490,6 +492,35 @@ fn the_document_lists_every_status_an_operation_returns() {
     expect("call", 413, large(&admin, call));
     expect("call", 415, text(&admin, call));
 
+    let history = "/api/items/notes/history";
+    expect(
+        "history",
+        200,
+        status(admin.post_json(history, &json!({"id": 1}))),
+    );
+    expect(
+        "history",
+        400,
+        status(admin.post_json(history, &json!({"id": "one"}))),
+    );
+    expect(
+        "history",
+        401,
+        status(anonymous.post_json(history, &json!({}))),
+    );
+    expect(
+        "history",
+        403,
+        status(reader.post_json("/api/items/payroll/history", &json!({}))),
+    );
+    expect(
+        "history",
+        404,
+        status(admin.post_json(history, &json!({"id": 999}))),
+    );
+    expect("history", 413, large(&admin, history));
+    expect("history", 415, text(&admin, history));
+
     expect("ext", 200, status(anonymous.post_json(ext, &json!({}))));
     expect(
         "ext",
@@ -545,6 +576,10 @@ fn the_document_lists_every_status_an_operation_returns() {
         ("open", admin.open("notes", &json!({}))),
         ("apply", admin.apply("notes", &insert("third"))),
         ("call", admin.post_json(call, &json!({}))),
+        (
+            "history",
+            admin.post_json("/api/items/notes/history", &json!({})),
+        ),
     ] {
         assert_error(&r, 500, "internal");
         expect(op, 500, r.0);

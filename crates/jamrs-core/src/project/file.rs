@@ -199,6 +199,17 @@ pub struct ItemFile {
     pub filters: Vec<FilterFile>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<IndexFile>,
+    // History and record locking.
+    /// Jam.py's "History": record every insert, update and delete of a row (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_history: Option<bool>,
+    /// Jam.py's "Edit lock": rows carry a record version, and a change that names an older
+    /// one is refused (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit_lock: Option<bool>,
+    /// With `edit_lock`: the record version field (default `record_version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -239,6 +250,11 @@ pub struct FieldFile {
     pub master_field: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calc: Option<CalcFile>,
+    // Delete integrity.
+    /// For a lookup field: what deleting the row it points at does, `"restrict"` (the
+    /// default: the delete is refused), `"set_null"` or `"cascade"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_delete: Option<String>,
 }
 
 impl FieldFile {
@@ -262,6 +278,7 @@ impl FieldFile {
             lookup_values: None,
             master_field: None,
             calc: None,
+            on_delete: None,
         }
     }
 }

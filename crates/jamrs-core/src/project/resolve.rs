@@ -110,6 +110,7 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
         resolved.push(ctx.resolve_item(item.clone(), ctx.item_file(item.id), &mut errs));
     }
     link_details(&ctx, &mut resolved, &mut errs);
+    link_referrers(&mut resolved);
     check_numbers(&resolved, &mut errs);
     let roles = resolve_roles(tf, &resolved, &item_index, &mut errs);
     let mut settings = settings;
@@ -447,6 +448,7 @@ fn blank_field(id: FieldId, name: Ident, field_type: FieldType) -> Field {
         calc: None,
         system: None,
         rename_from: None,
+        on_delete: OnDelete::Restrict,
     }
 }
 
@@ -588,12 +590,34 @@ fn item_skeleton(
             errs,
         );
     }
+    let edit_lock = file.edit_lock.unwrap_or(false);
+    let version_name = file
+        .record_version
+        .clone()
+        .unwrap_or_else(|| "record_version".into());
+    if file.record_version.is_some() && !edit_lock {
+        errs.push(path, "record_version is set but edit_lock is not true");
+    }
+    if edit_lock {
+        system_field(
+            &mut fields,
+            &version_name,
+            FieldType::Integer,
+            "record_version",
+            errs,
+        );
+    }
 
     // Missing only when its declaration failed, which is already reported; `resolve_item`
     // skips the key's checks then.
     let pk = field_index.get(&pk_name).copied().unwrap_or(NO_FIELD);
     let deleted_flag = if soft_delete {
         field_index.get(&deleted_name).copied()
+    } else {
+        None
+    };
+    let record_version = if edit_lock {
+        field_index.get(&version_name).copied()
     } else {
         None
     };
@@ -635,6 +659,9 @@ fn item_skeleton(
         rename_from,
         file: Path::new(ITEMS_DIR).join(format!("{}.toml", name_str)),
         module: module.is_file().then_some(module),
+        keep_history: file.keep_history.unwrap_or(false),
+        record_version,
+        referrers: Vec::new(),
         field_index,
     }
 }
@@ -758,6 +785,26 @@ impl Ctx<'_> {
             }
             item.fields[d.0 as usize].system = Some(SystemField::Deleted);
         }
+        if let Some(v) = item.record_version {
+            let f = item.field(v);
+            if f.field_type != FieldType::Integer || f.column.is_none() {
+                errs.push(
+                    &path,
+                    format!(
+                        "record version \"{}\" must be a stored integer field",
+                        f.name
+                    ),
+                );
+            }
+            if Some(v) == item.deleted_flag || v == item.primary_key {
+                errs.push(
+                    &path,
+                    "record_version cannot be the primary key or the soft-delete flag",
+                );
+            }
+            item.fields[v.0 as usize].system = Some(SystemField::RecordVersion);
+            item.fields[v.0 as usize].read_only = true;
+        }
 
         // Field attributes.
         let declared: Vec<(FieldId, &FieldFile)> = file
@@ -802,6 +849,27 @@ impl Ctx<'_> {
                 }
                 if !matches!(f.field_type, FieldType::Integer | FieldType::Keys) {
                     ferr(errs, "a lookup field stores primary keys, so its type must be integer (or keys for a list of them)".into());
+                }
+            }
+            if let Some(name) = &ff.on_delete {
+                match OnDelete::from_name(name) {
+                    Some(o) => f.on_delete = o,
+                    None => ferr(
+                        errs,
+                        format!("on_delete \"{name}\" is not restrict, set_null or cascade"),
+                    ),
+                }
+                if ff.lookup.is_none()
+                    || f.field_type != FieldType::Integer
+                    || ff.master_field.is_some()
+                {
+                    ferr(errs, "on_delete applies to an integer lookup field with a column of its own (the rows it points at are the ones deleted)".into());
+                }
+                if f.on_delete == OnDelete::SetNull && f.required {
+                    ferr(
+                        errs,
+                        "on_delete = \"set_null\" would empty a required field".into(),
+                    );
                 }
             }
             if let Some(list) = &ff.lookup_values {
@@ -1319,6 +1387,33 @@ fn link_details(ctx: &Ctx, items: &mut [Item], errs: &mut Errors) {
                 stack.extend(items[d.0 as usize].details.iter().copied());
             }
         }
+    }
+}
+
+/// Lists, on every item, the lookup fields that hold keys of its rows ([`Item::referrers`]):
+/// integer lookups with a column of their own, except a detail's link to its master (a
+/// delete cascades to details anyway).
+fn link_referrers(items: &mut [Item]) {
+    let mut found: Vec<(ItemId, Referrer)> = Vec::new();
+    for item in items.iter() {
+        let link = item.master_link.map(MasterLink::fields).unwrap_or_default();
+        for f in &item.fields {
+            let Some(lookup) = &f.lookup else { continue };
+            if f.field_type != FieldType::Integer || f.column.is_none() || link.contains(&f.id) {
+                continue;
+            }
+            found.push((
+                lookup.item(),
+                Referrer {
+                    item: item.id,
+                    field: f.id,
+                    on_delete: f.on_delete,
+                },
+            ));
+        }
+    }
+    for (target, r) in found {
+        items[target.0 as usize].referrers.push(r);
     }
 }
 

@@ -4,6 +4,7 @@
 pub(crate) mod apply;
 pub(crate) mod call;
 pub(crate) mod ext;
+pub(crate) mod history;
 pub(crate) mod login;
 pub(crate) mod open;
 pub mod openapi;

@@ -104,6 +104,10 @@ pub fn document_for(task: &Task, caller: &Caller) -> Json {
                 if route.operation_id == "apply" && item.is_detail() {
                     continue;
                 }
+                // Only items with keep_history have a history; the others' answers 400.
+                if route.operation_id == "history" && !item.keep_history {
+                    continue;
+                }
                 let base = route.path.replace("{item}", item.name.as_str());
                 if params.contains(&"function") {
                     for f in &item.callable {

@@ -102,6 +102,9 @@ fn item(task: &Task, item: &Item, access: &Access) -> Json {
         // null: the author chose none (a client totals the currency fields).
         "summary_fields": item.summary_fields.as_ref().map(|list| list.iter().filter(|f| !access.is_prohibited(item.id, **f)).map(|f| item.field(*f).name.as_str()).collect::<Vec<_>>()),
         "default_order": item.default_order.iter().filter(|o| !access.is_prohibited(item.id, o.field)).map(|o| json!([item.field(o.field).name.as_str(), o.desc])).collect::<Vec<_>>(),
+        "keep_history": item.keep_history,
+        // With edit_lock: the field a change names the version it was made to in.
+        "record_version": item.record_version.filter(|f| !access.is_prohibited(item.id, *f)).map(|f| item.field(f).name.as_str()),
     })
 }
 

@@ -8,6 +8,7 @@
 // clippy's allow-unwrap-in-tests does not reach.
 #![allow(clippy::unwrap_used)]
 
+pub mod office;
 pub mod tenancy;
 
 use std::collections::BTreeMap;

@@ -207,6 +207,45 @@ pub fn common() -> serde_json::Map<String, Json> {
     };
     let values = schema_ref("Values");
     out.extend(change("", &values, &values, &schema_ref("Details"), false));
+    out.extend(history());
+    out
+}
+
+/// The history endpoint's request and reply (`POST /api/items/{item}/history`).
+fn history() -> serde_json::Map<String, Json> {
+    let doc = json!({
+        "HistoryRequest": {
+            "type": "object",
+            "additionalProperties": false,
+            "description": "A record's history (id), or the item's; null is the same as leaving a member out",
+            "properties": {
+                "id": or_null(int64("The record's key; absent for the item's history")),
+                "limit": or_null(json!({"type": "integer", "minimum": 0, "description": "At most max_limit; 0 or absent: 100"})),
+                "offset": or_null(json!({"type": "integer", "minimum": 0, "maximum": u64::MAX})),
+            }
+        },
+        "HistoryReply": {
+            "type": "object",
+            "required": ["history"],
+            "properties": {"history": {"type": "array", "description": "Newest first", "items": {
+                "type": "object",
+                "required": ["id", "record_id", "operation", "user_id", "user_name", "at", "changes"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "record_id": {"type": "integer"},
+                    "operation": {"type": "string", "enum": ["insert", "update", "delete"]},
+                    "user_id": {"type": ["integer", "null"], "description": "Who made the change (null: server code without a session)"},
+                    "user_name": {"type": ["string", "null"]},
+                    "at": {"type": "string", "description": "UTC, YYYY-MM-DD HH:MM:SS"},
+                    "changes": {"type": "array", "items": {"type": "object", "required": ["field", "old", "new"], "properties": {
+                        "field": {"type": "string"}, "old": schema_ref("Value"), "new": schema_ref("Value")}}}
+                }
+            }}}
+        }
+    });
+    let Json::Object(out) = doc else {
+        unreachable!("json! of an object")
+    };
     out
 }
 
@@ -373,6 +412,8 @@ fn task() -> Json {
                 "fields": {"type": "array", "items": field},
                 "filters": {"type": "array", "items": {"type": "object"}},
                 "default_order": {"type": "array", "items": {"type": "array"}},
+                "keep_history": {"type": "boolean", "description": "Changes of its records are recorded (POST /api/items/{item}/history)"},
+                "record_version": {"type": ["string", "null"], "description": "With edit_lock: the field a change names the version it was made to in (an older one is a 409)"},
             }}},
             "lookup_lists": {"type": "array", "items": {"type": "object", "required": ["name", "values"], "properties": {
                 "name": text,
