@@ -14,6 +14,8 @@ import { createInput } from './inputs.js';
 import { DetailList } from './details.js';
 import { lookupText, textsOf } from './lookup.js';
 import * as api from './api.js';
+import { historyButton } from './history.js';
+import { nameVersion, isVersionConflict, askReload } from './lock.js';
 
 /** Opens the form of record `id` of `item` (a new record when null); `onSaved(result)` after. */
 export async function editRecord(app, item, { id, onSaved }) {
@@ -98,6 +100,10 @@ export class EditForm {
     this.modal.onKey = (e) => this.onKey(e);
     if (this.readOnly) {
       this.modal.titleEl.append(h('span', { class: 'badge badge-muted' }, 'read-only'));
+    }
+    if (this.mode === 'server' && !this.isNew) {
+      const history = historyButton(this.app, item, () => this.row[item.pk]);
+      if (history) this.modal.closeButton.before(history);
     }
     this.banner = h('div', { class: 'form-banner', role: 'alert', hidden: true });
     this.form = h('form', { class: 'edit-form', novalidate: true, 'aria-label': this.title });
@@ -341,6 +347,7 @@ export class EditForm {
       this.modal.close();
       return true;
     }
+    if (!this.isNew) nameVersion(item, this.row, change);
     this.saving = true;
     this.saveButton.disabled = true;
     this.form.setAttribute('aria-busy', 'true');
@@ -352,6 +359,12 @@ export class EditForm {
       if (this.onSaved) this.onSaved(res.changes[0]);
       return true;
     } catch (err) {
+      if (isVersionConflict(item, err)) {
+        this.showBanner(err, 'Changed by someone else');
+        this.saving = false;
+        if (await askReload(item)) await this.reload();
+        return false;
+      }
       this.showSaveError(err);
       return false;
     } finally {
@@ -359,6 +372,13 @@ export class EditForm {
       this.saveButton.disabled = false;
       this.form.removeAttribute('aria-busy');
     }
+  }
+
+  /** Closes this form without asking and opens the record as it is stored now. */
+  async reload() {
+    this.result = { reloaded: true };
+    this.modal.close();
+    await editRecord(this.app, this.item, { id: this.row[this.item.pk], onSaved: this.onSaved });
   }
 
   /** Puts each server field error beside its input or on its detail row. */

@@ -45,6 +45,9 @@ export class ItemMeta {
     this.filters = json.filters;
     this.defaultOrder = json.default_order;
     this.summaryFields = json.summary_fields || null;
+    // History and record locking (history.js, lock.js).
+    this.keepHistory = Boolean(json.keep_history);
+    this.recordVersion = json.record_version || null;
   }
 
   field(name) {

@@ -45,6 +45,8 @@ const FILES: &[(&str, &[u8])] = files!(
     "inputs.js",
     "lookup.js",
     "details.js",
+    "history.js",
+    "lock.js",
 );
 
 /// The page's template; the other files are assets.
