@@ -68,6 +68,8 @@ pub struct Settings {
     pub max_apply_records: usize,
     pub database: DatabaseSettings,
     pub server: ServerSettings,
+    /// Where uploaded files are kept, and the largest one (`[files]`).
+    pub files: crate::files::FilesSettings,
 }
 
 /// Built-in multi-tenancy: covered items keep a tenant column that the engine fills on insert
@@ -284,6 +286,8 @@ pub struct Field {
     pub rename_from: Option<Ident>,
     /// For a lookup field: what deleting the row it points at does (`on_delete`).
     pub on_delete: OnDelete,
+    /// For a file or image field: what it accepts, its size limit and thumbnail sizes.
+    pub file: Option<crate::files::FileSettings>,
 }
 
 impl Field {

@@ -80,6 +80,9 @@ pub enum Reply {
     Page,
     /// 200 with one of the web UI's files.
     Asset,
+    /// 200 with an uploaded file (its type told by its content), or 304 when `If-None-Match`
+    /// names it.
+    File,
 }
 
 impl Route {

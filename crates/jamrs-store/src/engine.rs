@@ -650,6 +650,8 @@ impl Engine<'_> {
         if let Some(v) = item.record_version {
             row[v.0 as usize] = Value::Int(1);
         }
+        let file_fields: Vec<FieldId> = item.stored_fields().map(|f| f.id).collect();
+        let files = self.check_files(conn, item, &mut row, None, &file_fields, &rec.path)?;
         let checked: Vec<FieldId> = item
             .stored_fields()
             .filter(|f| f.system.is_none() && !item.is_server_set(f.id))
@@ -666,6 +668,7 @@ impl Engine<'_> {
         let id = conn.insert(&sql)?;
         row[item.primary_key.0 as usize] = Value::Int(id);
         rec.id = Some(id);
+        self.apply_files(conn, files, id)?;
         if item.keep_history {
             self.write_history(conn, item, id, Operation::Insert, None, Some(&row))?;
         }
@@ -712,6 +715,10 @@ impl Engine<'_> {
         for (f, v) in &values {
             row[f.0 as usize] = v.clone();
         }
+        let files = self.check_files(conn, item, &mut row, Some(old), &changed, &rec.path)?;
+        for (f, v) in values.iter_mut() {
+            *v = row[f.0 as usize].clone();
+        }
         self.validate(conn, item, &row, &changed, &rec.path)?;
         // With an edit lock every update raises the version, and one that names a version
         // other than the stored one is refused; the UPDATE's WHERE holds the stored version
@@ -744,6 +751,7 @@ impl Engine<'_> {
                 )));
             }
         }
+        self.apply_files(conn, files, id)?;
         if item.keep_history && !changed.is_empty() {
             self.write_history(conn, item, id, Operation::Update, Some(old), Some(&row))?;
         }
@@ -786,6 +794,10 @@ impl Engine<'_> {
         if item.keep_history {
             self.write_history(conn, item, id, Operation::Delete, Some(&old), None)?;
         }
+        // A row removed takes its uploads with it; a soft-deleted one keeps them.
+        if !soft && crate::files::has_files(item) {
+            crate::files::remove_for_records(conn, item.name.as_str(), Keys::one(&id))?;
+        }
         deleted.push((item.id, vec![id]));
         self.release_references(conn, deleted, &rec.path)?;
         Ok(ChangeResult {
@@ -811,7 +823,12 @@ impl Engine<'_> {
         for did in &item.details {
             let detail = self.task.item(*did);
             let soft = item.deleted_flag.is_some() && detail.deleted_flag.is_some();
-            if !detail.details.is_empty() || detail.keep_history || !detail.referrers.is_empty() {
+            let files = !soft && crate::files::has_files(detail);
+            if !detail.details.is_empty()
+                || detail.keep_history
+                || !detail.referrers.is_empty()
+                || files
+            {
                 let mut rows = Vec::new();
                 for chunk in Keys::chunks(ids) {
                     let under = Under {
@@ -840,6 +857,11 @@ impl Engine<'_> {
                                 Some(row),
                                 None,
                             )?;
+                        }
+                    }
+                    if files {
+                        for chunk in Keys::chunks(&keys) {
+                            crate::files::remove_for_records(conn, detail.name.as_str(), chunk)?;
                         }
                     }
                     deleted.push((detail.id, keys));
@@ -1007,6 +1029,15 @@ impl Engine<'_> {
                                     Operation::Delete,
                                     Some(old),
                                     None,
+                                )?;
+                            }
+                        }
+                        if !soft && crate::files::has_files(referrer) {
+                            for chunk in Keys::chunks(&ids) {
+                                crate::files::remove_for_records(
+                                    conn,
+                                    referrer.name.as_str(),
+                                    chunk,
                                 )?;
                             }
                         }

@@ -101,6 +101,7 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
     // Pass 2: everything that refers to other fields or items.
     let ctx = Ctx {
         files,
+        max_file_size: settings.files.max_size,
         item_index: &item_index,
         skeletons: &items,
         lookup_lists: &lookup_lists,
@@ -305,7 +306,9 @@ fn resolve_settings(tf: &TaskFile, errs: &mut Errors) -> Settings {
             );
         }
     }
+    let files = resolve_files(tf, errs);
     Settings {
+        files,
         language: tf.language.clone().unwrap_or_else(|| "en".into()),
         module_timeout,
         ext_paths,
@@ -325,6 +328,56 @@ fn resolve_settings(tf: &TaskFile, errs: &mut Errors) -> Settings {
             trusted_proxies,
         },
     }
+}
+
+/// `[files]`: the store and the largest file.
+fn resolve_files(tf: &TaskFile, errs: &mut Errors) -> crate::files::FilesSettings {
+    use crate::files::{DEFAULT_FOLDER, DEFAULT_MAX_SIZE, FileStore, FilesSettings, MAX_MAX_SIZE};
+    let Some(f) = &tf.files else {
+        return FilesSettings::default();
+    };
+    let max_size = f.max_size.unwrap_or(DEFAULT_MAX_SIZE);
+    if !(1..=MAX_MAX_SIZE).contains(&max_size) {
+        errs.push(
+            TASK_FILE,
+            format!("files.max_size must be between 1 and {MAX_MAX_SIZE} bytes (1 GiB)"),
+        );
+    }
+    let folder = f.folder.clone().unwrap_or_else(|| DEFAULT_FOLDER.into());
+    // A plain relative folder inside the project: never the project itself, a parent, an
+    // absolute path or a hidden one.
+    let folder_ok = !folder.is_empty()
+        && !folder.starts_with('/')
+        && folder.split('/').all(|seg| {
+            !seg.is_empty()
+                && !seg.starts_with('.')
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        });
+    if !folder_ok {
+        errs.push(
+            TASK_FILE,
+            format!("files.folder: \"{folder}\" is not a folder inside the project such as \"files\" or \"data/files\""),
+        );
+    }
+    let store = match f.store.as_deref().unwrap_or("folder") {
+        "folder" => FileStore::Folder(folder),
+        "database" => {
+            if f.folder.is_some() {
+                errs.push(TASK_FILE, "files.folder applies only to store = \"folder\"");
+            }
+            FileStore::Database
+        }
+        other => {
+            errs.push(
+                TASK_FILE,
+                format!("files.store: \"{other}\" is not \"folder\" or \"database\""),
+            );
+            FileStore::Folder(folder)
+        }
+    };
+    FilesSettings { store, max_size }
 }
 
 fn resolve_lookup_lists(tf: &TaskFile, errs: &mut Errors) -> Vec<LookupList> {
@@ -449,6 +502,7 @@ fn blank_field(id: FieldId, name: Ident, field_type: FieldType) -> Field {
         system: None,
         rename_from: None,
         on_delete: OnDelete::Restrict,
+        file: None,
     }
 }
 
@@ -668,6 +722,8 @@ fn item_skeleton(
 
 struct Ctx<'a> {
     files: &'a ProjectFiles,
+    /// `[files] max_size`: no field takes more.
+    max_file_size: u64,
     item_index: &'a HashMap<String, ItemId>,
     skeletons: &'a [Item],
     lookup_lists: &'a [LookupList],
@@ -872,6 +928,7 @@ impl Ctx<'_> {
                     );
                 }
             }
+            self.resolve_file_settings(&mut f, ff, &ferr, errs);
             if let Some(list) = &ff.lookup_values {
                 match self.lookup_lists.iter().position(|l| &l.name == list) {
                     Some(i) => f.lookup_values = Some(i),
@@ -1123,6 +1180,76 @@ impl Ctx<'_> {
             }
         }
         item
+    }
+
+    /// A file or image field's `accept`, `max_size` and `image` sizes (refused on other types).
+    fn resolve_file_settings(
+        &self,
+        f: &mut Field,
+        ff: &FieldFile,
+        ferr: &dyn Fn(&mut Errors, String),
+        errs: &mut Errors,
+    ) {
+        use crate::files::{FileSettings, ImageSize, parse_accept};
+        let is_file = matches!(f.field_type, FieldType::File | FieldType::Image);
+        if !is_file {
+            if ff.accept.is_some() || ff.max_size.is_some() || ff.image.is_some() {
+                ferr(
+                    errs,
+                    "accept, max_size and image apply only to file and image fields".into(),
+                );
+            }
+            return;
+        }
+        let accept = match ff.accept.as_deref().map(parse_accept) {
+            None => Vec::new(),
+            Some(Ok(a)) => a,
+            Some(Err(e)) => {
+                ferr(errs, format!("accept: {e}"));
+                Vec::new()
+            }
+        };
+        let max_size = ff.max_size.unwrap_or(self.max_file_size);
+        if max_size == 0 || max_size > self.max_file_size {
+            ferr(
+                errs,
+                format!(
+                    "max_size must be between 1 and the project's files.max_size ({} bytes)",
+                    self.max_file_size
+                ),
+            );
+        }
+        if ff.default_value.is_some() {
+            ferr(
+                errs,
+                "a file or image field has no default value (its value names an upload)".into(),
+            );
+        }
+        if ff.image.is_some() && f.field_type != FieldType::Image {
+            ferr(errs, "image sizes apply only to image fields".into());
+        }
+        let image = ff.image.as_ref().map_or(ImageSize::default(), |i| {
+            for v in [i.view_width, i.view_height, i.edit_width, i.edit_height]
+                .into_iter()
+                .flatten()
+            {
+                if !(1..=4000).contains(&v) {
+                    ferr(errs, "image sizes must be between 1 and 4000 pixels".into());
+                    break;
+                }
+            }
+            ImageSize {
+                view_width: i.view_width,
+                view_height: i.view_height,
+                edit_width: i.edit_width,
+                edit_height: i.edit_height,
+            }
+        });
+        f.file = Some(FileSettings {
+            accept,
+            max_size,
+            image,
+        });
     }
 
     fn resolve_calc(&self, owner: ItemId, calc: &CalcFile) -> Result<Calc, String> {

@@ -174,7 +174,36 @@ fn field(task: &Task, item: &Item, f: &Field, access: &Access) -> Json {
     if item.is_server_set(f.id) {
         o.insert("server_set".into(), json!(true));
     }
+    if let Some(fs) = &f.file {
+        o.insert("file".into(), file_settings(fs));
+    }
     out
+}
+
+/// A file or image field's settings as a client needs them: the accept string (for a file
+/// picker), the largest file, the thumbnail sizes.
+fn file_settings(fs: &jamrs_core::files::FileSettings) -> Json {
+    use jamrs_core::files::{Accept, Family};
+    let accept: Vec<String> = fs
+        .accept
+        .iter()
+        .map(|a| match a {
+            Accept::Family(Family::Image) => "image/*".to_string(),
+            Accept::Family(Family::Audio) => "audio/*".to_string(),
+            Accept::Family(Family::Video) => "video/*".to_string(),
+            Accept::Family(_) => "text/*".to_string(),
+            Accept::Ext { written, .. } => format!(".{written}"),
+        })
+        .collect();
+    let i = &fs.image;
+    json!({
+        "accept": accept.join(","),
+        "max_size": fs.max_size,
+        "image": {
+            "view_width": i.view_width, "view_height": i.view_height,
+            "edit_width": i.edit_width, "edit_height": i.edit_height,
+        },
+    })
 }
 
 fn value(v: &Value) -> Json {

@@ -211,9 +211,29 @@ pub fn common() -> serde_json::Map<String, Json> {
     out
 }
 
-/// The history endpoint's request and reply (`POST /api/items/{item}/history`).
+/// The history endpoint's request and reply (`POST /api/items/{item}/history`), and the upload's.
 fn history() -> serde_json::Map<String, Json> {
     let doc = json!({
+        "UploadRequest": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary", "description": "The file (the part's filename is kept as the original name)"}}
+        },
+        "UploadReply": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {"file": {
+                "type": "object",
+                "required": ["name", "value", "original", "type", "size"],
+                "properties": {
+                    "name": {"type": "string", "description": "The upload's name (43 characters)"},
+                    "value": {"type": "string", "description": "What to put in the record's field in an apply"},
+                    "original": {"type": "string"},
+                    "type": {"type": "string", "description": "The type told by the content"},
+                    "size": {"type": "integer"}
+                }
+            }}
+        },
         "HistoryRequest": {
             "type": "object",
             "additionalProperties": false,
@@ -382,6 +402,7 @@ fn task() -> Json {
         "master_field": text,
         "calc": {"type": "object", "properties": {"item": text, "field": text, "link": text, "op": text}},
         "server_set": {"type": "boolean"},
+        "file": {"type": "object", "description": "A file or image field's accept string, largest file (bytes) and thumbnail sizes (pixels, null where not set)", "properties": {"accept": text, "max_size": {"type": "integer"}, "image": {"type": "object"}}},
     }});
     json!({
         "type": "object",
