@@ -8,6 +8,7 @@ import { Modal, showError } from './dialog.js';
 import { icon } from './icons.js';
 import { displayText, formatDateTime } from './format.js';
 import { textsOf } from './lookup.js';
+import { isFileField, originalName } from './files.js';
 import * as api from './api.js';
 
 const OPERATIONS = { insert: 'Created', update: 'Modified', delete: 'Deleted' };
@@ -57,6 +58,7 @@ function valueText(item, texts, fieldName, v) {
   if (v === null || v === undefined || v === '') return '—';
   const f = item.field(fieldName);
   if (!f) return String(v);
+  if (isFileField(f)) return originalName(v);
   if (f.isLookup()) {
     const t = texts.get(f.name);
     return t && t.has(v) ? `${t.get(v)}` : `#${v}`;

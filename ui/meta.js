@@ -111,6 +111,8 @@ export class FieldMeta {
     this.masterField = json.master_field || null;
     this.calc = json.calc || null;
     this.serverSet = Boolean(json.server_set);
+    // A file or image field's accept string, largest file and thumbnail sizes (files.js).
+    this.file = json.file || null;
   }
 
   isNumeric() {

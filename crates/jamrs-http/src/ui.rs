@@ -47,6 +47,7 @@ const FILES: &[(&str, &[u8])] = files!(
     "details.js",
     "history.js",
     "lock.js",
+    "files.js",
 );
 
 /// The page's template; the other files are assets.
