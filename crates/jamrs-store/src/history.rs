@@ -226,8 +226,10 @@ impl crate::engine::Engine<'_> {
             .filter(|l| *l > 0)
             .unwrap_or(DEFAULT_LIMIT)
             .min(self.task().settings.max_limit);
+        // Entries of an item `[tenancy]` covers carry their row's tenant; a shared item's
+        // carry none and are everyone's.
         let tenant = match self.tenant() {
-            Tenant::Only(v) => Some(v),
+            Tenant::Only(v) if item.tenant_field.is_some() => Some(v),
             _ => None,
         };
         let reach = if self.reach() == crate::engine::Reach::Off {

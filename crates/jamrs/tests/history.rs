@@ -343,3 +343,23 @@ fn history_requests_are_checked() {
     ));
     assert_eq!(entries(&all).len(), 2);
 }
+
+/// An item `[tenancy]` does not cover (shared by every tenant) keeps one history for everyone:
+/// its entries carry no tenant, and a user with a tenant of their own sees them.
+#[test]
+fn a_shared_items_history_is_everyones() {
+    let o = Office::with(&[(
+        "items/products.toml",
+        "keep_history = true\n\n[[fields]]\nname = \"name\"\ntype = \"text\"\nsize = 100\n",
+    )]);
+    let widget = o.insert(&o.alice, "products", json!({"name": "Widget"}));
+    ok(o.bob.apply(
+        "products",
+        &json!({"changes": [{"op": "update", "id": widget, "values": {"name": "Widget 2"}}]}),
+    ));
+    for c in [&o.alice, &o.bob, &o.carol] {
+        let reply = ok(history(c, "products", json!({"id": widget})));
+        assert_eq!(entries(&reply).len(), 2, "{reply}");
+        assert_eq!(entries(&ok(history(c, "products", json!({})))).len(), 2);
+    }
+}
