@@ -650,8 +650,12 @@ impl Engine<'_> {
         if let Some(v) = item.record_version {
             row[v.0 as usize] = Value::Int(1);
         }
-        let file_fields: Vec<FieldId> = item.stored_fields().map(|f| f.id).collect();
-        let files = self.check_files(conn, item, &mut row, None, &file_fields, &rec.path)?;
+        let files = if crate::files::has_files(item) {
+            let every: Vec<FieldId> = item.stored_fields().map(|f| f.id).collect();
+            self.check_files(conn, item, &mut row, None, &every, &rec.path)?
+        } else {
+            crate::files::FileChanges::default()
+        };
         let checked: Vec<FieldId> = item
             .stored_fields()
             .filter(|f| f.system.is_none() && !item.is_server_set(f.id))
@@ -715,10 +719,15 @@ impl Engine<'_> {
         for (f, v) in &values {
             row[f.0 as usize] = v.clone();
         }
-        let files = self.check_files(conn, item, &mut row, Some(old), &changed, &rec.path)?;
-        for (f, v) in values.iter_mut() {
-            *v = row[f.0 as usize].clone();
-        }
+        let files = if crate::files::has_files(item) {
+            let files = self.check_files(conn, item, &mut row, Some(old), &changed, &rec.path)?;
+            for (f, v) in values.iter_mut() {
+                *v = row[f.0 as usize].clone();
+            }
+            files
+        } else {
+            crate::files::FileChanges::default()
+        };
         self.validate(conn, item, &row, &changed, &rec.path)?;
         // With an edit lock every update raises the version, and one that names a version
         // other than the stored one is refused; the UPDATE's WHERE holds the stored version
@@ -776,7 +785,7 @@ impl Engine<'_> {
             .ok_or_else(|| Error::internal("delete without a key"))?;
         let old = rec
             .old
-            .clone()
+            .as_deref()
             .ok_or_else(|| Error::internal("delete without its stored row"))?;
         if let Some(vf) = item.record_version {
             check_version(item, id, &old[vf.0 as usize], rec, vf)?;
@@ -792,7 +801,7 @@ impl Engine<'_> {
             )));
         }
         if item.keep_history {
-            self.write_history(conn, item, id, Operation::Delete, Some(&old), None)?;
+            self.write_history(conn, item, id, Operation::Delete, Some(old), None)?;
         }
         // A row removed takes its uploads with it; a soft-deleted one keeps them.
         if !soft && crate::files::has_files(item) {
