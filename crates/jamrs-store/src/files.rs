@@ -71,9 +71,16 @@ pub fn tenant_text(v: &Value) -> String {
 
 /// Adds an upload's row (no record yet); returns its id.
 pub fn insert(conn: &mut dyn Conn, f: &NewFile) -> Result<i64> {
+    let mut text = String::from(
+        "INSERT INTO jamrs_files (name, item, field, record_id, tenant, user_id, original, type, size, store, created) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    // As the builder's INSERT: a backend that returns the key with the statement says how.
+    if let Some(ret) = conn.dialect().insert_returning("id") {
+        text.push_str(&ret);
+    }
     let s = sql(
         conn,
-        "INSERT INTO jamrs_files (name, item, field, record_id, tenant, user_id, original, type, size, store, created) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
+        &text,
         vec![
             Value::Text(f.name.into()),
             Value::Text(f.item.into()),
