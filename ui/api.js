@@ -86,6 +86,11 @@ export function apply(item, body) {
   return request('POST', `/api/items/${encodeURIComponent(item)}/apply`, body);
 }
 
+/** `POST /api/items/{item}/history` → `{history: [...]}`, newest first. */
+export function history(item, body) {
+  return request('POST', `/api/items/${encodeURIComponent(item)}/history`, body);
+}
+
 /** Text for an error shown to a person. */
 export function describeError(error) {
   if (error instanceof ApiError) return error.message;

@@ -14,6 +14,8 @@ import { DetailList } from './details.js';
 import { call } from './client.js';
 import { lookupText, textsOf } from './lookup.js';
 import * as api from './api.js';
+import { historyButton } from './history.js';
+import { nameVersion, isVersionConflict, askReload } from './lock.js';
 
 /** Opens the form of record `id` of `item` (a new record when null); `onSaved(result)` after. */
 export async function editRecord(app, item, { id, onSaved }) {
@@ -151,6 +153,10 @@ export class EditForm {
     this.modal.onKey = (e) => this.onKey(e);
     if (this.readOnly) {
       this.modal.titleEl.append(h('span', { class: 'badge badge-muted' }, 'read-only'));
+    }
+    if (this.mode === 'server' && !this.isNew) {
+      const history = historyButton(this.app, item, () => this.row[item.pk]);
+      if (history) this.modal.closeButton.before(history);
     }
     this.banner = h('div', { class: 'form-banner', role: 'alert', hidden: true });
     this.form = h('form', { class: 'edit-form', novalidate: true, 'aria-label': this.title });
@@ -504,6 +510,7 @@ export class EditForm {
       this.modal.close();
       return true;
     }
+    if (!this.isNew) nameVersion(item, this.row, change);
     const params = {};
     call(this.ci, 'on_before_apply', this.ci, [this.ci, params]);
     const body = { changes: [change], expanded: true };
@@ -522,6 +529,12 @@ export class EditForm {
       if (this.onSaved) this.onSaved(result);
       return true;
     } catch (err) {
+      if (isVersionConflict(item, err)) {
+        this.showBanner(err, 'Changed by someone else');
+        this.saving = false;
+        if (await askReload(item)) await this.reload();
+        return false;
+      }
       this.showSaveError(err);
       return false;
     } finally {
@@ -529,6 +542,13 @@ export class EditForm {
       this.saveButton.disabled = false;
       this.form.removeAttribute('aria-busy');
     }
+  }
+
+  /** Closes this form without asking and opens the record as it is stored now. */
+  async reload() {
+    this.result = { reloaded: true };
+    this.modal.close();
+    await editRecord(this.app, this.item, { id: this.row[this.item.pk], onSaved: this.onSaved });
   }
 
   /** Puts each server field error beside its input or on its detail row. */

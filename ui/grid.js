@@ -6,6 +6,7 @@
 import { h, clear, uid, ctrl, storageGet, storageSet } from './dom.js';
 import { icon } from './icons.js';
 import { displayText, formatNumber } from './format.js';
+import { isFileField, fileCell } from './files.js';
 
 const MIN_WIDTH = 48;
 
@@ -228,6 +229,7 @@ export class Grid {
 
   cell(field, row) {
     const td = h('td', { class: `align-${field.align()} type-${field.type}`, dataset: { label: field.caption } });
+    if (isFileField(field)) return fileCell(field, row, td);
     if (field.type === 'boolean' && !field.lookupValues) {
       const v = row[field.name];
       if (v) td.append(icon('check', 16));

@@ -9,6 +9,7 @@
 import { h } from './dom.js';
 import { displayText, formatNumberInput, parseNumber, toDateTimeInput, fromDateTimeInput } from './format.js';
 import { LookupInput, MultiLookup } from './lookup.js';
+import { isFileField, fileInput } from './files.js';
 
 /**
  * `{el, focusTarget, get() → {value} | {error}, set(value, row), setText(text)}` for `field`.
@@ -17,6 +18,8 @@ import { LookupInput, MultiLookup } from './lookup.js';
  * shows a problem beside the field while the user edits (null: none).
  */
 export function createInput(app, field, { id, value, row, keysText, editable, describedBy, onChange, report = () => {} }) {
+  // File and image fields: preview, upload, drag-and-drop (files.js).
+  if (isFileField(field)) return fileInput(field, { id, value, row, editable, describedBy, onChange: () => onChange && onChange(), report });
   if (!editable) return display(field, { id, row, keysText, describedBy });
   const changed = () => onChange && onChange();
   const list = field.list();
@@ -107,7 +110,7 @@ export function createInput(app, field, { id, value, row, keysText, editable, de
       return { ...sizedText(area, field, { changed, report }), wide: true };
     }
     default: {
-      // text, and file / image names (there is no upload endpoint: the stored text is edited).
+      // text (file and image fields have their own input, above).
       const input = h('input', {
         id, type: 'text', placeholder: field.placeholder, autocomplete: 'off', value: value ?? '',
         'aria-describedby': describedBy,

@@ -48,6 +48,9 @@ export class ItemMeta {
     // The author's layouts ([view], [edit]); null parts keep the defaults.
     this.view = json.view || null;
     this.edit = json.edit || null;
+    // History and record locking (history.js, lock.js).
+    this.keepHistory = Boolean(json.keep_history);
+    this.recordVersion = json.record_version || null;
   }
 
   field(name) {
@@ -161,6 +164,8 @@ export class FieldMeta {
     this.masterField = json.master_field || null;
     this.calc = json.calc || null;
     this.serverSet = Boolean(json.server_set);
+    // A file or image field's accept string, largest file and thumbnail sizes (files.js).
+    this.file = json.file || null;
   }
 
   isNumeric() {

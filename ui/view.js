@@ -14,6 +14,7 @@ import { confirm, showError, toast } from './dialog.js';
 import { formatNumber } from './format.js';
 import { textsOf } from './lookup.js';
 import { editRecord } from './form.js';
+import { historyButton } from './history.js';
 import * as api from './api.js';
 
 const PAGE_SIZES = [10, 25, 50, 100];
@@ -103,6 +104,11 @@ export class ViewForm {
     this.editButton = tab ? button('edit', item.can('edit') ? 'Edit' : 'Open', () => this.edit(), { title: 'Edit (Enter)' }) : null;
     this.deleteButton = tab ? button('trash', 'Delete', () => this.remove(), { className: 'btn-danger-ghost', title: 'Delete (Ctrl+Del)' }) : null;
     this.refreshButton = button('refresh', 'Refresh', () => this.load(), { className: 'btn-ghost btn-icon-only' });
+    // The current record's history, or the item's when no row is current (history.js).
+    this.historyButton = tab ? historyButton(this.app, item, () => {
+      const row = this.grid.current();
+      return row ? row[item.pk] : null;
+    }) : null;
     this.filterButton = this.filters.hasFilters()
       ? button('filter', 'Filters', () => this.editFilters(), { className: 'btn-ghost' })
       : null;
@@ -215,7 +221,7 @@ export class ViewForm {
     h('header', { class: 'view-header' },
       h('div', { class: 'view-heading' }, back, this.titleEl, this.refreshButton),
       h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': `${item.caption} commands` },
-        this.newButton, this.editButton, this.deleteButton, this.filterButton, this.clientButtons, this.sortSelect),
+        this.newButton, this.editButton, this.deleteButton, this.filterButton, this.historyButton, this.clientButtons, this.sortSelect),
       search),
     h('div', { class: 'view-subbar' }, this.chips, this.selectAllButton, this.selectionInfo),
     this.selectAllNote,

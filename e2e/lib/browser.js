@@ -53,7 +53,7 @@ export async function openBrowser({ viewport = { width: 1366, height: 860 } } = 
 // The browser logs every failed request; the tests provoke some on purpose (a wrong password is
 // a 401, a refused save a 4xx). What must never appear is a script error or a CSP violation.
 function expected(text) {
-  return /^Failed to load resource: the server responded with a status of (400|401|403|404|409|422|429)/.test(text);
+  return /^Failed to load resource: the server responded with a status of (400|401|403|404|409|413|415|422|429)/.test(text);
 }
 
 export async function screenshot(page, name) {

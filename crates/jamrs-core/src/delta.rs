@@ -177,8 +177,11 @@ pub enum Change {
         values: Vec<(FieldId, Value)>,
         details: Vec<DetailChanges>,
     },
+    /// `values` holds at most the record version of an item with `edit_lock` (the version
+    /// the client last saw).
     Delete {
         id: i64,
+        values: Vec<(FieldId, Value)>,
     },
 }
 
@@ -348,13 +351,20 @@ impl Resolver<'_> {
                 let id = key(c.id, at)?;
                 self.once(item, id, at)?;
                 self.require(item, p.delete, "delete", at)?;
-                if !values.is_empty() || !details.is_empty() {
+                let version_only = values.keys().all(|name| {
+                    item.record_version
+                        .is_some_and(|v| item.field(v).name.as_str() == name)
+                });
+                if !version_only || !details.is_empty() {
                     return Err(Error::bad_field(
                         at,
-                        "a delete takes only an id: deleting a record deletes its details",
+                        "a delete takes only an id (and, for an item with edit_lock, the record_version it last saw): deleting a record deletes its details",
                     ));
                 }
-                Ok(Change::Delete { id })
+                Ok(Change::Delete {
+                    id,
+                    values: self.values(item, values, Some(id), at)?,
+                })
             }
             other => Err(Error::bad_field(
                 format!("{at}.op"),
@@ -387,6 +397,21 @@ impl Resolver<'_> {
                         });
                     }
                     _ => {}
+                }
+                continue;
+            }
+            if Some(field.id) == item.record_version {
+                // Not written: the version the client last saw, which the engine compares
+                // with the stored one (edit_lock).
+                match v {
+                    Json::Null => out.push((field.id, Value::Null)),
+                    v => match whole_number(v) {
+                        Ok(n) => out.push((field.id, Value::Int(n))),
+                        Err(e) => self.invalid.push(FieldError {
+                            field: path,
+                            message: format!("the record version must be an integer: {e}"),
+                        }),
+                    },
                 }
                 continue;
             }

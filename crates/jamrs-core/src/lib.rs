@@ -9,6 +9,7 @@
 pub mod access;
 pub mod delta;
 pub mod error;
+pub mod files;
 pub mod ident;
 pub mod jampy;
 pub mod layout;

@@ -71,6 +71,8 @@ pub struct Settings {
     pub max_apply_records: usize,
     pub database: DatabaseSettings,
     pub server: ServerSettings,
+    /// Where uploaded files are kept, and the largest one (`[files]`).
+    pub files: crate::files::FilesSettings,
 }
 
 /// Built-in multi-tenancy: covered items keep a tenant column that the engine fills on insert
@@ -178,7 +180,54 @@ pub struct Item {
     pub file: PathBuf,
     /// The item's server module (`<name>.py` beside the item file), if present.
     pub module: Option<PathBuf>,
+    // History, record locking and delete integrity.
+    /// `keep_history`: every insert, update and delete of a row is recorded in the history
+    /// table, in the transaction of the change.
+    pub keep_history: bool,
+    /// With `edit_lock`: the record version field (Jam.py's `record_version`), which every
+    /// update raises; a change that names an older version is refused.
+    pub record_version: Option<FieldId>,
+    /// Lookup fields of other items (and of this one) that hold keys of this item's rows, with
+    /// what deleting such a row does to them. Detail links are not among them: a delete
+    /// cascades to its details anyway.
+    pub referrers: Vec<Referrer>,
     pub(crate) field_index: HashMap<String, FieldId>,
+}
+
+/// A lookup field that points at rows of an item ([`Item::referrers`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Referrer {
+    pub item: ItemId,
+    pub field: FieldId,
+    pub on_delete: OnDelete,
+}
+
+/// What deleting a row does to the rows whose lookup field points at it (`on_delete`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnDelete {
+    /// The delete is refused while live rows point at it (the default).
+    #[default]
+    Restrict,
+    /// The lookup field of those rows is emptied.
+    SetNull,
+    /// Those rows are deleted too (with their details and their own referrers).
+    Cascade,
+}
+
+impl OnDelete {
+    pub const ALL: [OnDelete; 3] = [OnDelete::Restrict, OnDelete::SetNull, OnDelete::Cascade];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OnDelete::Restrict => "restrict",
+            OnDelete::SetNull => "set_null",
+            OnDelete::Cascade => "cascade",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<OnDelete> {
+        OnDelete::ALL.into_iter().find(|o| o.name() == name)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,6 +261,8 @@ pub enum SystemField {
     Deleted,
     MasterId,
     MasterRecId,
+    /// The record version of an item with `edit_lock`.
+    RecordVersion,
 }
 
 #[derive(Debug, Clone)]
@@ -241,6 +292,10 @@ pub struct Field {
     pub system: Option<SystemField>,
     /// Previous column name, so a migration renames instead of drop-and-add.
     pub rename_from: Option<Ident>,
+    /// For a lookup field: what deleting the row it points at does (`on_delete`).
+    pub on_delete: OnDelete,
+    /// For a file or image field: what it accepts, its size limit and thumbnail sizes.
+    pub file: Option<crate::files::FileSettings>,
 }
 
 impl Field {

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod error;
+pub mod files;
 pub mod routes;
 pub mod session;
 pub mod ui;
@@ -163,6 +164,43 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: Post,
+        path: "/api/items/{item}/upload/{field}",
+        operation_id: "upload",
+        summary: "Upload a file for a file or image field (multipart, the part `file`); an apply then puts the answer's value in a record",
+        tag: "files",
+        session: Session::Required,
+        body: Some("UploadRequest"),
+        reply: Reply::Json("UploadReply"),
+        errors: &[400, 401, 403, 404, 413, 415, 500],
+        // The field's max_size is the limit, enforced while the file streams in.
+        serve: || post(api::upload::post).layer(DefaultBodyLimit::disable()),
+    },
+    Route {
+        method: Get,
+        path: "/api/items/{item}/files/{field}/{name}",
+        operation_id: "download",
+        summary: "The content of an upload, through a record the session can open (or, unsaved, to its uploader)",
+        tag: "files",
+        session: Session::Required,
+        body: None,
+        reply: Reply::File,
+        errors: &[401, 404, 500],
+        serve: || get(api::download::get),
+    },
+    Route {
+        method: Post,
+        path: "/api/items/{item}/history",
+        operation_id: "history",
+        summary: "The history of a record, or of an item with keep_history (newest first)",
+        tag: "items",
+        session: Session::Required,
+        body: Some("HistoryRequest"),
+        reply: Reply::Json("HistoryReply"),
+        errors: &[400, 401, 403, 404, 413, 415, 500],
+        serve: || post(api::history::post),
+    },
+    Route {
+        method: Post,
         path: "/ext/{*path}",
         operation_id: "ext",
         summary: "The task module's on_ext_request, on the paths listed in `ext_paths` (no session)",
@@ -307,14 +345,18 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Uploads no record took, and folder files whose record is gone, are swept while it runs.
+    let sweeper = files::spawn_sweeper(state.clone());
     let app = router(state);
     // The peer address feeds login throttling (see `session::ClientAddress`).
-    axum::serve(
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    sweeper.abort();
+    served
 }
 
 /// How long the server waits for requests in flight when asked to stop.

@@ -82,6 +82,9 @@ pub enum Reply {
     Asset,
     /// 200 with JavaScript (a client module), or 304 when `If-None-Match` names it.
     Script,
+    /// 200 with an uploaded file (its type told by its content), or 304 when `If-None-Match`
+    /// names it.
+    File,
 }
 
 impl Route {

@@ -46,6 +46,9 @@ const FILES: &[(&str, &[u8])] = files!(
     "lookup.js",
     "details.js",
     "client.js",
+    "history.js",
+    "lock.js",
+    "files.js",
 );
 
 /// The page's template; the other files are assets.

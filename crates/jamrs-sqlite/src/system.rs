@@ -1,4 +1,5 @@
-//! The system tables on SQLite: users, sessions and login failures (see `jamrs_store::auth`).
+//! The system tables on SQLite: users, sessions and login failures (see `jamrs_store::auth`),
+//! record history (`jamrs_store::history`), uploaded files (`jamrs_store::files`).
 //!
 //! Their version is kept in `PRAGMA user_version`, so an upgrade of jamrs can add steps here
 //! without touching item tables.
@@ -46,6 +47,53 @@ ALTER TABLE jamrs_sessions ADD COLUMN user_info TEXT;
 ALTER TABLE jamrs_login_failures ADD COLUMN attempt TEXT;
 ALTER TABLE jamrs_login_failures ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS jamrs_login_failures_attempt ON jamrs_login_failures (attempt);
+",
+    "
+-- Record history (items with keep_history; jamrs_store::history): one row per inserted,
+-- changed or deleted record, written in the transaction of the change. operation is Jam.py's
+-- (1 insert, 2 update, 3 delete); changes is JSON [[field, old, new], ...]; tenant is the
+-- row's tenant column as JSON text (items [tenancy] covers); at is UTC.
+CREATE TABLE IF NOT EXISTS jamrs_history (
+  id INTEGER PRIMARY KEY,
+  item TEXT NOT NULL,
+  record_id INTEGER NOT NULL,
+  operation INTEGER NOT NULL,
+  changes TEXT NOT NULL,
+  user_id INTEGER,
+  user_name TEXT,
+  tenant TEXT,
+  at TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS jamrs_history_record ON jamrs_history (item, record_id, id);
+CREATE INDEX IF NOT EXISTS jamrs_history_item ON jamrs_history (item, tenant, id);
+",
+    "
+-- Uploads of file and image fields (jamrs_store::files): one row per file, named by a random
+-- token; record_id is NULL until a saved record holds it (unattached uploads are swept after a
+-- day). tenant and user_id are the uploader's (tenant as JSON text, as in jamrs_history). With
+-- the database store the content is in jamrs_file_chunks (base64 text, portable SQL); with the
+-- folder store it is a file named like the row.
+CREATE TABLE IF NOT EXISTS jamrs_files (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  item TEXT NOT NULL,
+  field TEXT NOT NULL,
+  record_id INTEGER,
+  tenant TEXT,
+  user_id INTEGER,
+  original TEXT NOT NULL,
+  type TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  store TEXT NOT NULL,
+  created INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS jamrs_files_record ON jamrs_files (item, record_id);
+CREATE TABLE IF NOT EXISTS jamrs_file_chunks (
+  file_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (file_id, seq)
+) STRICT;
 ",
 ];
 

@@ -35,7 +35,7 @@ pub fn touch_interval(session_timeout: u64) -> i64 {
 }
 
 /// Builds a statement over system tables: `?` in `text` become the dialect's placeholders.
-fn sql(conn: &dyn Conn, text: &str, params: Vec<Value>) -> Sql {
+pub(crate) fn sql(conn: &dyn Conn, text: &str, params: Vec<Value>) -> Sql {
     let mut w = SqlWriter::new(conn.dialect());
     let mut params = params.into_iter();
     let mut parts = text.split('?').peekable();

@@ -18,15 +18,16 @@
 use std::collections::{HashMap, HashSet};
 
 use jamrs_core::delta::{Change, DetailChanges};
-use jamrs_core::model::{DefaultValue, FieldId, Item, ItemId, MasterLink, SystemField};
+use jamrs_core::model::{DefaultValue, FieldId, Item, ItemId, MasterLink, OnDelete, SystemField};
 use jamrs_core::query::{Filter, MasterRef, OpenParams, OpenQuery};
 use jamrs_core::session::{Caller, Tenant};
 use jamrs_core::{Access, Error, FieldError, FieldType, Result, Task, Value, values};
 
 use serde_json::{Map, Value as Json};
 
-use crate::builder::{self, CalcFilters, Column, Keys, Link, Under};
+use crate::builder::{self, CalcFilters, Column, Keys, Link, Under, Where};
 use crate::conn::Conn;
+use crate::history::{self, FieldChange, NewEntry, Operation};
 use crate::hooks::Hooks;
 
 /// Rows of an open, with their column layout.
@@ -672,6 +673,15 @@ impl Engine<'_> {
         if let Some(flag) = item.deleted_flag {
             row[flag.0 as usize] = Value::Bool(false);
         }
+        if let Some(v) = item.record_version {
+            row[v.0 as usize] = Value::Int(1);
+        }
+        let files = if crate::files::has_files(item) {
+            let every: Vec<FieldId> = item.stored_fields().map(|f| f.id).collect();
+            self.check_files(conn, item, &mut row, None, &every, &rec.path)?
+        } else {
+            crate::files::FileChanges::default()
+        };
         let checked: Vec<FieldId> = item
             .stored_fields()
             .filter(|f| f.system.is_none() && !item.is_server_set(f.id))
@@ -688,6 +698,10 @@ impl Engine<'_> {
         let id = conn.insert(&sql)?;
         row[item.primary_key.0 as usize] = Value::Int(id);
         rec.id = Some(id);
+        self.apply_files(conn, files, id)?;
+        if item.keep_history {
+            self.write_history(conn, item, id, Operation::Insert, None, Some(&row))?;
+        }
         let details = self.process_details(conn, item, rec, id, &row, params)?;
         Ok(ChangeResult {
             op: Op::Insert,
@@ -714,7 +728,7 @@ impl Engine<'_> {
             .ok_or_else(|| Error::internal("update without its stored row"))?;
         let mut row = old.clone();
         // The server owns the key, the flag and the link; handlers cannot move a row with them.
-        let values: Vec<(FieldId, Value)> = rec
+        let mut values: Vec<(FieldId, Value)> = rec
             .values
             .iter()
             .filter(|(f, _)| !item.is_server_set(*f) && item.field(*f).is_stored())
@@ -731,15 +745,50 @@ impl Engine<'_> {
         for (f, v) in &values {
             row[f.0 as usize] = v.clone();
         }
+        let files = if crate::files::has_files(item) {
+            let files = self.check_files(conn, item, &mut row, Some(old), &changed, &rec.path)?;
+            for (f, v) in values.iter_mut() {
+                *v = row[f.0 as usize].clone();
+            }
+            files
+        } else {
+            crate::files::FileChanges::default()
+        };
         self.validate(conn, item, &row, &changed, &rec.path)?;
+        // With an edit lock every update raises the version, and one that names a version
+        // other than the stored one is refused; the UPDATE's WHERE holds the stored version
+        // too, so a change made in between cannot slip through.
+        let guard = match item.record_version {
+            Some(vf) => {
+                let stored = old[vf.0 as usize].clone();
+                check_version(item, id, &stored, rec, vf)?;
+                let next = Value::Int(stored.as_i64().unwrap_or(0).saturating_add(1));
+                values.push((vf, next.clone()));
+                row[vf.0 as usize] = next;
+                Some(stored)
+            }
+            None => None,
+        };
         if !values.is_empty() {
-            let sql = builder::update(conn.dialect(), item, id, &values, link, &self.tenant);
+            let sql = builder::update(
+                conn.dialect(),
+                item,
+                id,
+                &values,
+                link,
+                &self.tenant,
+                guard.as_ref(),
+            );
             if conn.execute(&sql)? != 1 {
                 return Err(Error::conflict(format!(
                     "{} {id} changed while it was being saved",
                     item.name
                 )));
             }
+        }
+        self.apply_files(conn, files, id)?;
+        if item.keep_history && !changed.is_empty() {
+            self.write_history(conn, item, id, Operation::Update, Some(old), Some(&row))?;
         }
         let details = self.process_details(conn, item, rec, id, &row, params)?;
         Ok(ChangeResult {
@@ -760,7 +809,15 @@ impl Engine<'_> {
         let id = rec
             .id
             .ok_or_else(|| Error::internal("delete without a key"))?;
-        self.delete_details(conn, item, &[id])?;
+        let old = rec
+            .old
+            .as_deref()
+            .ok_or_else(|| Error::internal("delete without its stored row"))?;
+        if let Some(vf) = item.record_version {
+            check_version(item, id, &old[vf.0 as usize], rec, vf)?;
+        }
+        let mut deleted = Vec::new();
+        self.delete_details(conn, item, &[id], &mut deleted)?;
         let soft = item.deleted_flag.is_some();
         let sql = builder::delete_row(conn.dialect(), item, id, link, &self.tenant, soft);
         if conn.execute(&sql)? != 1 {
@@ -769,6 +826,15 @@ impl Engine<'_> {
                 item.name
             )));
         }
+        if item.keep_history {
+            self.write_history(conn, item, id, Operation::Delete, Some(old), None)?;
+        }
+        // A row removed takes its uploads with it; a soft-deleted one keeps them.
+        if !soft && crate::files::has_files(item) {
+            crate::files::remove_for_records(conn, item.name.as_str(), Keys::one(&id))?;
+        }
+        deleted.push((item.id, vec![id]));
+        self.release_references(conn, deleted, &rec.path)?;
         Ok(ChangeResult {
             op: Op::Delete,
             id: Some(id),
@@ -779,29 +845,63 @@ impl Engine<'_> {
 
     /// Deletes the detail rows of deleted masters (`ids`, rows of `item`), depth first: one
     /// statement per [`Keys`] list of masters at each level. A soft-deleted master
-    /// soft-deletes details that have the flag; otherwise detail rows are removed.
-    fn delete_details(&self, conn: &mut dyn Conn, item: &Item, ids: &[i64]) -> Result<()> {
+    /// soft-deletes details that have the flag; otherwise detail rows are removed. The rows of
+    /// details that have details, history or referrers are read first: their keys go to
+    /// `deleted` (for [`Engine::release_references`]), and each gets its history entry.
+    fn delete_details(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        ids: &[i64],
+        deleted: &mut Vec<(ItemId, Vec<i64>)>,
+    ) -> Result<()> {
         for did in &item.details {
             let detail = self.task.item(*did);
-            if !detail.details.is_empty() {
-                let mut keys = Vec::new();
+            let soft = item.deleted_flag.is_some() && detail.deleted_flag.is_some();
+            let files = !soft && crate::files::has_files(detail);
+            if !detail.details.is_empty()
+                || detail.keep_history
+                || !detail.referrers.is_empty()
+                || files
+            {
+                let mut rows = Vec::new();
                 for chunk in Keys::chunks(ids) {
                     let under = Under {
                         master_number: item.number,
                         master_ids: chunk,
                     };
-                    let sql = builder::select_keys(conn.dialect(), detail, under, &self.tenant);
-                    let rows = conn.query(&sql, &[FieldType::Integer])?;
-                    keys.extend(
-                        rows.iter()
-                            .filter_map(|r| r.first().and_then(Value::as_i64)),
+                    let sql = builder::select_stored(
+                        conn.dialect(),
+                        detail,
+                        None,
+                        Some(under),
+                        &self.tenant,
                     );
+                    rows.extend(self.stored_rows(conn, detail, &sql)?);
                 }
+                let keys: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
                 if !keys.is_empty() {
-                    self.delete_details(conn, detail, &keys)?;
+                    self.delete_details(conn, detail, &keys, deleted)?;
+                    if detail.keep_history {
+                        for (id, row) in &rows {
+                            self.write_history(
+                                conn,
+                                detail,
+                                *id,
+                                Operation::Delete,
+                                Some(row),
+                                None,
+                            )?;
+                        }
+                    }
+                    if files {
+                        for chunk in Keys::chunks(&keys) {
+                            crate::files::remove_for_records(conn, detail.name.as_str(), chunk)?;
+                        }
+                    }
+                    deleted.push((detail.id, keys));
                 }
             }
-            let soft = item.deleted_flag.is_some() && detail.deleted_flag.is_some();
             for chunk in Keys::chunks(ids) {
                 let under = Under {
                     master_number: item.number,
@@ -812,6 +912,223 @@ impl Engine<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Runs `sql`, a [`builder::select_stored`] of `item`, and returns each row by its key, with
+    /// one value per field of the item (`Null` for fields without a column).
+    fn stored_rows(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        sql: &crate::Sql,
+    ) -> Result<Vec<(i64, Vec<Value>)>> {
+        let types: Vec<FieldType> = item.stored_fields().map(|f| f.field_type).collect();
+        let mut out = Vec::new();
+        for stored in conn.query(sql, &types)? {
+            let mut full = vec![Value::Null; item.fields.len()];
+            for (f, v) in item.stored_fields().zip(stored) {
+                full[f.id.0 as usize] = v;
+            }
+            if let Some(id) = full[item.primary_key.0 as usize].as_i64() {
+                out.push((id, full));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Delete integrity: what the rows just deleted (`deleted`: keys by item, details and
+    /// cascades included) do to the live rows whose lookup fields point at them, by each
+    /// field's `on_delete`: `restrict` refuses the delete (409, naming the referring item and
+    /// how many of its rows refer), `set_null` empties the field, `cascade` deletes those rows
+    /// too (with their details, history and own referrers). Rows are counted and changed in
+    /// the request's scope (live rows of its tenant), so a count tells nothing of another
+    /// tenant. It runs after the rows are deleted, so rows deleted together (a self-reference,
+    /// a cycle of cascades) do not hold each other; the work list keeps a long chain of
+    /// cascades off the stack.
+    fn release_references(
+        &self,
+        conn: &mut dyn Conn,
+        mut todo: Vec<(ItemId, Vec<i64>)>,
+        path: &str,
+    ) -> Result<()> {
+        while let Some((iid, keys)) = todo.pop() {
+            let item = self.task.item(iid);
+            for r in &item.referrers {
+                let referrer = self.task.item(r.item);
+                self.require_tenant(referrer)?;
+                // What the caller could open of the referring rows: with the filters its
+                // `on_open` adds (the seed's recipe), only the rows that pass them.
+                let reach = match self.reach {
+                    Reach::Off => None,
+                    _ => self.reach_query(conn, referrer, None)?,
+                };
+                if r.on_delete == OnDelete::Restrict && reach.is_none() {
+                    let mut count = 0;
+                    for chunk in Keys::chunks(&keys) {
+                        let w = Where {
+                            field: r.field,
+                            keys: chunk,
+                        };
+                        let sql = builder::count_rows(conn.dialect(), referrer, w, &self.tenant);
+                        count += conn
+                            .query(&sql, &[FieldType::Integer])?
+                            .first()
+                            .and_then(|row| row[0].as_i64())
+                            .unwrap_or(0);
+                    }
+                    refuse_delete(item, &keys, referrer, r.field, count, path)?;
+                    continue;
+                }
+                let mut rows = Vec::new();
+                for chunk in Keys::chunks(&keys) {
+                    let w = Where {
+                        field: r.field,
+                        keys: chunk,
+                    };
+                    let sql = builder::select_stored(
+                        conn.dialect(),
+                        referrer,
+                        Some(w),
+                        None,
+                        &self.tenant,
+                    );
+                    rows.extend(self.stored_rows(conn, referrer, &sql)?);
+                }
+                if let Some(q) = &reach {
+                    let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+                    let seen = self.reachable_ids(conn, referrer, q, &ids)?;
+                    rows.retain(|(id, _)| seen.contains(id));
+                }
+                let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+                if ids.is_empty() {
+                    continue;
+                }
+                match r.on_delete {
+                    OnDelete::Restrict => {
+                        let count = i64::try_from(ids.len()).unwrap_or(i64::MAX);
+                        refuse_delete(item, &keys, referrer, r.field, count, path)?;
+                    }
+                    OnDelete::SetNull => {
+                        if referrer.keep_history {
+                            for (id, old) in &rows {
+                                let mut new = old.clone();
+                                new[r.field.0 as usize] = Value::Null;
+                                self.write_history(
+                                    conn,
+                                    referrer,
+                                    *id,
+                                    Operation::Update,
+                                    Some(old),
+                                    Some(&new),
+                                )?;
+                            }
+                        }
+                        for chunk in Keys::chunks(&ids) {
+                            let w = Where {
+                                field: referrer.primary_key,
+                                keys: chunk,
+                            };
+                            let sql = builder::set_null(
+                                conn.dialect(),
+                                referrer,
+                                r.field,
+                                w,
+                                &self.tenant,
+                            );
+                            conn.execute(&sql)?;
+                        }
+                    }
+                    OnDelete::Cascade => {
+                        self.delete_details(conn, referrer, &ids, &mut todo)?;
+                        let soft = referrer.deleted_flag.is_some();
+                        for chunk in Keys::chunks(&ids) {
+                            let w = Where {
+                                field: referrer.primary_key,
+                                keys: chunk,
+                            };
+                            let sql = builder::delete_rows(
+                                conn.dialect(),
+                                referrer,
+                                w,
+                                &self.tenant,
+                                soft,
+                            );
+                            conn.execute(&sql)?;
+                        }
+                        if referrer.keep_history {
+                            for (id, old) in &rows {
+                                self.write_history(
+                                    conn,
+                                    referrer,
+                                    *id,
+                                    Operation::Delete,
+                                    Some(old),
+                                    None,
+                                )?;
+                            }
+                        }
+                        if !soft && crate::files::has_files(referrer) {
+                            for chunk in Keys::chunks(&ids) {
+                                crate::files::remove_for_records(
+                                    conn,
+                                    referrer.name.as_str(),
+                                    chunk,
+                                )?;
+                            }
+                        }
+                        todo.push((referrer.id, ids));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the history entry of one row of an item with `keep_history`: the fields an
+    /// insert set, an update changed or a delete removed, with old and new values (system
+    /// fields and the tenant column aside). An update that changed none writes nothing.
+    fn write_history(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        id: i64,
+        operation: Operation,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> Result<()> {
+        let at = |row: Option<&[Value]>, f: FieldId| {
+            row.map_or(Value::Null, |r| r[f.0 as usize].clone())
+        };
+        let changes: Vec<FieldChange> = item
+            .stored_fields()
+            .filter(|f| !item.is_server_set(f.id))
+            .filter_map(|f| {
+                let (o, n) = (at(old, f.id), at(new, f.id));
+                (o != n).then(|| FieldChange {
+                    field: f.name.to_string(),
+                    old: o.to_json(),
+                    new: n.to_json(),
+                })
+            })
+            .collect();
+        if operation == Operation::Update && changes.is_empty() {
+            return Ok(());
+        }
+        let row = new.or(old);
+        let tenant = item
+            .tenant_field
+            .and_then(|t| row.map(|r| &r[t.0 as usize]));
+        history::record(
+            conn,
+            &NewEntry {
+                item: item.name.as_str(),
+                record_id: id,
+                operation,
+                changes,
+                user: self.caller.user.as_ref(),
+                tenant,
+            },
+        )
     }
 
     /// Saves a record's details under its row `id`, whose stored values are `row`.
@@ -988,7 +1305,7 @@ impl Engine<'_> {
     /// `None` when it adds none, or answers opens itself. The filters are the server's, so
     /// they are typed without the role's rights: a role that may change rows but not view
     /// them is held to them too.
-    fn reach_query(
+    pub(crate) fn reach_query(
         &self,
         conn: &mut dyn Conn,
         item: &Item,
@@ -1027,7 +1344,7 @@ impl Engine<'_> {
 
     /// The keys among `ids` that the reach query `q` of `item` finds: one open per [`Keys`]
     /// list.
-    fn reachable_ids(
+    pub(crate) fn reachable_ids(
         &self,
         conn: &mut dyn Conn,
         item: &Item,
@@ -1169,7 +1486,7 @@ fn records_from(task: &Task, changes: Vec<Change>, at: &str) -> Vec<Record> {
                     values,
                     details,
                 } => (Op::Update, Some(id), values, details),
-                Change::Delete { id } => (Op::Delete, Some(id), Vec::new(), Vec::new()),
+                Change::Delete { id, values } => (Op::Delete, Some(id), values, Vec::new()),
             };
             Record {
                 op,
@@ -1211,4 +1528,52 @@ fn public_row(item: &Item, row: &[Value], access: &Access) -> Vec<(String, Value
         .filter(|f| f.system != Some(SystemField::Deleted) && !access.is_prohibited(item.id, f.id))
         .map(|f| (f.name.to_string(), row[f.id.0 as usize].clone()))
         .collect()
+}
+
+/// Edit lock: a change that names a record version must name the stored one. (One that names
+/// none is not checked, as in Jam.py: the web UI always names it.)
+fn check_version(item: &Item, id: i64, stored: &Value, rec: &Record, field: FieldId) -> Result<()> {
+    let Some(named) = rec.value(field) else {
+        return Ok(());
+    };
+    if named == stored {
+        return Ok(());
+    }
+    let show = |v: &Value| v.as_i64().map_or("none".to_string(), |n| n.to_string());
+    Err(Error::conflict(format!(
+        "{} {id} was changed by someone else since it was opened (its version is now {}, the change was made to version {}): nothing was saved; reload the record and make the change again",
+        item.name,
+        show(stored),
+        show(named),
+    ))
+    .with_field(&format!("{}.{}", rec.path, item.field(field).name)))
+}
+
+/// Restrict: the delete of `keys` (rows of `item`) is refused when `count` rows of `referrer`
+/// the caller could open point at them through `field`.
+fn refuse_delete(
+    item: &Item,
+    keys: &[i64],
+    referrer: &Item,
+    field: FieldId,
+    count: i64,
+    path: &str,
+) -> Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let what = match keys {
+        [one] => format!("{} {one}", item.name),
+        many => format!("{} rows of {}", many.len(), item.name),
+    };
+    let one = count == 1;
+    Err(Error::conflict(format!(
+        "{what} cannot be deleted: {count} record{} of \"{}\" refer{} to it (field \"{}\"); delete or change {} first",
+        if one { "" } else { "s" },
+        referrer.name,
+        if one { "s" } else { "" },
+        referrer.field(field).name,
+        if one { "it" } else { "them" },
+    ))
+    .with_field(path))
 }

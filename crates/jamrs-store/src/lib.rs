@@ -13,6 +13,8 @@ pub mod builder;
 pub mod conn;
 pub mod dialect;
 pub mod engine;
+pub mod files;
+pub mod history;
 pub mod hooks;
 pub mod schema;
 pub mod sql;

@@ -69,6 +69,7 @@ const NOTES: &str = r#"
 caption = "Notes"
 details = ["lines"]
 callable = ["titles"]
+keep_history = true
 
 [[fields]]
 name = "title"
@@ -107,6 +108,11 @@ default_value = false
 name = "tags"
 type = "keys"
 lookup = { item = "categories", field = "name" }
+
+[[fields]]
+name = "attachment"
+type = "file"
+max_size = 64
 "#;
 
 const NOTES_PY: &str = r#"
@@ -134,6 +140,7 @@ required = true
 
 const PAYROLL: &str = r#"
 caption = "Payroll"
+keep_history = true
 callable = ["total"]
 
 [[fields]]
@@ -192,8 +199,21 @@ fn server() -> (TestServer, Client) {
         &json!({"changes": [{"op": "insert", "values": {"title": "first"},
                 "details": {"lines": [{"op": "insert", "values": {"text": "a line"}}]}}]}),
     ));
+    // Note 1 holds a file of a known name (an upload's name is random).
+    let files = server.project().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(files.join(FILE_NAME), b"contract").unwrap();
+    server.db_execute(&format!(
+        "INSERT INTO jamrs_files (name, item, field, record_id, original, type, size, store, created) VALUES ('{FILE_NAME}', 'notes', 'attachment', 1, 'c.txt', 'text/plain; charset=utf-8', 8, 'folder', 0)"
+    ));
+    server.db_execute(&format!(
+        "UPDATE notes SET attachment = '{FILE_NAME}?c.txt' WHERE id = 1"
+    ));
     (server, admin)
 }
+
+/// The stored name of note 1's attachment.
+const FILE_NAME: &str = "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC";
 
 /// Every operation of a document: (method, path, operation).
 fn operations(doc: &Value) -> Vec<(String, String, Value)> {
@@ -221,6 +241,8 @@ fn fill(path: &str, op_id: &str) -> String {
     };
     path.replace("{item}", "notes")
         .replace("{function}", "titles")
+        .replace("{field}", "attachment")
+        .replace("{name}", FILE_NAME)
         .replace("{hash}", jamrs_http::ui::hash())
         .replace("{module}", "notes.js")
         .replace("{path}", ext_or_file)
@@ -235,6 +257,12 @@ fn valid_request(c: &Client, method: &str, path: &str, op_id: &str) -> (u16, u16
         _ => json!({}),
     };
     let expected = if op_id == "logout" { 204 } else { 200 };
+    if op_id == "upload" {
+        return (
+            expected,
+            c.post_multipart(path, "file", "a.txt", b"hello").0,
+        );
+    }
     let reply = match method {
         "GET" => c.send("GET", path, None, b""),
         _ => c.send(
@@ -503,6 +531,67 @@ fn the_document_lists_every_status_an_operation_returns() {
     expect("call", 413, large(&admin, call));
     expect("call", 415, text(&admin, call));
 
+    let upload = "/api/items/notes/upload/attachment";
+    let file = |c: &Client, bytes: &[u8]| c.post_multipart(upload, "file", "a.txt", bytes).0;
+    expect("upload", 200, file(&admin, b"hello"));
+    expect("upload", 400, file(&admin, b""));
+    expect("upload", 401, file(&anonymous, b"hello"));
+    expect("upload", 403, file(&reader, b"hello"));
+    expect(
+        "upload",
+        404,
+        admin
+            .post_multipart("/api/items/notes/upload/title", "file", "a.txt", b"x")
+            .0,
+    );
+    expect("upload", 413, file(&admin, &[b'a'; 65]));
+    expect("upload", 415, status(admin.post_json(upload, &json!({}))));
+    let download = format!("/api/items/notes/files/attachment/{FILE_NAME}");
+    let got = admin.get_bytes(&download, &[]);
+    assert_eq!(got.2, b"contract");
+    expect("download", 200, got.0);
+    let etag = format!("\"{FILE_NAME}\"");
+    expect(
+        "download",
+        304,
+        admin.get_bytes(&download, &[("if-none-match", &etag)]).0,
+    );
+    expect("download", 401, anonymous.get_bytes(&download, &[]).0);
+    expect(
+        "download",
+        404,
+        admin.get_bytes(&download.replace('C', "D"), &[]).0,
+    );
+
+    let history = "/api/items/notes/history";
+    expect(
+        "history",
+        200,
+        status(admin.post_json(history, &json!({"id": 1}))),
+    );
+    expect(
+        "history",
+        400,
+        status(admin.post_json(history, &json!({"id": "one"}))),
+    );
+    expect(
+        "history",
+        401,
+        status(anonymous.post_json(history, &json!({}))),
+    );
+    expect(
+        "history",
+        403,
+        status(reader.post_json("/api/items/payroll/history", &json!({}))),
+    );
+    expect(
+        "history",
+        404,
+        status(admin.post_json(history, &json!({"id": 999}))),
+    );
+    expect("history", 413, large(&admin, history));
+    expect("history", 415, text(&admin, history));
+
     expect("ext", 200, status(anonymous.post_json(ext, &json!({}))));
     expect(
         "ext",
@@ -589,6 +678,18 @@ fn the_document_lists_every_status_an_operation_returns() {
         ("call", admin.post_json(call, &json!({}))),
         ("client_module", {
             let r = admin.send("GET", "/api/client/notes.js", None, b"");
+            (r.status, r.body)
+        }),
+        (
+            "history",
+            admin.post_json("/api/items/notes/history", &json!({})),
+        ),
+        (
+            "upload",
+            admin.post_multipart(upload, "file", "a.txt", b"x"),
+        ),
+        ("download", {
+            let r = admin.send("GET", &download, None, b"");
             (r.status, r.body)
         }),
     ] {
@@ -767,7 +868,16 @@ fn item_schemas_follow_the_metadata() {
     assert_eq!(
         names(&schemas["notes.Field"]["enum"]),
         [
-            "id", "title", "salary", "category", "size", "day", "at", "done", "tags"
+            "id",
+            "title",
+            "salary",
+            "category",
+            "size",
+            "day",
+            "at",
+            "done",
+            "tags",
+            "attachment"
         ]
     );
     assert!(names(&schemas["notes.Column"]["enum"]).contains(&"category.text".to_string()));

@@ -1397,9 +1397,11 @@ def on_open(item, params):
     hold = params.get('hold')
     if not hold:
         return
-    open(os.path.join(HERE, 'started'), 'w').close()
+    # The switch interval first: a request that took the interpreter between the 'started'
+    # file and this line would answer before the hold, and the control below would fail.
     previous = sys.getswitchinterval()
     sys.setswitchinterval(1000)
+    open(os.path.join(HERE, 'started'), 'w').close()
     try:
         end = time.monotonic() + hold
         while time.monotonic() < end:

@@ -402,7 +402,22 @@ fn items_without_user_id_are_shared(example: &str) {
         ),
         json!([["Office"], ["Home"], ["Renamed by Bob"]])
     );
-    apply_ids(alice, "categories", json!([{"op": "delete", "id": 2}]));
+    // Delete integrity counts only what the deleting user could open: alice's note in
+    // category 2 holds it (one record, not bob's too); once hers has moved, bob's, which she
+    // cannot see, neither holds the category nor is told about.
+    let delete = json!({"changes": [{"op": "delete", "id": 2}]});
+    let (status, body) = alice.apply("categories", &delete);
+    assert_eq!(status, 409, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("1 record of \"notes\""), "{message}");
+    let hers = ids(alice, "notes", json!({"filters": [["category", "eq", 2]]}));
+    assert_eq!(hers.len(), 1);
+    apply_ids(
+        alice,
+        "notes",
+        json!([{"op": "update", "id": hers[0], "values": {"category": 1}}]),
+    );
+    ok(alice.apply("categories", &delete));
     assert_eq!(ids(bob, "categories", json!({})), [1, mine]);
     // The lookup text of a shared row shows in both users' notes.
     for c in [alice, bob] {

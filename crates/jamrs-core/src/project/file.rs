@@ -49,6 +49,9 @@ pub struct TaskFile {
     pub database: Option<DatabaseFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<ServerFile>,
+    /// Where uploaded files are kept (`[files]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<FilesFile>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<GroupFile>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -137,6 +140,22 @@ pub struct ServerFile {
     pub trusted_proxies: Vec<String>,
 }
 
+/// `[files]`: where uploads of file and image fields are kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesFile {
+    /// `"folder"` (the default: a folder of the project) or `"database"` (a system table of
+    /// chunks, which every server process on the database sees).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+    /// With the folder store: the folder, relative to the project (default `files`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    /// The largest file any field takes, in bytes (default 10485760, 10 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<u64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupFile {
@@ -209,6 +228,17 @@ pub struct ItemFile {
     pub filters: Vec<FilterFile>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<IndexFile>,
+    // History and record locking.
+    /// Jam.py's "History": record every insert, update and delete of a row (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_history: Option<bool>,
+    /// Jam.py's "Edit lock": rows carry a record version, and a change that names an older
+    /// one is refused (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit_lock: Option<bool>,
+    /// With `edit_lock`: the record version field (default `record_version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_version: Option<String>,
     // Form layouts (`crate::layout`): written after the item's lists, as `[view]` and `[edit]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub view: Option<crate::layout::ViewFile>,
@@ -254,6 +284,36 @@ pub struct FieldFile {
     pub master_field: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calc: Option<CalcFile>,
+    // Delete integrity.
+    /// For a lookup field: what deleting the row it points at does, `"restrict"` (the
+    /// default: the delete is refused), `"set_null"` or `"cascade"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_delete: Option<String>,
+    // File and image fields.
+    /// Jam.py's Accept string: `image/*`, `audio/*`, `video/*`, `text/*` or `.ext` entries,
+    /// comma-separated; checked against the file's content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept: Option<String>,
+    /// The largest file this field takes, in bytes (default: the project's `[files] max_size`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<u64>,
+    /// An image field's thumbnail sizes in pixels (Jam.py's image options).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageFile>,
+}
+
+/// `image = { view_width = 48, view_height = 48, edit_width = 240, edit_height = 240 }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_height: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit_width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit_height: Option<u32>,
 }
 
 impl FieldFile {
@@ -277,6 +337,10 @@ impl FieldFile {
             lookup_values: None,
             master_field: None,
             calc: None,
+            on_delete: None,
+            accept: None,
+            max_size: None,
+            image: None,
         }
     }
 }

@@ -114,6 +114,7 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
     // Pass 2: everything that refers to other fields or items.
     let ctx = Ctx {
         files,
+        max_file_size: settings.files.max_size,
         item_index: &item_index,
         skeletons: &items,
         lookup_lists: &lookup_lists,
@@ -134,6 +135,7 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
         );
         resolved[i].layout = layout;
     }
+    link_referrers(&mut resolved);
     check_numbers(&resolved, &mut errs);
     let roles = resolve_roles(tf, &resolved, &item_index, &mut errs);
     let mut settings = settings;
@@ -331,7 +333,9 @@ fn resolve_settings(tf: &TaskFile, errs: &mut Errors) -> Settings {
             );
         }
     }
+    let files = resolve_files(tf, errs);
     Settings {
+        files,
         language: tf.language.clone().unwrap_or_else(|| "en".into()),
         module_timeout,
         ext_paths,
@@ -351,6 +355,56 @@ fn resolve_settings(tf: &TaskFile, errs: &mut Errors) -> Settings {
             trusted_proxies,
         },
     }
+}
+
+/// `[files]`: the store and the largest file.
+fn resolve_files(tf: &TaskFile, errs: &mut Errors) -> crate::files::FilesSettings {
+    use crate::files::{DEFAULT_FOLDER, DEFAULT_MAX_SIZE, FileStore, FilesSettings, MAX_MAX_SIZE};
+    let Some(f) = &tf.files else {
+        return FilesSettings::default();
+    };
+    let max_size = f.max_size.unwrap_or(DEFAULT_MAX_SIZE);
+    if !(1..=MAX_MAX_SIZE).contains(&max_size) {
+        errs.push(
+            TASK_FILE,
+            format!("files.max_size must be between 1 and {MAX_MAX_SIZE} bytes (1 GiB)"),
+        );
+    }
+    let folder = f.folder.clone().unwrap_or_else(|| DEFAULT_FOLDER.into());
+    // A plain relative folder inside the project: never the project itself, a parent, an
+    // absolute path or a hidden one.
+    let folder_ok = !folder.is_empty()
+        && !folder.starts_with('/')
+        && folder.split('/').all(|seg| {
+            !seg.is_empty()
+                && !seg.starts_with('.')
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        });
+    if !folder_ok {
+        errs.push(
+            TASK_FILE,
+            format!("files.folder: \"{folder}\" is not a folder inside the project such as \"files\" or \"data/files\""),
+        );
+    }
+    let store = match f.store.as_deref().unwrap_or("folder") {
+        "folder" => FileStore::Folder(folder),
+        "database" => {
+            if f.folder.is_some() {
+                errs.push(TASK_FILE, "files.folder applies only to store = \"folder\"");
+            }
+            FileStore::Database
+        }
+        other => {
+            errs.push(
+                TASK_FILE,
+                format!("files.store: \"{other}\" is not \"folder\" or \"database\""),
+            );
+            FileStore::Folder(folder)
+        }
+    };
+    FilesSettings { store, max_size }
 }
 
 fn resolve_lookup_lists(tf: &TaskFile, errs: &mut Errors) -> Vec<LookupList> {
@@ -474,6 +528,8 @@ fn blank_field(id: FieldId, name: Ident, field_type: FieldType) -> Field {
         calc: None,
         system: None,
         rename_from: None,
+        on_delete: OnDelete::Restrict,
+        file: None,
     }
 }
 
@@ -616,12 +672,34 @@ fn item_skeleton(
             errs,
         );
     }
+    let edit_lock = file.edit_lock.unwrap_or(false);
+    let version_name = file
+        .record_version
+        .clone()
+        .unwrap_or_else(|| "record_version".into());
+    if file.record_version.is_some() && !edit_lock {
+        errs.push(path, "record_version is set but edit_lock is not true");
+    }
+    if edit_lock {
+        system_field(
+            &mut fields,
+            &version_name,
+            FieldType::Integer,
+            "record_version",
+            errs,
+        );
+    }
 
     // Missing only when its declaration failed, which is already reported; `resolve_item`
     // skips the key's checks then.
     let pk = field_index.get(&pk_name).copied().unwrap_or(NO_FIELD);
     let deleted_flag = if soft_delete {
         field_index.get(&deleted_name).copied()
+    } else {
+        None
+    };
+    let record_version = if edit_lock {
+        field_index.get(&version_name).copied()
     } else {
         None
     };
@@ -665,12 +743,17 @@ fn item_skeleton(
         rename_from,
         file: Path::new(ITEMS_DIR).join(format!("{}.toml", name_str)),
         module: module.is_file().then_some(module),
+        keep_history: file.keep_history.unwrap_or(false),
+        record_version,
+        referrers: Vec::new(),
         field_index,
     }
 }
 
 struct Ctx<'a> {
     files: &'a ProjectFiles,
+    /// `[files] max_size`: no field takes more.
+    max_file_size: u64,
     item_index: &'a HashMap<String, ItemId>,
     skeletons: &'a [Item],
     lookup_lists: &'a [LookupList],
@@ -788,6 +871,26 @@ impl Ctx<'_> {
             }
             item.fields[d.0 as usize].system = Some(SystemField::Deleted);
         }
+        if let Some(v) = item.record_version {
+            let f = item.field(v);
+            if f.field_type != FieldType::Integer || f.column.is_none() {
+                errs.push(
+                    &path,
+                    format!(
+                        "record version \"{}\" must be a stored integer field",
+                        f.name
+                    ),
+                );
+            }
+            if Some(v) == item.deleted_flag || v == item.primary_key {
+                errs.push(
+                    &path,
+                    "record_version cannot be the primary key or the soft-delete flag",
+                );
+            }
+            item.fields[v.0 as usize].system = Some(SystemField::RecordVersion);
+            item.fields[v.0 as usize].read_only = true;
+        }
 
         // Field attributes.
         let declared: Vec<(FieldId, &FieldFile)> = file
@@ -834,6 +937,28 @@ impl Ctx<'_> {
                     ferr(errs, "a lookup field stores primary keys, so its type must be integer (or keys for a list of them)".into());
                 }
             }
+            if let Some(name) = &ff.on_delete {
+                match OnDelete::from_name(name) {
+                    Some(o) => f.on_delete = o,
+                    None => ferr(
+                        errs,
+                        format!("on_delete \"{name}\" is not restrict, set_null or cascade"),
+                    ),
+                }
+                if ff.lookup.is_none()
+                    || f.field_type != FieldType::Integer
+                    || ff.master_field.is_some()
+                {
+                    ferr(errs, "on_delete applies to an integer lookup field with a column of its own (the rows it points at are the ones deleted)".into());
+                }
+                if f.on_delete == OnDelete::SetNull && f.required {
+                    ferr(
+                        errs,
+                        "on_delete = \"set_null\" would empty a required field".into(),
+                    );
+                }
+            }
+            self.resolve_file_settings(&mut f, ff, &ferr, errs);
             if let Some(list) = &ff.lookup_values {
                 match self.lookup_lists.iter().position(|l| &l.name == list) {
                     Some(i) => f.lookup_values = Some(i),
@@ -1085,6 +1210,76 @@ impl Ctx<'_> {
             }
         }
         item
+    }
+
+    /// A file or image field's `accept`, `max_size` and `image` sizes (refused on other types).
+    fn resolve_file_settings(
+        &self,
+        f: &mut Field,
+        ff: &FieldFile,
+        ferr: &dyn Fn(&mut Errors, String),
+        errs: &mut Errors,
+    ) {
+        use crate::files::{FileSettings, ImageSize, parse_accept};
+        let is_file = matches!(f.field_type, FieldType::File | FieldType::Image);
+        if !is_file {
+            if ff.accept.is_some() || ff.max_size.is_some() || ff.image.is_some() {
+                ferr(
+                    errs,
+                    "accept, max_size and image apply only to file and image fields".into(),
+                );
+            }
+            return;
+        }
+        let accept = match ff.accept.as_deref().map(parse_accept) {
+            None => Vec::new(),
+            Some(Ok(a)) => a,
+            Some(Err(e)) => {
+                ferr(errs, format!("accept: {e}"));
+                Vec::new()
+            }
+        };
+        let max_size = ff.max_size.unwrap_or(self.max_file_size);
+        if max_size == 0 || max_size > self.max_file_size {
+            ferr(
+                errs,
+                format!(
+                    "max_size must be between 1 and the project's files.max_size ({} bytes)",
+                    self.max_file_size
+                ),
+            );
+        }
+        if ff.default_value.is_some() {
+            ferr(
+                errs,
+                "a file or image field has no default value (its value names an upload)".into(),
+            );
+        }
+        if ff.image.is_some() && f.field_type != FieldType::Image {
+            ferr(errs, "image sizes apply only to image fields".into());
+        }
+        let image = ff.image.as_ref().map_or(ImageSize::default(), |i| {
+            for v in [i.view_width, i.view_height, i.edit_width, i.edit_height]
+                .into_iter()
+                .flatten()
+            {
+                if !(1..=4000).contains(&v) {
+                    ferr(errs, "image sizes must be between 1 and 4000 pixels".into());
+                    break;
+                }
+            }
+            ImageSize {
+                view_width: i.view_width,
+                view_height: i.view_height,
+                edit_width: i.edit_width,
+                edit_height: i.edit_height,
+            }
+        });
+        f.file = Some(FileSettings {
+            accept,
+            max_size,
+            image,
+        });
     }
 
     fn resolve_calc(&self, owner: ItemId, calc: &CalcFile) -> Result<Calc, String> {
@@ -1349,6 +1544,33 @@ fn link_details(ctx: &Ctx, items: &mut [Item], errs: &mut Errors) {
                 stack.extend(items[d.0 as usize].details.iter().copied());
             }
         }
+    }
+}
+
+/// Lists, on every item, the lookup fields that hold keys of its rows ([`Item::referrers`]):
+/// integer lookups with a column of their own, except a detail's link to its master (a
+/// delete cascades to details anyway).
+fn link_referrers(items: &mut [Item]) {
+    let mut found: Vec<(ItemId, Referrer)> = Vec::new();
+    for item in items.iter() {
+        let link = item.master_link.map(MasterLink::fields).unwrap_or_default();
+        for f in &item.fields {
+            let Some(lookup) = &f.lookup else { continue };
+            if f.field_type != FieldType::Integer || f.column.is_none() || link.contains(&f.id) {
+                continue;
+            }
+            found.push((
+                lookup.item(),
+                Referrer {
+                    item: item.id,
+                    field: f.id,
+                    on_delete: f.on_delete,
+                },
+            ));
+        }
+    }
+    for (target, r) in found {
+        items[target.0 as usize].referrers.push(r);
     }
 }
 

@@ -4,8 +4,11 @@
 pub(crate) mod apply;
 pub(crate) mod call;
 pub mod client;
+pub(crate) mod download;
 pub(crate) mod ext;
+pub(crate) mod history;
 pub(crate) mod login;
 pub(crate) mod open;
 pub mod openapi;
 pub(crate) mod task;
+pub(crate) mod upload;

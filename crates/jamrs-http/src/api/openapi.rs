@@ -104,8 +104,20 @@ pub fn document_for(task: &Task, caller: &Caller) -> Json {
                 if route.operation_id == "apply" && item.is_detail() {
                     continue;
                 }
+                // Only items with keep_history have a history; the others' answers 400.
+                if route.operation_id == "history" && !item.keep_history {
+                    continue;
+                }
                 let base = route.path.replace("{item}", item.name.as_str());
-                if params.contains(&"function") {
+                if params.contains(&"field") {
+                    // A path per file or image field the role may see.
+                    for f in items::file_fields(item, access) {
+                        let path = base.replace("{field}", f.name.as_str());
+                        let id = format!("{}:{}.{}", route.operation_id, item.name, f.name);
+                        let op = operation(route, &doc.with_item(item), id);
+                        add(&mut paths, path, route, op);
+                    }
+                } else if params.contains(&"function") {
                     for f in &item.callable {
                         let path = base.replace("{function}", f.as_str());
                         let id = format!("{}:{}.{}", route.operation_id, item.name, f);
@@ -316,6 +328,16 @@ fn operation(route: &Route, doc: &Doc, operation_id: String) -> Json {
                 json!({"description": "The browser has this very module (If-None-Match)"}),
             );
         }
+        Reply::File => {
+            responses.insert(
+                "200".into(),
+                json!({"description": "The file: images a browser shows inline, anything else as a download", "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}),
+            );
+            responses.insert(
+                "304".into(),
+                json!({"description": "The browser has this very file (If-None-Match)"}),
+            );
+        }
         Reply::Asset => {
             let content: Map<String, Json> = crate::ui::asset_types()
                 .into_iter()
@@ -335,9 +357,14 @@ fn operation(route: &Route, doc: &Doc, operation_id: String) -> Json {
     };
     if let Some(body) = route.body {
         let optional = route.operation_id == "ext";
+        let media = if route.operation_id == "upload" {
+            "multipart/form-data"
+        } else {
+            "application/json"
+        };
         op["requestBody"] = json!({
             "required": !optional,
-            "content": {"application/json": {"schema": doc.schema(body)}},
+            "content": {media: {"schema": doc.schema(body)}},
         });
     }
     let templated: Vec<Json> = route
@@ -346,7 +373,7 @@ fn operation(route: &Route, doc: &Doc, operation_id: String) -> Json {
         // A project's document names items, functions and ext paths in its paths.
         .filter(|p| {
             matches!(doc, Doc::Generic)
-                || !(matches!(*p, "item" | "function") || route.operation_id == "ext")
+                || !(matches!(*p, "item" | "function" | "field") || route.operation_id == "ext")
         })
         .map(|p| path_param(route, p))
         .collect();
@@ -363,6 +390,8 @@ fn path_param(route: &Route, name: &str) -> Json {
     let description = match (route.operation_id, name) {
         (_, "item") => "The item's name",
         (_, "function") => "A function the item lists in `callable`",
+        (_, "field") => "A file or image field of the item",
+        ("download", "name") => "The upload's name: the part of the field's value before `?`",
         ("ext", "path") => "A path listed in the project's `ext_paths`, without its leading /",
         (_, "hash") => "The UI's version, as the page's links carry it",
         (_, "path") => "The file's name",

@@ -107,6 +107,9 @@ fn item(task: &Task, item: &Item, access: &Access) -> Json {
         // null: the author chose none (a client totals the currency fields).
         "summary_fields": item.summary_fields.as_ref().map(|list| list.iter().filter(|f| !access.is_prohibited(item.id, **f)).map(|f| item.field(*f).name.as_str()).collect::<Vec<_>>()),
         "default_order": item.default_order.iter().filter(|o| !access.is_prohibited(item.id, o.field)).map(|o| json!([item.field(o.field).name.as_str(), o.desc])).collect::<Vec<_>>(),
+        "keep_history": item.keep_history,
+        // With edit_lock: the field a change names the version it was made to in.
+        "record_version": item.record_version.filter(|f| !access.is_prohibited(item.id, *f)).map(|f| item.field(f).name.as_str()),
         "view": item.layout.view.as_ref().map(|v| view_layout(item, v, access)),
         "edit": item.layout.edit.as_ref().map(|e| edit_layout(task, item, e, access)),
     })
@@ -216,7 +219,36 @@ fn field(task: &Task, item: &Item, f: &Field, access: &Access) -> Json {
     if item.is_server_set(f.id) {
         o.insert("server_set".into(), json!(true));
     }
+    if let Some(fs) = &f.file {
+        o.insert("file".into(), file_settings(fs));
+    }
     out
+}
+
+/// A file or image field's settings as a client needs them: the accept string (for a file
+/// picker), the largest file, the thumbnail sizes.
+fn file_settings(fs: &jamrs_core::files::FileSettings) -> Json {
+    use jamrs_core::files::{Accept, Family};
+    let accept: Vec<String> = fs
+        .accept
+        .iter()
+        .map(|a| match a {
+            Accept::Family(Family::Image) => "image/*".to_string(),
+            Accept::Family(Family::Audio) => "audio/*".to_string(),
+            Accept::Family(Family::Video) => "video/*".to_string(),
+            Accept::Family(_) => "text/*".to_string(),
+            Accept::Ext { written, .. } => format!(".{written}"),
+        })
+        .collect();
+    let i = &fs.image;
+    json!({
+        "accept": accept.join(","),
+        "max_size": fs.max_size,
+        "image": {
+            "view_width": i.view_width, "view_height": i.view_height,
+            "edit_width": i.edit_width, "edit_height": i.edit_height,
+        },
+    })
 }
 
 fn value(v: &Value) -> Json {

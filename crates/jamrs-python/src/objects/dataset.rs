@@ -247,7 +247,8 @@ impl PyDataset {
                         values,
                         details: Vec::new(),
                     },
-                    None,
+                    // The row, for the record version `apply` writes back (edit_lock).
+                    Some(self.rec_no),
                 ));
             }
             State::Edit | State::Browse => {}
@@ -716,7 +717,13 @@ impl PyDataset {
             State::Browse => {}
         }
         let id = self.key()?;
-        self.changes.push((Change::Delete { id }, None));
+        self.changes.push((
+            Change::Delete {
+                id,
+                values: Vec::new(),
+            },
+            None,
+        ));
         if self.rec_no < self.rows.len() {
             self.rows.remove(self.rec_no);
         }
@@ -813,11 +820,26 @@ impl PyDataset {
                 .iter()
                 .position(|c| c.field == pk && c.kind == ColumnKind::Value)
         {
+            // With edit_lock, the version each saved row has now, so a later edit of the same
+            // row names it (`d.record_version.value`).
+            let version = item.record_version.and_then(|v| {
+                columns
+                    .iter()
+                    .position(|c| c.field == v && c.kind == ColumnKind::Value)
+                    .map(|col| (col, item.field(v).name.as_str()))
+            });
             for (r, row) in result.iter().zip(rows) {
-                if let (Some(i), Some(id)) = (row, r.id)
+                let Some(i) = row else { continue };
+                if let Some(id) = r.id
                     && let Some(cell) = this.rows.get_mut(i).and_then(|row| row.get_mut(c))
                 {
                     *cell = Value::Int(id);
+                }
+                if let Some((col, name)) = version
+                    && let Some((_, v)) = r.row.iter().find(|(n, _)| n == name)
+                    && let Some(cell) = this.rows.get_mut(i).and_then(|row| row.get_mut(col))
+                {
+                    *cell = v.clone();
                 }
             }
         }

@@ -247,11 +247,39 @@ impl PyField {
             .jampy_code()
     }
 
-    /// The value, with NULL as the type's empty value (0, '', False) as in Jam.py.
+    /// The value, with NULL as the type's empty value (0, '', False) as in Jam.py. A file
+    /// field's value is its stored name (the part before `?`), as Jam.py's.
     #[getter]
     fn value<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (v, _) = read(py, &self.owner, self.field)?;
-        value_to_py(py, &v, self.t(), false)
+        value_to_py(py, &file_part(v, self.t(), false), self.t(), false)
+    }
+
+    /// For a file or image field: where its file is on disk (the folder store), as Jam.py's
+    /// `file_path`; `''` without a value, `None` with the database store (no file on disk).
+    #[getter]
+    fn file_path<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if !matches!(self.t(), FieldType::File | FieldType::Image) {
+            return Ok(py.None().into_bound(py));
+        }
+        let (v, _) = read(py, &self.owner, self.field)?;
+        let name = match &v {
+            Value::Text(s) => jamrs_core::files::stored_name(s).map(str::to_string),
+            _ => None,
+        };
+        match (&self.task.settings.files.store, name) {
+            (_, None) => Ok("".into_pyobject(py)?.into_any()),
+            (jamrs_core::files::FileStore::Folder(folder), Some(name)) => Ok(self
+                .task
+                .dir
+                .join(folder)
+                .join(name)
+                .to_string_lossy()
+                .into_owned()
+                .into_pyobject(py)?
+                .into_any()),
+            (jamrs_core::files::FileStore::Database, Some(_)) => Ok(py.None().into_bound(py)),
+        }
     }
 
     #[setter]
@@ -320,7 +348,7 @@ impl PyField {
     #[getter]
     fn text(&self, py: Python<'_>) -> PyResult<String> {
         let (v, _) = read(py, &self.owner, self.field)?;
-        Ok(match v {
+        Ok(match file_part(v, self.t(), false) {
             Value::Null => String::new(),
             Value::Int(i) => i.to_string(),
             Value::Float(f) => f.to_string(),
@@ -340,7 +368,28 @@ impl PyField {
         {
             return Ok(text);
         }
-        slf.try_borrow()?.text(py)
+        let this = slf.try_borrow()?;
+        if this.t() == FieldType::File {
+            // A file shows the name a person gave it (Jam.py's `get_file_name`).
+            let (v, _) = read(py, &this.owner, this.field)?;
+            if let Value::Text(s) = file_part(v, FieldType::File, true) {
+                return Ok(s);
+            }
+            return Ok(String::new());
+        }
+        this.text(py)
+    }
+}
+
+/// A file field's value `"<name>?<original>"`: the name (`original` false) or the original
+/// name; other values as they are.
+fn file_part(v: Value, t: FieldType, original: bool) -> Value {
+    match (t, v) {
+        (FieldType::File, Value::Text(s)) => Value::Text(match s.split_once('?') {
+            Some((name, orig)) => if original { orig } else { name }.to_string(),
+            None => s,
+        }),
+        (_, v) => v,
     }
 }
 

@@ -307,6 +307,64 @@ impl PyItem {
         super::dataset::apply_delta(self, py, delta)
     }
 
+    /// `keep_history`: changes of the item's records are recorded.
+    #[getter]
+    fn keep_history(&self) -> bool {
+        self.model().keep_history
+    }
+
+    /// `edit_lock`: records carry a record version.
+    #[getter]
+    fn edit_lock(&self) -> bool {
+        self.model().record_version.is_some()
+    }
+
+    /// The history of record `rec_id` (or of the item), newest first, as the request's caller
+    /// may see it: Jam.py's history item rows as dicts (`item_rec_id`, `operation` 1 insert,
+    /// 2 update, 3 delete, `changes` as `[[field, old, new], …]`, `user`, `user_id`, `date`).
+    #[pyo3(signature = (rec_id = None, limit = 100))]
+    fn history<'py>(
+        &self,
+        py: Python<'py>,
+        rec_id: Option<i64>,
+        limit: u64,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let frame = context::current().ok_or_else(|| {
+            pyo3::exceptions::PyRuntimeError::new_err(
+                "item.history works only inside a handler or server function",
+            )
+        })?;
+        let hooks = frame.hooks(true);
+        let access = self.task.access(frame.caller().role);
+        let engine = frame.engine(&hooks, access);
+        let item = self.model();
+        let entries = frame
+            .with_conn(|c| engine.history(c, item, rec_id, Some(limit), 0))
+            .map_err(super::to_py_err)?;
+        let out = PyList::empty(py);
+        for e in entries {
+            let changes: Vec<serde_json::Value> = e
+                .changes
+                .into_iter()
+                .map(|c| serde_json::json!([c.field, c.old, c.new]))
+                .collect();
+            let row = serde_json::json!({
+                "id": e.id,
+                "item_name": e.item,
+                "item_rec_id": e.record_id,
+                "operation": e.operation as i64,
+                "changes": changes,
+                "user": e.user_name,
+                "user_id": e.user_id,
+                "date": e.at,
+            });
+            if let serde_json::Value::Object(m) = row {
+                out.append(crate::convert::map_to_py(py, &m)?)?;
+            }
+        }
+        Ok(out)
+    }
+
     /// `item.<detail_name>`, or a function of the item's module (`task.<item>.<function>`, as
     /// in Jam.py).
     fn __getattr__(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {

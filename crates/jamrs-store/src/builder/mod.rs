@@ -27,5 +27,6 @@ pub use select::{
     key_in, select,
 };
 pub use write::{
-    delete_row, delete_under, insert, lookup_exists, select_keys, select_rows, update,
+    Where, count_rows, delete_row, delete_rows, delete_under, insert, lookup_exists, select_keys,
+    select_rows, select_stored, set_null, update,
 };

@@ -1156,6 +1156,7 @@ fn write_statements_number_their_values() {
         &[(f("quantity"), int(2)), (f("track"), int(9))],
         link,
         &ALL,
+        None,
     );
     assert_eq!(
         s.text,

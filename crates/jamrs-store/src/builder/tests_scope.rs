@@ -232,6 +232,7 @@ fn apply_statements_carry_the_tenant() {
                 &[(lines.field_by_name("quantity").unwrap().id, int(2))],
                 Some(link),
                 &tenant,
+                None,
             ),
             "UPDATE \"lines\" SET \"quantity\" = ? WHERE \"id\" = ? AND \"deleted\" = 0 AND \"invoice\" = ? AND \"tenant_id\" = ?",
             vec![int(2), int(4), int(3), int(7)],

@@ -79,7 +79,8 @@ pub fn insert(d: &dyn Dialect, item: &Item, values: &[(FieldId, Value)]) -> Sql 
     w.finish()
 }
 
-/// UPDATE of one live row (key, soft-delete flag and detail link in the WHERE).
+/// UPDATE of one live row (key, soft-delete flag and detail link in the WHERE). With
+/// `version`, the row's record version must still be that value (an edit lock's guard).
 pub fn update(
     d: &dyn Dialect,
     item: &Item,
@@ -87,6 +88,7 @@ pub fn update(
     values: &[(FieldId, Value)],
     link: Option<Link>,
     tenant: &Tenant,
+    version: Option<&Value>,
 ) -> Sql {
     let mut w = SqlWriter::new(d);
     w.push("UPDATE ").ident(&item.table).push(" SET ");
@@ -107,6 +109,21 @@ pub fn update(
         link.as_ref().map(Under::link),
         tenant,
     );
+    if let (Some(v), Some(col)) = (
+        version,
+        item.record_version
+            .and_then(|f| item.field(f).column.as_ref()),
+    ) {
+        w.push(" AND ").ident(col);
+        match v {
+            Value::Null => {
+                w.push(" IS NULL");
+            }
+            v => {
+                w.push(" = ").param(v.clone());
+            }
+        }
+    }
     w.finish()
 }
 
@@ -210,5 +227,102 @@ pub fn lookup_exists(d: &dyn Dialect, item: &Item, id: i64, tenant: &Tenant) -> 
     let mut w = SqlWriter::new(d);
     w.push("SELECT 1 FROM ").ident(&item.table);
     push_where(&mut w, item, Some(Keys::one(&id)), None, tenant);
+    w.finish()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delete integrity: the rows whose lookup field points at deleted rows.
+
+/// Rows named by the keys one column holds: the primary key, or a lookup field that points at
+/// rows being deleted.
+#[derive(Debug, Clone, Copy)]
+pub struct Where<'a> {
+    pub field: FieldId,
+    pub keys: Keys<'a>,
+}
+
+fn push_where_field(w: &mut SqlWriter, item: &Item, rows: Where, tenant: &Tenant) {
+    w.push(" WHERE ");
+    match &item.field(rows.field).column {
+        Some(c) => {
+            w.ident(c);
+            push_in(w, rows.keys);
+        }
+        // Only stored fields are named; no row matches otherwise.
+        None => {
+            w.push("1=0");
+        }
+    }
+    scope(item, None, tenant).push_and(w);
+}
+
+/// The stored rows (columns as in [`select_rows`]) of `item` that `rows` names, live and in
+/// the tenant's scope; or, with `under`, the live detail rows of those master rows.
+pub fn select_stored(
+    d: &dyn Dialect,
+    item: &Item,
+    rows: Option<Where>,
+    under: Option<Under>,
+    tenant: &Tenant,
+) -> Sql {
+    let mut w = SqlWriter::new(d);
+    w.push("SELECT ");
+    for (i, f) in item.stored_fields().enumerate() {
+        if i > 0 {
+            w.push(", ");
+        }
+        if let Some(c) = &f.column {
+            w.ident(c);
+        }
+    }
+    w.push(" FROM ").ident(&item.table);
+    match rows {
+        Some(rows) => push_where_field(&mut w, item, rows, tenant),
+        None => push_where(&mut w, item, None, under, tenant),
+    }
+    w.finish()
+}
+
+/// `SELECT COUNT(*)` of the live rows of `item` that `rows` names, in the tenant's scope.
+pub fn count_rows(d: &dyn Dialect, item: &Item, rows: Where, tenant: &Tenant) -> Sql {
+    let mut w = SqlWriter::new(d);
+    w.push("SELECT COUNT(*) FROM ").ident(&item.table);
+    push_where_field(&mut w, item, rows, tenant);
+    w.finish()
+}
+
+/// Empties the lookup field `field` of the live rows `rows` names (and raises their record
+/// version, for an item with `edit_lock`).
+pub fn set_null(d: &dyn Dialect, item: &Item, field: FieldId, rows: Where, tenant: &Tenant) -> Sql {
+    let mut w = SqlWriter::new(d);
+    w.push("UPDATE ").ident(&item.table).push(" SET ");
+    match &item.field(field).column {
+        Some(c) => {
+            w.ident(c).push(" = NULL");
+        }
+        None => {
+            w.ident(pk_col(item)).push(" = ").ident(pk_col(item));
+        }
+    }
+    if let Some(v) = item
+        .record_version
+        .and_then(|f| item.field(f).column.as_ref())
+    {
+        w.push(", ")
+            .ident(v)
+            .push(" = COALESCE(")
+            .ident(v)
+            .push(", 0) + 1");
+    }
+    push_where_field(&mut w, item, rows, tenant);
+    w.finish()
+}
+
+/// Deletes the live rows `rows` names (a cascade over references): sets their soft-delete
+/// flag when `soft`, else removes them.
+pub fn delete_rows(d: &dyn Dialect, item: &Item, rows: Where, tenant: &Tenant, soft: bool) -> Sql {
+    let mut w = SqlWriter::new(d);
+    push_delete(&mut w, item, soft);
+    push_where_field(&mut w, item, rows, tenant);
     w.finish()
 }

@@ -8,6 +8,7 @@
 // clippy's allow-unwrap-in-tests does not reach.
 #![allow(clippy::unwrap_used)]
 
+pub mod office;
 pub mod tenancy;
 
 use std::collections::BTreeMap;
@@ -291,6 +292,53 @@ impl TestServer {
     }
 }
 
+/// Another jamrs server process's worth — its own store, threads and port — on the project
+/// and database of a [`TestServer`] (several instances on one database). Stopped on drop.
+pub struct Instance {
+    pub url: String,
+    server: Option<Server>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl TestServer {
+    /// Starts another instance on this server's project and database.
+    pub fn another_instance(&self) -> Instance {
+        let overrides = Overrides {
+            bind: Some("127.0.0.1:0".into()),
+        };
+        let task = config::load_project(&self.project(), &overrides, &|_| None).unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime
+            .block_on(app::start(task, &RunOptions::default()))
+            .unwrap();
+        Instance {
+            url: server.url(),
+            server: Some(server),
+            runtime,
+        }
+    }
+}
+
+impl Instance {
+    /// A client of this instance with `of`'s session (sessions are rows, so every instance
+    /// accepts them).
+    pub fn client(&self, of: &Client) -> Client {
+        Client::with_cookie(&self.url, of.cookie.clone())
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            let _ = self.runtime.block_on(server.stop());
+        }
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(server) = self.server.take() {
@@ -422,6 +470,67 @@ impl Client {
     /// `POST /api/items/{item}/apply`.
     pub fn apply(&self, item: &str, delta: &Value) -> (u16, Value) {
         self.post_json(&format!("/api/items/{item}/apply"), delta)
+    }
+
+    /// A GET whose body is kept as bytes: (status, headers, body).
+    pub fn get_bytes(
+        &self,
+        path: &str,
+        extra: &[(&str, &str)],
+    ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let mut req = ureq::http::Request::builder()
+            .method("GET")
+            .uri(format!("{}{path}", self.base));
+        if let Some(cookie) = &self.cookie {
+            req = req.header("cookie", cookie);
+        }
+        for (name, value) in extra {
+            req = req.header(*name, *value);
+        }
+        let mut resp = self
+            .agent
+            .run(req.body(()).unwrap())
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_vec()
+            .unwrap_or_default();
+        (status, headers, body)
+    }
+
+    /// `POST <path>` with a multipart body of one part `name` holding `bytes` as `file_name`.
+    pub fn post_multipart(
+        &self,
+        path: &str,
+        name: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> (u16, Value) {
+        let boundary = "jamrs-test-boundary-7c1f";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        self.post_raw(
+            path,
+            &format!("multipart/form-data; boundary={boundary}"),
+            &body,
+        )
     }
 
     /// Any request. `extra` headers are added after the session's.

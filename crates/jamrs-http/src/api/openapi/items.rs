@@ -19,6 +19,19 @@ pub fn visible<'t>(task: &'t Task, access: &'t Access) -> impl Iterator<Item = &
         .filter(move |i| access.privileges(i.id).view)
 }
 
+/// The file and image fields of `item` the role may see (upload and download paths).
+pub fn file_fields<'t>(
+    item: &'t Item,
+    access: &'t Access,
+) -> impl Iterator<Item = &'t jamrs_core::model::Field> + 't {
+    item.stored_fields().filter(move |f| {
+        matches!(
+            f.field_type,
+            jamrs_core::FieldType::File | jamrs_core::FieldType::Image
+        ) && !access.is_prohibited(item.id, f.id)
+    })
+}
+
 /// The name of schema `what` of `item`.
 pub fn name(item: &Item, what: &str) -> String {
     format!("{}.{what}", item.name)

@@ -209,6 +209,65 @@ pub fn common() -> serde_json::Map<String, Json> {
     };
     let values = schema_ref("Values");
     out.extend(change("", &values, &values, &schema_ref("Details"), false));
+    out.extend(history());
+    out
+}
+
+/// The history endpoint's request and reply (`POST /api/items/{item}/history`), and the upload's.
+fn history() -> serde_json::Map<String, Json> {
+    let doc = json!({
+        "UploadRequest": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary", "description": "The file (the part's filename is kept as the original name)"}}
+        },
+        "UploadReply": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {"file": {
+                "type": "object",
+                "required": ["name", "value", "original", "type", "size"],
+                "properties": {
+                    "name": {"type": "string", "description": "The upload's name (43 characters)"},
+                    "value": {"type": "string", "description": "What to put in the record's field in an apply"},
+                    "original": {"type": "string"},
+                    "type": {"type": "string", "description": "The type told by the content"},
+                    "size": {"type": "integer"}
+                }
+            }}
+        },
+        "HistoryRequest": {
+            "type": "object",
+            "additionalProperties": false,
+            "description": "A record's history (id), or the item's; null is the same as leaving a member out",
+            "properties": {
+                "id": or_null(int64("The record's key; absent for the item's history")),
+                "limit": or_null(json!({"type": "integer", "minimum": 0, "description": "At most max_limit; 0 or absent: 100"})),
+                "offset": or_null(json!({"type": "integer", "minimum": 0, "maximum": u64::MAX})),
+            }
+        },
+        "HistoryReply": {
+            "type": "object",
+            "required": ["history"],
+            "properties": {"history": {"type": "array", "description": "Newest first", "items": {
+                "type": "object",
+                "required": ["id", "record_id", "operation", "user_id", "user_name", "at", "changes"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "record_id": {"type": "integer"},
+                    "operation": {"type": "string", "enum": ["insert", "update", "delete"]},
+                    "user_id": {"type": ["integer", "null"], "description": "Who made the change (null: server code without a session)"},
+                    "user_name": {"type": ["string", "null"]},
+                    "at": {"type": "string", "description": "UTC, YYYY-MM-DD HH:MM:SS"},
+                    "changes": {"type": "array", "items": {"type": "object", "required": ["field", "old", "new"], "properties": {
+                        "field": {"type": "string"}, "old": schema_ref("Value"), "new": schema_ref("Value")}}}
+                }
+            }}}
+        }
+    });
+    let Json::Object(out) = doc else {
+        unreachable!("json! of an object")
+    };
     out
 }
 
@@ -345,6 +404,7 @@ fn task() -> Json {
         "master_field": text,
         "calc": {"type": "object", "properties": {"item": text, "field": text, "link": text, "op": text}},
         "server_set": {"type": "boolean"},
+        "file": {"type": "object", "description": "A file or image field's accept string, largest file (bytes) and thumbnail sizes (pixels, null where not set)", "properties": {"accept": text, "max_size": {"type": "integer"}, "image": {"type": "object"}}},
     }});
     json!({
         "type": "object",
@@ -377,6 +437,8 @@ fn task() -> Json {
                 "default_order": {"type": "array", "items": {"type": "array"}},
                 "view": {"type": ["object", "null"], "description": "The grid's layout ([view]): fields, widths, sort_fields, search_field, width; null parts are defaults"},
                 "edit": {"type": ["object", "null"], "description": "The edit form's layout ([edit]): tabs of bands of fields, details, width, modal"},
+                "keep_history": {"type": "boolean", "description": "Changes of its records are recorded (POST /api/items/{item}/history)"},
+                "record_version": {"type": ["string", "null"], "description": "With edit_lock: the field a change names the version it was made to in (an older one is a 409)"},
             }}},
             "client_modules": {"type": "array", "items": text, "description": "Client modules this session is served: \"task\" and item names (GET /api/client/{module}.js)"},
             "lookup_lists": {"type": "array", "items": {"type": "object", "required": ["name", "values"], "properties": {
