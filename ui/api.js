@@ -91,6 +91,11 @@ export function history(item, body) {
   return request('POST', `/api/items/${encodeURIComponent(item)}/history`, body);
 }
 
+/** Any call of the API (reports and exports use it: ui/jobs.js). */
+export function call(method, path, body) {
+  return request(method, path, body);
+}
+
 /** Text for an error shown to a person. */
 export function describeError(error) {
   if (error instanceof ApiError) return error.message;

@@ -9,6 +9,7 @@ import { setLanguage } from './format.js';
 import { loginPage, reloginDialog } from './login.js';
 import { topModal, showError, toast } from './dialog.js';
 import { ViewForm } from './view.js';
+import { reportMenus } from './reports.js';
 import { editRecord, openForms } from './form.js';
 import { ClientRuntime, call } from './client.js';
 import * as api from './api.js';
@@ -125,7 +126,7 @@ class App {
       h('ul', null, g.items.map((i) => h('li', null, h('a', {
         href: `#/${encodeURIComponent(i.name)}`, class: 'menu-item', dataset: { item: i.name },
         onclick: () => this.toggleMenu(false),
-      }, icon('list', 16), h('span', null, i.caption))))))));
+      }, icon('list', 16), h('span', null, i.caption))))))), reportMenus(this));
   }
 
   toggleMenu(open = !this.nav.classList.contains('open')) {

@@ -15,6 +15,7 @@ import { formatNumber } from './format.js';
 import { textsOf } from './lookup.js';
 import { editRecord } from './form.js';
 import { historyButton } from './history.js';
+import { viewTools } from './export.js';
 import * as api from './api.js';
 
 const PAGE_SIZES = [10, 25, 50, 100];
@@ -221,7 +222,7 @@ export class ViewForm {
     h('header', { class: 'view-header' },
       h('div', { class: 'view-heading' }, back, this.titleEl, this.refreshButton),
       h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': `${item.caption} commands` },
-        this.newButton, this.editButton, this.deleteButton, this.filterButton, this.historyButton, this.clientButtons, this.sortSelect),
+        this.newButton, this.editButton, this.deleteButton, this.filterButton, this.historyButton, viewTools(this), this.clientButtons, this.sortSelect),
       search),
     h('div', { class: 'view-subbar' }, this.chips, this.selectAllButton, this.selectionInfo),
     this.selectAllNote,

@@ -23,18 +23,19 @@ export function jamrsBinary() {
 export const PASSWORD = 'correct horse battery';
 
 /**
- * Starts jamrs on a copy of `e2e/fixtures/<fixture>` (or, with `template`, on a project made by
+ * Starts jamrs on a copy of `e2e/fixtures/<fixture>` (or of `from`, a project folder relative to
+ * the repository, such as `examples/reports`; or, with `template`, on a project made by
  * `jamrs new --template <template>`) with `users` ([login, role, name]).
  * Returns {url, dir, stop()}.
  */
-export async function startServer({ fixture = 'shop', template = null, users = [], env = {} } = {}) {
+export async function startServer({ fixture = 'shop', from = null, template = null, users = [], env = {} } = {}) {
   const bin = jamrsBinary();
   const dir = mkdtempSync(join(tmpdir(), 'jamrs-e2e-'));
   const project = join(dir, template || fixture);
   if (template) {
     execFileSync(bin, ['new', project, '--template', template], { stdio: ['ignore', 'ignore', 'inherit'] });
   } else {
-    cpSync(join(repo, 'e2e/fixtures', fixture), project, { recursive: true });
+    cpSync(from ? join(repo, from) : join(repo, 'e2e/fixtures', fixture), project, { recursive: true });
   }
   for (const [login, role, name] of users) {
     execFileSync(bin, ['user', 'add', login, '--role', role, '--name', name || login, '--password-stdin', '--dir', project], {

@@ -7,7 +7,7 @@
 //! field, any field along its lookup chain, or the aggregated field of a calculated field.
 
 use crate::ident::Ident;
-use crate::model::{FieldId, Item, ItemId, Task};
+use crate::model::{FieldId, Item, ItemId, ReportId, Task};
 
 /// What a role may do with an item (Jam.py's can_view / can_create / can_edit / can_delete).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,6 +77,9 @@ pub struct Role {
     pub default: Privileges,
     pub items: Vec<(ItemId, Privileges)>,
     pub fields: Vec<(ItemId, FieldId, FieldRule)>,
+    /// Reports the role names: whether it may print each (Jam.py's can_view of a report);
+    /// other reports follow `default`'s view.
+    pub reports: Vec<(ReportId, bool)>,
 }
 
 /// The effective rights of one role, or of nobody in particular (`unrestricted`).
@@ -87,12 +90,14 @@ pub struct Access {
     items: Vec<Privileges>,
     prohibited: Vec<Vec<bool>>,
     read_only: Vec<Vec<bool>>,
+    /// May print each report.
+    reports: Vec<bool>,
 }
 
 impl Access {
     /// Everything allowed: for server-side code and projects without safe mode or roles.
     pub fn unrestricted(task: &Task) -> Access {
-        Access::for_items(&task.items)
+        Access::for_items(&task.items).with_reports(task.reports.len())
     }
 
     /// Everything allowed on these items.
@@ -102,7 +107,14 @@ impl Access {
             items: vec![Privileges::ALL; items.len()],
             prohibited: items.iter().map(|i| vec![false; i.fields.len()]).collect(),
             read_only: items.iter().map(|i| vec![false; i.fields.len()]).collect(),
+            reports: Vec::new(),
         }
+    }
+
+    /// The same rights, printing any of `count` reports.
+    pub fn with_reports(mut self, count: usize) -> Access {
+        self.reports = vec![true; count];
+        self
     }
 
     /// The rights of `task.roles[index]`.
@@ -113,6 +125,10 @@ impl Access {
         access.items = vec![role.default; task.items.len()];
         for (item, p) in &role.items {
             access.items[item.0 as usize] = *p;
+        }
+        access.reports = vec![role.default.view; task.reports.len()];
+        for (report, view) in &role.reports {
+            access.reports[report.0 as usize] = *view;
         }
         for (item, field, rule) in &role.fields {
             let (i, f) = (item.0 as usize, field.0 as usize);
@@ -155,6 +171,14 @@ impl Access {
             }
         }
         access
+    }
+
+    /// Whether the role may print the report (Jam.py checks the report's can_view).
+    pub fn can_print(&self, report: ReportId) -> bool {
+        self.reports
+            .get(report.0 as usize)
+            .copied()
+            .unwrap_or(false)
     }
 
     pub fn privileges(&self, item: ItemId) -> Privileges {

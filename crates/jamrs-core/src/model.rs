@@ -17,6 +17,10 @@ use crate::types::{Agg, Align, FieldType, FilterOp, Value};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ItemId(pub u32);
 
+/// Index of a report in `Task::reports`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReportId(pub u32);
+
 /// Index of a field in `Item::fields`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FieldId(pub u32);
@@ -29,6 +33,8 @@ pub struct Task {
     pub settings: Settings,
     pub groups: Vec<Group>,
     pub items: Vec<Item>,
+    /// Report items (`reports/<name>.toml`): Jam.py's reports, printed from a template.
+    pub reports: Vec<Report>,
     pub lookup_lists: Vec<LookupList>,
     pub roles: Vec<Role>,
     /// The effective rights of each role, by index into `roles`.
@@ -44,6 +50,7 @@ pub struct Task {
     /// item's name), sorted. Their text is read when served (`project::read_client_module`).
     pub client_modules: Vec<String>,
     pub(crate) item_index: HashMap<String, ItemId>,
+    pub(crate) report_index: HashMap<String, ReportId>,
 }
 
 /// Task-wide settings from `jamrs.toml`.
@@ -73,6 +80,22 @@ pub struct Settings {
     pub server: ServerSettings,
     /// Where uploaded files are kept, and the largest one (`[files]`).
     pub files: crate::files::FilesSettings,
+    pub reports: ReportSettings,
+}
+
+/// `[reports]`: how reports and exports run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSettings {
+    /// How long one report (its server module and its conversion) or export may run.
+    pub timeout: std::time::Duration,
+    /// Reports and exports that run at once; more wait in line.
+    pub concurrency: usize,
+    /// LibreOffice conversions that run at once.
+    pub converters: usize,
+    /// The LibreOffice program; `None`: `soffice` on the `PATH`.
+    pub soffice: Option<PathBuf>,
+    /// How long a finished report or export stays available for download.
+    pub keep: std::time::Duration,
 }
 
 /// Built-in multi-tenancy: covered items keep a tenant column that the engine fills on insert
@@ -132,6 +155,8 @@ pub struct Group {
     pub caption: String,
     pub visible: bool,
     pub items: Vec<ItemId>,
+    /// Reports the group's menu lists (Jam.py's Reports group).
+    pub reports: Vec<ReportId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -167,6 +192,8 @@ pub struct Item {
     pub details: Vec<ItemId>,
     /// Server-module functions clients may call.
     pub callable: Vec<Ident>,
+    /// Reports the view form offers for this item (Jam.py's item reports).
+    pub reports: Vec<ReportId>,
     pub filters: Vec<Filter>,
     pub default_order: Vec<Order>,
     /// The fields the view's totals row shows (`summary_fields`), when the author chose them.
@@ -346,6 +373,48 @@ pub enum DefaultValue {
     Now,
 }
 
+/// A report item: a template, parameters, and a server module that prints the template's
+/// bands (`on_generate`).
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub id: ReportId,
+    pub name: Ident,
+    pub caption: String,
+    /// Shown in its group's menu.
+    pub visible: bool,
+    /// The group whose menu lists the report, if any.
+    pub group: Option<usize>,
+    /// The template (`.ods` or `.ots`), under `reports/`.
+    pub template: PathBuf,
+    /// The report's server module (`reports/<name>.py`), if present.
+    pub module: Option<PathBuf>,
+    pub params: Vec<ReportParam>,
+    /// The formats a caller may ask for, the default first (names of [`REPORT_FORMATS`]).
+    pub formats: Vec<String>,
+    /// The report's file, for error messages.
+    pub file: PathBuf,
+}
+
+/// The formats a report can be printed in: the template's own, and LibreOffice's conversions.
+pub const REPORT_FORMATS: [&str; 5] = ["pdf", "ods", "xlsx", "xls", "html"];
+
+/// A report parameter: a field of the parameter form.
+#[derive(Debug, Clone)]
+pub struct ReportParam {
+    /// The parameter as a field (type, caption, required, lookup, lookup list, …).
+    pub field: Field,
+    /// A lookup parameter that takes a list of keys.
+    pub multi_select: bool,
+    /// With `multi_select`: the form offers "select all".
+    pub multi_select_all: bool,
+}
+
+impl Report {
+    pub fn param_by_name(&self, name: &str) -> Option<&ReportParam> {
+        self.params.iter().find(|p| p.field.name.as_str() == name)
+    }
+}
+
 /// A named filter shown in the filter form.
 #[derive(Debug, Clone)]
 pub struct Filter {
@@ -379,7 +448,16 @@ impl Task {
         self.module
             .iter()
             .chain(self.items.iter().filter_map(|i| i.module.as_ref()))
+            .chain(self.reports.iter().filter_map(|r| r.module.as_ref()))
             .map(PathBuf::as_path)
+    }
+
+    pub fn report(&self, id: ReportId) -> &Report {
+        &self.reports[id.0 as usize]
+    }
+
+    pub fn report_by_name(&self, name: &str) -> Option<&Report> {
+        self.report_index.get(name).map(|id| self.report(*id))
     }
 
     pub fn item(&self, id: ItemId) -> &Item {

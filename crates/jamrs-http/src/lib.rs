@@ -9,6 +9,7 @@
 pub mod api;
 pub mod error;
 pub mod files;
+pub mod jobs;
 pub mod routes;
 pub mod session;
 pub mod ui;
@@ -42,13 +43,25 @@ pub struct Services {
 }
 
 /// The router's state: the [`Services`] behind one `Arc`, since axum clones the state for
-/// every request (one reference count to change instead of four).
+/// every request (one reference count to change instead of four), and the server's reports
+/// and exports ([`jobs::Jobs`]).
 #[derive(Clone)]
-pub struct AppState(Arc<Services>);
+pub struct AppState(Arc<Shared>);
+
+struct Shared {
+    services: Services,
+    jobs: jobs::Jobs,
+}
 
 impl AppState {
     pub fn new(services: Services) -> AppState {
-        AppState(Arc::new(services))
+        let jobs = jobs::Jobs::new(services.task.settings.reports.clone());
+        AppState(Arc::new(Shared { services, jobs }))
+    }
+
+    /// The reports and exports running and finished.
+    pub fn jobs(&self) -> &jobs::Jobs {
+        &self.0.jobs
     }
 }
 
@@ -56,7 +69,7 @@ impl std::ops::Deref for AppState {
     type Target = Services;
 
     fn deref(&self) -> &Services {
-        &self.0
+        &self.0.services
     }
 }
 
@@ -198,6 +211,66 @@ pub const ROUTES: &[Route] = &[
         reply: Reply::Json("HistoryReply"),
         errors: &[400, 401, 403, 404, 413, 415, 500],
         serve: || post(api::history::post),
+    },
+    Route {
+        method: Post,
+        path: "/api/items/{item}/export",
+        operation_id: "export",
+        summary: "Export the rows an open finds (every page) to CSV or XLSX: a job that makes the file",
+        tag: "items",
+        session: Session::Required,
+        body: Some("ExportRequest"),
+        reply: Reply::Accepted("Job"),
+        errors: &[400, 401, 403, 404, 413, 415, 429, 500],
+        serve: || post(api::export::post),
+    },
+    Route {
+        method: Post,
+        path: "/api/reports/{report}/print",
+        operation_id: "print",
+        summary: "Print a report (Jam.py print): a job that makes the file",
+        tag: "reports",
+        session: Session::Required,
+        body: Some("PrintRequest"),
+        reply: Reply::Accepted("Job"),
+        errors: &[400, 401, 403, 404, 413, 415, 422, 429, 500],
+        serve: || post(api::reports::print),
+    },
+    Route {
+        method: Get,
+        path: "/api/jobs/{job}",
+        operation_id: "job",
+        summary: "A report's or export's progress",
+        tag: "reports",
+        session: Session::Required,
+        body: None,
+        reply: Reply::Json("Job"),
+        errors: &[401, 404, 500],
+        serve: || get(api::jobs::get),
+    },
+    Route {
+        method: Get,
+        path: "/api/jobs/{job}/file",
+        operation_id: "job_file",
+        summary: "The file a finished report or export made",
+        tag: "reports",
+        session: Session::Required,
+        body: None,
+        reply: Reply::JobFile,
+        errors: &[401, 404, 409, 500],
+        serve: || get(api::jobs::file),
+    },
+    Route {
+        method: Post,
+        path: "/api/jobs/{job}/cancel",
+        operation_id: "cancel_job",
+        summary: "Stop a report or export",
+        tag: "reports",
+        session: Session::Required,
+        body: None,
+        reply: Reply::Json("Job"),
+        errors: &[401, 404, 500],
+        serve: || post(api::jobs::cancel),
     },
     Route {
         method: Post,

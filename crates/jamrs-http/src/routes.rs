@@ -74,6 +74,10 @@ pub enum Session {
 pub enum Reply {
     /// 200 with a JSON body of this schema (by name under `components/schemas`).
     Json(&'static str),
+    /// 202 with a JSON body of this schema: the work goes on after the answer (a job).
+    Accepted(&'static str),
+    /// 200 with a file to save (a report, an export), of the job's type.
+    JobFile,
     /// 204 without a body.
     NoContent,
     /// 200 with the web UI's page (HTML), or 304 when `If-None-Match` names it.

@@ -49,6 +49,10 @@ const FILES: &[(&str, &[u8])] = files!(
     "history.js",
     "lock.js",
     "files.js",
+    "reports.css",
+    "jobs.js",
+    "reports.js",
+    "export.js",
 );
 
 /// The page's template; the other files are assets.

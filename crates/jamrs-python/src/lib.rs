@@ -17,6 +17,7 @@ pub mod convert;
 mod modules;
 pub mod objects;
 mod params;
+mod report;
 #[cfg(test)]
 mod tests;
 mod watchdog;
@@ -65,6 +66,8 @@ enum Slot {
 struct Modules {
     task: Option<Slot>,
     items: Vec<Option<Slot>>,
+    /// Report modules (`reports/<name>.py`), by `ReportId`.
+    reports: Vec<Option<Slot>>,
 }
 
 /// The interpreter with the project's modules.
@@ -109,7 +112,7 @@ pub fn keep_thread_state(run: Box<dyn FnOnce() + Send>) {
 
 /// True when the project has any server module (so the interpreter is worth starting).
 pub fn has_modules(task: &Task) -> bool {
-    task.module.is_some() || task.items.iter().any(|i| i.module.is_some())
+    task.module_files().next().is_some()
 }
 
 impl Runtime {
@@ -135,6 +138,11 @@ impl Runtime {
                 .iter()
                 .map(|i| i.module.as_ref().and_then(|p| load(Owner::Item(i.id), p)))
                 .collect();
+            let reports: Vec<Option<Slot>> = task
+                .reports
+                .iter()
+                .map(|r| r.module.as_ref().and_then(|p| load(Owner::Report(r.id), p)))
+                .collect();
             for (item, slot) in task.items.iter().zip(&items) {
                 if let Some(Slot::Loaded(m)) = slot {
                     for name in &item.callable {
@@ -159,6 +167,7 @@ impl Runtime {
                 modules: RwLock::new(Modules {
                     task: task_module,
                     items,
+                    reports,
                 }),
                 watchdog: watchdog::Watchdog::start(),
                 options,
@@ -191,16 +200,19 @@ impl Runtime {
                 _ => false,
             }
         };
-        let (task_stale, items_stale): (bool, Vec<usize>) = {
+        let (task_stale, items_stale, reports_stale): (bool, Vec<usize>, Vec<usize>) = {
             let Ok(m) = self.modules.read() else { return };
             (
                 stale(&m.task, &self.task.module),
                 (0..self.task.items.len())
                     .filter(|i| stale(&m.items[*i], &self.task.items[*i].module))
                     .collect(),
+                (0..self.task.reports.len())
+                    .filter(|i| stale(&m.reports[*i], &self.task.reports[*i].module))
+                    .collect(),
             )
         };
-        if !task_stale && items_stale.is_empty() {
+        if !task_stale && items_stale.is_empty() && reports_stale.is_empty() {
             return;
         }
         Python::attach(|py| {
@@ -226,6 +238,11 @@ impl Runtime {
             for i in items_stale {
                 if let Some(p) = &self.task.items[i].module {
                     m.items[i] = Some(load(Owner::Item(ItemId(i as u32)), p));
+                }
+            }
+            for i in reports_stale {
+                if let Some(p) = &self.task.reports[i].module {
+                    m.reports[i] = Some(load(Owner::Report(jamrs_core::ReportId(i as u32)), p));
                 }
             }
         });
@@ -298,16 +315,28 @@ impl Runtime {
     /// run Python too) under the watchdog, as one more level of nested calls into server code
     /// (`context::nest`).
     fn guarded<T>(&self, py: Python<'_>, body: impl FnOnce() -> Result<T>) -> Result<T> {
+        let timeout = self.options.timeout;
+        self.guarded_for(py, timeout, body, || {
+            format!(
+                "a server module ran longer than {} s and was stopped",
+                timeout.as_secs_f64()
+            )
+        })
+    }
+
+    /// [`Runtime::guarded`] with its own time limit (a report's, which is longer), and what
+    /// to say when it is reached.
+    fn guarded_for<T>(
+        &self,
+        py: Python<'_>,
+        timeout: Duration,
+        body: impl FnOnce() -> Result<T>,
+        stopped_message: impl FnOnce() -> String,
+    ) -> Result<T> {
         let _level = context::nest()?;
-        let (r, stopped) = self.watchdog.guard(py, self.options.timeout, body);
+        let (r, stopped) = self.watchdog.guard(py, timeout, body);
         match r {
-            Err(_) if stopped => Err(Error::new(
-                Kind::Module,
-                format!(
-                    "a server module ran longer than {} s and was stopped",
-                    self.options.timeout.as_secs_f64()
-                ),
-            )),
+            Err(_) if stopped => Err(Error::new(Kind::Module, stopped_message())),
             r => r,
         }
     }
@@ -780,6 +809,16 @@ impl jamrs_store::Events for PythonHooks {
         info: &Map<String, Json>,
     ) -> Option<Result<Option<Map<String, Json>>>> {
         self.rt.on_login(engine, conn, form_data, info)
+    }
+
+    fn generate_report(
+        &self,
+        engine: &Engine,
+        conn: &mut dyn Conn,
+        report: &jamrs_core::model::Report,
+        run: &mut jamrs_store::report::ReportRun<'_>,
+    ) -> Result<()> {
+        self.rt.generate_report(engine, conn, report, run)
     }
 
     fn task_event(

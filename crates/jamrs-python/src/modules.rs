@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use jamrs_core::{Error, ItemId, Task};
+use jamrs_core::{Error, ItemId, ReportId, Task};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
 
@@ -93,6 +93,7 @@ impl Module {
 pub enum Owner {
     Task,
     Item(ItemId),
+    Report(ReportId),
 }
 
 pub fn modified(path: &Path) -> Option<SystemTime> {
@@ -177,6 +178,7 @@ pub fn load(
     let name = match owner {
         Owner::Task => "jamrs_task".to_string(),
         Owner::Item(id) => format!("jamrs_item_{}", task.item(id).name),
+        Owner::Report(id) => format!("jamrs_report_{}", task.report(id).name),
     };
     let module = PyModule::new(py, &name).map_err(|e| load_error(py, &rel, path, &e))?;
     let globals: Bound<'_, PyDict> = module.dict();

@@ -274,6 +274,14 @@ impl SqliteConn {
     }
 
     /// True when no transaction is open, or the connection is lent out and was not returned.
+    /// Starts a read transaction (outside any job: the store owns it; see
+    /// `store::job_loop`). DEFERRED takes no lock; the snapshot starts at the first read.
+    pub(crate) fn begin_snapshot(&mut self) -> Result<()> {
+        self.live()?
+            .execute_batch("BEGIN DEFERRED")
+            .map_err(map_err)
+    }
+
     pub fn outside_transaction(&self) -> bool {
         self.conn.as_ref().is_none_or(Connection::is_autocommit)
     }

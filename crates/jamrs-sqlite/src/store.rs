@@ -36,6 +36,9 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Sender<Box<dyn WriteJob>>,
     readers: Sender<Job>,
+    /// Long reads (reports, exports), on threads of their own ([`SqliteStore::with_job_threads`]).
+    jobs: Option<Sender<Job>>,
+    wrap: Option<ThreadWrap>,
     /// How long a read may hold the calling thread; `None`: reads only run on readers.
     budget: Option<Duration>,
     commits: Arc<AtomicU64>,
@@ -117,9 +120,27 @@ impl SqliteStore {
             path: path.to_path_buf(),
             writer,
             readers: reader_tx,
+            jobs: None,
+            wrap,
             budget: None,
             commits,
         })
+    }
+
+    /// Starts `threads` job threads, each with a read-only connection of its own, for long
+    /// reads ([`Store::submit_job`]): at most that many run at once, the rest wait in line.
+    pub fn with_job_threads(mut self, threads: usize) -> Result<SqliteStore> {
+        let (tx, rx) = unbounded::<Job>();
+        for i in 0..threads.max(1) {
+            let conn = SqliteConn::new(open(&self.path, true)?);
+            let name = format!("jamrs-sqlite-job-{i}");
+            let jobs = rx.clone();
+            spawn_thread(name.clone(), self.wrap.clone(), move || {
+                job_loop(&name, conn, &jobs);
+            })?;
+        }
+        self.jobs = Some(tx);
+        Ok(self)
     }
 
     /// How many write transactions the writer has committed (several writes queued together
@@ -179,6 +200,24 @@ fn reader_loop(name: &str, mut conn: SqliteConn, jobs: &Receiver<Job>) {
     }
 }
 
+/// A job thread's loop: each job runs in a read transaction the loop begins and ends, so all
+/// its statements (a report's datasets, an export's pages) see one state of the database.
+fn job_loop(name: &str, mut conn: SqliteConn, jobs: &Receiver<Job>) {
+    for job in jobs.iter() {
+        if let Err(e) = conn.begin_snapshot() {
+            tracing::error!(worker = %name, error = %e, "cannot begin a read transaction");
+        }
+        if catch_unwind(AssertUnwindSafe(|| in_job(|| job(&mut conn)))).is_err() {
+            tracing::error!(worker = %name, "a database job panicked");
+        }
+        if !conn.outside_transaction()
+            && let Err(e) = conn.rollback()
+        {
+            tracing::error!(worker = %name, error = %e, "ending a job's read transaction failed");
+        }
+    }
+}
+
 fn stopped() -> Error {
     Error::internal("the database workers have stopped")
 }
@@ -194,6 +233,13 @@ impl Store for SqliteStore {
 
     fn submit_write(&self, job: Box<dyn WriteJob>) -> Result<()> {
         self.writer.send(job).map_err(|_| stopped())
+    }
+
+    fn submit_job(&self, job: Job) -> Result<()> {
+        match &self.jobs {
+            Some(jobs) => jobs.send(job).map_err(|_| stopped()),
+            None => self.readers.send(job).map_err(|_| stopped()),
+        }
     }
 
     fn reads_here(&self) -> bool {

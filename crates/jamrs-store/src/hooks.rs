@@ -17,7 +17,7 @@
 //!   inside the apply's transaction; an error from any hook rolls everything back.
 
 use jamrs_core::Result;
-use jamrs_core::model::Item;
+use jamrs_core::model::{Item, Report};
 use jamrs_core::query::OpenParams;
 use serde_json::{Map, Value as Json};
 
@@ -129,6 +129,20 @@ pub trait Events: Send + Sync {
         _info: &Map<String, Json>,
     ) -> Option<Result<Option<Map<String, Json>>>> {
         None
+    }
+
+    /// Runs a report's server module for the caller `engine` is made for: Jam.py's
+    /// `on_before_generate`, `on_parsed`, `on_generate` (which prints bands into
+    /// `run.printer`) and `on_after_generate`. Default (no module): nothing is printed, as in
+    /// Jam.py for a report without `on_generate`.
+    fn generate_report(
+        &self,
+        _engine: &Engine,
+        _conn: &mut dyn Conn,
+        _report: &Report,
+        _run: &mut crate::report::ReportRun<'_>,
+    ) -> Result<()> {
+        Ok(())
     }
 
     /// Runs a task event; `None` when the task does not handle it.

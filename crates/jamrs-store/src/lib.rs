@@ -16,6 +16,7 @@ pub mod engine;
 pub mod files;
 pub mod history;
 pub mod hooks;
+pub mod report;
 pub mod schema;
 pub mod sql;
 pub mod store;

@@ -54,6 +54,13 @@ pub trait Store: Send + Sync + 'static {
     fn submit_read(&self, job: Job) -> Result<()>;
     /// Queues `job` for the writer connection (one at a time, inside a transaction).
     fn submit_write(&self, job: Box<dyn WriteJob>) -> Result<()>;
+    /// Queues `job` for a long read (a report, an export) on a read-only connection of its own,
+    /// so it never holds a reader that requests wait for, in one read transaction the backend
+    /// begins and ends (every statement of the job sees one state of the database). The
+    /// backend runs a few at a time and queues the rest. Default: a reader.
+    fn submit_job(&self, job: Job) -> Result<()> {
+        self.submit_read(job)
+    }
     /// True if [`Store::read_here`] may run jobs (so [`read`] only prepares a second copy of a
     /// job when it can be used).
     fn reads_here(&self) -> bool {

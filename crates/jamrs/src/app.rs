@@ -77,7 +77,9 @@ pub async fn start(task: Task, opts: &RunOptions) -> Result<Server, Error> {
     let (hooks, events) = modules(&task, opts)?;
     migrate::at_start(&task, &db, opts.allow_destructive)?;
     let wrap = thread_wrap(&task);
-    let mut sqlite = SqliteStore::open_with(&db, readers, wrap.clone())?;
+    // Reports and exports run on job threads of their own, a few at a time.
+    let mut sqlite = SqliteStore::open_with(&db, readers, wrap.clone())?
+        .with_job_threads(task.settings.reports.concurrency)?;
     // Without modules every read is SQL jamrs built, so short ones run on the request's own
     // thread (crates/jamrs-sqlite/src/store.rs); with modules, a read may run Python of any
     // length, which must not hold an async worker.

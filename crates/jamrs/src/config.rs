@@ -14,6 +14,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("JAMRS_SERVER_MAX_BODY_BYTES", "server.max_body_bytes"),
     ("JAMRS_DATABASE_PATH", "database.path"),
     ("JAMRS_MAX_LIMIT", "max_limit"),
+    ("JAMRS_REPORTS_SOFFICE", "reports.soffice"),
 ];
 
 /// Overrides given on the command line.
@@ -51,6 +52,7 @@ pub fn load_project(
                 Ok(n) => t.max_limit = Some(n),
                 Err(_) => errors.push(format!("{var}: \"{value}\" is not a number")),
             },
+            "JAMRS_REPORTS_SOFFICE" => t.reports.get_or_insert_default().soffice = Some(value),
             _ => {}
         }
     }

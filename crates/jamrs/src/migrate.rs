@@ -64,9 +64,14 @@ pub fn check(task: &Task) -> Result<String, Error> {
     let (plan, system_sql) = plan_with_system(task)?;
     let mut out = String::new();
     let fields: usize = task.items.iter().map(|i| i.fields.len()).sum();
+    let reports = match task.reports.len() {
+        0 => String::new(),
+        1 => ", 1 report".to_string(),
+        n => format!(", {n} reports"),
+    };
     let _ = writeln!(
         out,
-        "{}: valid ({} items, {} fields, {} groups).",
+        "{}: valid ({} items, {} fields, {} groups{reports}).",
         task.name,
         task.items.len(),
         fields,

@@ -24,6 +24,9 @@ ext_paths = ["/hooks/echo"]
 [server]
 max_body_bytes = 4096
 
+[reports]
+concurrency = 1
+
 [login]
 max_failures = 3
 
@@ -47,9 +50,33 @@ id = 2
 name = "reader"
 caption = "Reader"
 default = ["view"]
-items = { payroll = [] }
+items = { payroll = [], summary = [] }
 fields = { "notes.salary" = "prohibited" }
 "#;
+
+/// A report: a template, a param, and a module that prints one band, or (with `slow`) prints
+/// until it is cancelled.
+const SUMMARY: &str = r#"
+caption = "Summary"
+formats = ["ods"]
+
+[[params]]
+name = "slow"
+type = "boolean"
+"#;
+
+const SUMMARY_PY: &str = r#"
+import time
+
+def on_generate(report):
+    while report.slow.value:
+        report.print_band('detail', {})
+        time.sleep(0.01)
+    report.print_band('title', {'selection': 'all'})
+"#;
+
+/// The template of the example's customer list.
+const SUMMARY_ODS: &[u8] = include_bytes!("../../../examples/reports/reports/customer_list.ods");
 
 const CATEGORIES: &str = r#"
 caption = "Categories"
@@ -180,13 +207,21 @@ fn files(jamrs_toml: &str) -> Vec<(&'static str, String)> {
             "client/payroll.js",
             "function on_view_form_created(item) {}\n".to_string(),
         ),
+        ("reports/summary.toml", SUMMARY.to_string()),
+        ("reports/summary.py", SUMMARY_PY.to_string()),
     ]
 }
 
 fn server_with(jamrs_toml: &str) -> TestServer {
     let files = files(jamrs_toml);
     let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
-    TestServer::from_files(&refs)
+    TestServer::from_files_and_bytes(&refs, &[("reports/summary.ods", SUMMARY_ODS)])
+}
+
+/// A finished job of `c` (the summary report), for the operations on jobs.
+fn finished_job(c: &Client) -> String {
+    let job = common::jobs::done(c, common::jobs::print(c, "summary", json!({}), "ods"));
+    job["id"].as_str().unwrap().to_string()
 }
 
 /// The contract project in safe mode, with a reader and a note (with a line) to point at.
@@ -233,7 +268,7 @@ fn base_id(op: &Value) -> String {
 }
 
 /// A path of the generic document with its parameters filled in with things that exist.
-fn fill(path: &str, op_id: &str) -> String {
+fn fill(path: &str, op_id: &str, job: &str) -> String {
     let ext_or_file = if op_id == "ext" {
         "hooks/echo"
     } else {
@@ -246,6 +281,8 @@ fn fill(path: &str, op_id: &str) -> String {
         .replace("{hash}", jamrs_http::ui::hash())
         .replace("{module}", "notes.js")
         .replace("{path}", ext_or_file)
+        .replace("{report}", "summary")
+        .replace("{job}", job)
 }
 
 /// A request an operation answers with success, for a concrete path: (status expected, reply).
@@ -254,9 +291,17 @@ fn valid_request(c: &Client, method: &str, path: &str, op_id: &str) -> (u16, u16
         "login" => json!({"login": "admin", "password": PASSWORD}),
         "apply" => json!({"changes": []}),
         "open" if path.contains("/lines/") => json!({"master": {"item": "notes", "id": 1}}),
+        "export" if path.contains("/lines/") => {
+            json!({"format": "csv", "open": {"master": {"item": "notes", "id": 1}}})
+        }
+        "export" => json!({"format": "csv"}),
         _ => json!({}),
     };
-    let expected = if op_id == "logout" { 204 } else { 200 };
+    let expected = match op_id {
+        "logout" => 204,
+        "print" | "export" => 202,
+        _ => 200,
+    };
     if op_id == "upload" {
         return (
             expected,
@@ -331,6 +376,7 @@ fn every_route_is_documented_and_every_documented_route_is_served() {
 
     // Every documented operation is served, in the generic document and in a role's.
     let admin_doc = ok(admin.get("/api/openapi.json"));
+    let job = finished_job(&admin);
     let mut probes = BTreeSet::new();
     for doc in [&generic, &admin_doc] {
         let mut ops = operations(doc);
@@ -338,7 +384,7 @@ fn every_route_is_documented_and_every_documented_route_is_served() {
         ops.sort_by_key(|(_, _, op)| base_id(op) == "logout");
         for (method, path, op) in ops {
             let id = base_id(&op);
-            let concrete = fill(&path, &id);
+            let concrete = fill(&path, &id, &job);
             let fresh;
             let c = if id == "logout" {
                 fresh = server.login("admin", PASSWORD);
@@ -387,6 +433,12 @@ fn every_route_is_documented_and_every_documented_route_is_served() {
 /// What a request answers, as (status, body).
 fn status(r: (u16, Value)) -> u16 {
     r.0
+}
+
+/// The body of an answer that must have `expected` status.
+fn ok_status(r: (u16, Value), expected: u16) -> Value {
+    assert_eq!(r.0, expected, "{}", r.1);
+    r.1
 }
 
 #[test]
@@ -608,6 +660,128 @@ fn the_document_lists_every_status_an_operation_returns() {
     expect("ext", 413, large(&anonymous, ext));
     expect("ext", 415, text(&anonymous, ext));
 
+    let print = "/api/reports/summary/print";
+    let export = "/api/items/notes/export";
+    expect("print", 202, status(admin.post_json(print, &json!({}))));
+    expect(
+        "print",
+        400,
+        status(admin.post_json(print, &json!({"format": "pdf"}))),
+    );
+    expect("print", 401, status(anonymous.post_json(print, &json!({}))));
+    expect("print", 403, status(reader.post_json(print, &json!({}))));
+    expect(
+        "print",
+        404,
+        status(admin.post_json("/api/reports/nope/print", &json!({}))),
+    );
+    expect("print", 413, large(&admin, print));
+    expect("print", 415, text(&admin, print));
+    expect(
+        "print",
+        422,
+        status(admin.post_json(print, &json!({"params": {"slow": "yes"}}))),
+    );
+    expect(
+        "export",
+        202,
+        status(admin.post_json(export, &json!({"format": "xlsx"}))),
+    );
+    expect(
+        "export",
+        400,
+        status(admin.post_json(export, &json!({"format": "docx"}))),
+    );
+    expect(
+        "export",
+        401,
+        status(anonymous.post_json(export, &json!({"format": "csv"}))),
+    );
+    expect(
+        "export",
+        403,
+        status(reader.post_json("/api/items/payroll/export", &json!({"format": "csv"}))),
+    );
+    expect(
+        "export",
+        404,
+        status(admin.post_json("/api/items/nope/export", &json!({"format": "csv"}))),
+    );
+    expect("export", 413, large(&admin, export));
+    expect("export", 415, text(&admin, export));
+    // One session may run four jobs at once: a fifth print or export waits its turn (429).
+    let busy = server.login("admin", PASSWORD);
+    let slow: Vec<String> = (0..4)
+        .map(|_| {
+            let r = ok_status(
+                busy.post_json(print, &json!({"params": {"slow": true}})),
+                202,
+            );
+            r["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let refused = busy.send(
+        "POST",
+        export,
+        Some("application/json"),
+        br#"{"format": "csv"}"#,
+    );
+    assert!(
+        refused.header("retry-after").is_some(),
+        "{:?}",
+        refused.headers
+    );
+    expect("export", 429, refused.status);
+    expect("print", 429, status(busy.post_json(print, &json!({}))));
+    let job_path = format!("/api/jobs/{}", slow[0]);
+    expect("job", 200, status(busy.get(&job_path)));
+    expect("job", 401, status(anonymous.get(&job_path)));
+    expect("job", 404, status(admin.get(&job_path)));
+    expect(
+        "job_file",
+        409,
+        busy.send("GET", &format!("{job_path}/file"), None, b"")
+            .status,
+    );
+    expect(
+        "job_file",
+        401,
+        anonymous
+            .send("GET", &format!("{job_path}/file"), None, b"")
+            .status,
+    );
+    expect(
+        "job_file",
+        404,
+        admin
+            .send("GET", &format!("{job_path}/file"), None, b"")
+            .status,
+    );
+    for id in &slow {
+        let cancelled = busy.post_json(&format!("/api/jobs/{id}/cancel"), &json!({}));
+        expect("cancel_job", 200, status(cancelled));
+        let ended = common::jobs::wait(&busy, &json!({"id": id}));
+        assert_eq!(ended["state"], "cancelled", "{ended}");
+    }
+    expect(
+        "cancel_job",
+        401,
+        status(anonymous.post_json(&format!("{job_path}/cancel"), &json!({}))),
+    );
+    expect(
+        "cancel_job",
+        404,
+        status(admin.post_json(&format!("{job_path}/cancel"), &json!({}))),
+    );
+    let done = finished_job(&admin);
+    expect(
+        "job_file",
+        200,
+        admin
+            .send("GET", &format!("/api/jobs/{done}/file"), None, b"")
+            .status,
+    );
+
     let page = anonymous.send("GET", "/", None, b"");
     expect("ui_page", 200, page.status);
     let etag = page.header("etag").unwrap().to_string();
@@ -692,6 +866,17 @@ fn the_document_lists_every_status_an_operation_returns() {
             let r = admin.send("GET", &download, None, b"");
             (r.status, r.body)
         }),
+        ("print", admin.post_json(print, &json!({}))),
+        ("export", admin.post_json(export, &json!({"format": "csv"}))),
+        ("job", admin.get(&format!("/api/jobs/{done}"))),
+        ("job_file", {
+            let r = admin.send("GET", &format!("/api/jobs/{done}/file"), None, b"");
+            (r.status, r.body)
+        }),
+        (
+            "cancel_job",
+            admin.post_json(&format!("/api/jobs/{done}/cancel"), &json!({})),
+        ),
     ] {
         assert_error(&r, 500, "internal");
         expect(op, 500, r.0);

@@ -52,6 +52,10 @@ pub struct TaskFile {
     /// Where uploaded files are kept (`[files]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files: Option<FilesFile>,
+    /// How reports and exports run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reports: Option<ReportsFile>,
+    /// Menu groups; a group's `items` may name items and reports.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<GroupFile>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -156,6 +160,27 @@ pub struct FilesFile {
     pub max_size: Option<u64>,
 }
 
+/// `[reports]`: how reports and exports run.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsFile {
+    /// Seconds one report (its module and its conversion) or export may run (default 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
+    /// Reports and exports that run at once; more wait in line (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    /// LibreOffice conversions that run at once (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converters: Option<u32>,
+    /// The LibreOffice program (default: `soffice` on the PATH).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soffice: Option<String>,
+    /// Minutes a finished report or export can be downloaded (default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_minutes: Option<u64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupFile {
@@ -215,6 +240,9 @@ pub struct ItemFile {
     /// (`POST /api/items/<item>/call/<function>`); no other function is reachable.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub callable: Vec<String>,
+    /// Reports the item's view form offers (Jam.py's reports of an item).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reports: Vec<String>,
     /// Field names, `-name` for descending.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_order: Vec<String>,
@@ -403,4 +431,63 @@ pub struct IndexFile {
     pub fields: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unique: Option<bool>,
+}
+
+/// `reports/<name>.toml`: a report item. The report's name is the file's stem; its template is
+/// `reports/<name>.ods` unless `template` names another file in `reports/`, and its server
+/// module is `reports/<name>.py`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    /// The template's file name in `reports/` (default `<name>.ods`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Listed in its group's menu (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible: Option<bool>,
+    /// The formats callers may choose, the default first (default: pdf, ods, xlsx, xls, html).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub formats: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<ReportParamFile>,
+}
+
+/// A report parameter, written as an item field is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportParamFile {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub field_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    /// Shown in the parameter form (default true); a hidden one is set by the caller (the
+    /// view form passes the current record's key to a parameter named `id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<toml::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alignment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typeahead: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup: Option<LookupFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup_values: Option<String>,
+    /// A lookup parameter that takes a list of keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_select: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_select_all: Option<bool>,
 }

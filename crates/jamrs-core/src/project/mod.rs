@@ -7,6 +7,10 @@
 //!   items/
 //!     notes.toml      one item: fields, filters, details, indexes
 //!     notes.py        the item's server module (optional)
+//!   reports/
+//!     invoice.toml    one report: caption, params, formats
+//!     invoice.ods     its template
+//!     invoice.py      its server module (on_generate, …)
 //!   data/             the SQLite database (by default)
 //! ```
 //!
@@ -15,6 +19,7 @@
 
 pub mod file;
 mod layout;
+mod reports;
 mod resolve;
 pub mod toml_out;
 
@@ -36,6 +41,8 @@ pub const TASK_MODULE: &str = "task.py";
 pub const CLIENT_DIR: &str = "client";
 /// The task's client module's name (`client/task.js`); no item may be called so.
 pub const TASK_CLIENT_MODULE: &str = "task";
+/// The folder holding report files, templates and report modules.
+pub const REPORTS_DIR: &str = "reports";
 
 /// Everything wrong with a project, one line per problem, each naming its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +165,11 @@ impl ProjectFiles {
     /// The canonical text of an item file.
     pub fn item_text(item: &ItemFile) -> std::io::Result<String> {
         toml_out::write(item).map_err(std::io::Error::other)
+    }
+
+    /// The canonical text of a report file (`reports/<name>.toml`).
+    pub fn report_text(report: &ReportFile) -> std::io::Result<String> {
+        toml_out::write(report).map_err(std::io::Error::other)
     }
 
     /// Resolves names and checks every rule of the format.

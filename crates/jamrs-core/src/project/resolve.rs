@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use super::file::*;
-use super::{ITEMS_DIR, ProjectError, ProjectFiles, TASK_FILE, TASK_MODULE};
+use super::{ITEMS_DIR, ProjectError, ProjectFiles, REPORTS_DIR, TASK_FILE, TASK_MODULE};
 use crate::access::{Access, FieldRule, Privileges, Role};
 use crate::ident::Ident;
 use crate::model::*;
@@ -37,10 +37,10 @@ pub const MAX_LOOKUP_JOINS: usize = 63;
 /// delta or a delete's cascade goes as deep.
 pub const MAX_DETAIL_LEVELS: usize = 8;
 
-struct Errors(Vec<String>);
+pub(super) struct Errors(Vec<String>);
 
 impl Errors {
-    fn push(&mut self, file: &str, msg: impl AsRef<str>) {
+    pub(super) fn push(&mut self, file: &str, msg: impl AsRef<str>) {
         self.0.push(format!("{file}: {}", msg.as_ref()));
     }
 }
@@ -109,7 +109,10 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
         }
     }
 
-    let groups = resolve_groups(tf, &item_index, &mut items, &mut errs);
+    let report_files = super::reports::read(dir, &mut errs);
+    let report_index = super::reports::index(&report_files, &item_index, &mut errs);
+    let (groups, report_groups) =
+        resolve_groups(tf, &item_index, &report_index, &mut items, &mut errs);
 
     // Pass 2: everything that refers to other fields or items.
     let ctx = Ctx {
@@ -137,7 +140,30 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
     }
     link_referrers(&mut resolved);
     check_numbers(&resolved, &mut errs);
-    let roles = resolve_roles(tf, &resolved, &item_index, &mut errs);
+    let reports = super::reports::resolve(
+        dir,
+        &report_files,
+        &report_index,
+        &report_groups,
+        &ctx,
+        &mut errs,
+    );
+    for item in &mut resolved {
+        for name in &ctx.item_file(item.id).reports {
+            match report_index.get(name) {
+                Some(r) if !item.reports.contains(r) => item.reports.push(*r),
+                Some(_) => errs.push(
+                    &item_path(item),
+                    format!("reports: \"{name}\" is listed twice"),
+                ),
+                None => errs.push(
+                    &item_path(item),
+                    format!("reports: there is no report \"{name}\" ({REPORTS_DIR}/{name}.toml)"),
+                ),
+            }
+        }
+    }
+    let roles = resolve_roles(tf, &resolved, &item_index, &report_index, &mut errs);
     let mut settings = settings;
     settings.tenancy = resolve_tenancy(tf, &mut resolved, &item_index, &mut errs);
     // After tenancy, which may add an index per covered item.
@@ -182,7 +208,7 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
     if !errs.0.is_empty() {
         return Err(ProjectError { errors: errs.0 });
     }
-    let unrestricted = Access::for_items(&resolved);
+    let unrestricted = Access::for_items(&resolved).with_reports(reports.len());
     let mut task = Task {
         name: task_name,
         caption: tf
@@ -192,6 +218,7 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
         settings,
         groups,
         items: resolved,
+        reports,
         lookup_lists,
         roles,
         accesses: Vec::new(),
@@ -200,6 +227,7 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
         module: module.is_file().then_some(module),
         client_modules,
         item_index,
+        report_index,
     };
     task.accesses = (0..task.roles.len())
         .map(|i| Access::for_role(&task, i))
@@ -334,8 +362,10 @@ fn resolve_settings(tf: &TaskFile, errs: &mut Errors) -> Settings {
         }
     }
     let files = resolve_files(tf, errs);
+    let reports = resolve_report_settings(tf, errs);
     Settings {
         files,
+        reports,
         language: tf.language.clone().unwrap_or_else(|| "en".into()),
         module_timeout,
         ext_paths,
@@ -407,6 +437,49 @@ fn resolve_files(tf: &TaskFile, errs: &mut Errors) -> crate::files::FilesSetting
     FilesSettings { store, max_size }
 }
 
+fn resolve_report_settings(tf: &TaskFile, errs: &mut Errors) -> ReportSettings {
+    let r = tf.reports.clone().unwrap_or_default();
+    let timeout = match r.timeout.unwrap_or(300.0) {
+        t if (1.0..=86_400.0).contains(&t) => std::time::Duration::from_secs_f64(t),
+        t => {
+            errs.push(
+                TASK_FILE,
+                format!("reports.timeout must be between 1 and 86400 seconds, not {t}"),
+            );
+            std::time::Duration::from_secs(300)
+        }
+    };
+    let count = |key: &str, v: Option<u32>, default: u32, errs: &mut Errors| -> usize {
+        let v = v.unwrap_or(default);
+        if !(1..=64).contains(&v) {
+            errs.push(TASK_FILE, format!("reports.{key} must be between 1 and 64"));
+        }
+        v.clamp(1, 64) as usize
+    };
+    let concurrency = count("concurrency", r.concurrency, 2, errs);
+    let converters = count("converters", r.converters, 1, errs);
+    let keep_minutes = r.keep_minutes.unwrap_or(60);
+    if !(1..=7 * 24 * 60).contains(&keep_minutes) {
+        errs.push(
+            TASK_FILE,
+            "reports.keep_minutes must be between 1 and 10080 (a week)",
+        );
+    }
+    if r.soffice.as_deref().is_some_and(|s| s.trim().is_empty()) {
+        errs.push(
+            TASK_FILE,
+            "reports.soffice must name the LibreOffice program",
+        );
+    }
+    ReportSettings {
+        timeout,
+        concurrency,
+        converters,
+        soffice: r.soffice.map(std::path::PathBuf::from),
+        keep: std::time::Duration::from_secs(keep_minutes.clamp(1, 7 * 24 * 60) * 60),
+    }
+}
+
 fn resolve_lookup_lists(tf: &TaskFile, errs: &mut Errors) -> Vec<LookupList> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
@@ -440,14 +513,18 @@ fn resolve_lookup_lists(tf: &TaskFile, errs: &mut Errors) -> Vec<LookupList> {
     out
 }
 
+/// The groups, and the group of each report a group lists (a group's `items` may name items
+/// and reports; Jam.py keeps reports in a Reports group).
 fn resolve_groups(
     tf: &TaskFile,
     item_index: &HashMap<String, ItemId>,
+    report_index: &HashMap<String, ReportId>,
     items: &mut [Item],
     errs: &mut Errors,
-) -> Vec<Group> {
+) -> (Vec<Group>, HashMap<ReportId, usize>) {
     let mut groups = Vec::new();
     let mut placed: HashMap<ItemId, String> = HashMap::new();
+    let mut placed_reports: HashMap<ReportId, usize> = HashMap::new();
     let mut names = HashSet::new();
     for (gi, g) in tf.groups.iter().enumerate() {
         let name = match Ident::parse(&g.name) {
@@ -461,7 +538,19 @@ fn resolve_groups(
             errs.push(TASK_FILE, format!("group \"{}\" is defined twice", g.name));
         }
         let mut members = Vec::new();
+        let mut reports = Vec::new();
         for item_name in &g.items {
+            if let Some(r) = report_index.get(item_name) {
+                if let Some(other) = placed_reports.insert(*r, groups.len()) {
+                    let other = tf.groups.get(other).map_or("?", |o| o.name.as_str());
+                    errs.push(
+                        TASK_FILE,
+                        format!("report \"{item_name}\" is in groups \"{other}\" and \"{}\"; a report belongs to one group", g.name),
+                    );
+                }
+                reports.push(*r);
+                continue;
+            }
             match item_index.get(item_name) {
                 Some(id) => {
                     if let Some(other) = placed.insert(*id, g.name.clone()) {
@@ -476,7 +565,7 @@ fn resolve_groups(
                 None => errs.push(
                     TASK_FILE,
                     format!(
-                        "group \"{}\" lists item \"{item_name}\", but there is no {ITEMS_DIR}/{item_name}.toml",
+                        "group \"{}\" lists item \"{item_name}\", but there is no {ITEMS_DIR}/{item_name}.toml or {REPORTS_DIR}/{item_name}.toml",
                         g.name
                     ),
                 ),
@@ -490,6 +579,7 @@ fn resolve_groups(
                 .unwrap_or_else(|| default_caption(&g.name)),
             visible: g.visible.unwrap_or(true),
             items: members,
+            reports,
         });
     }
     for item in items.iter() {
@@ -503,10 +593,10 @@ fn resolve_groups(
             );
         }
     }
-    groups
+    (groups, placed_reports)
 }
 
-fn blank_field(id: FieldId, name: Ident, field_type: FieldType) -> Field {
+pub(super) fn blank_field(id: FieldId, name: Ident, field_type: FieldType) -> Field {
     Field {
         id,
         caption: default_caption(name.as_str()),
@@ -735,6 +825,7 @@ fn item_skeleton(
         masters: Vec::new(),
         details: Vec::new(),
         callable: Vec::new(),
+        reports: Vec::new(),
         filters: Vec::new(),
         default_order: Vec::new(),
         summary_fields: None,
@@ -750,13 +841,13 @@ fn item_skeleton(
     }
 }
 
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     files: &'a ProjectFiles,
     /// `[files] max_size`: no field takes more.
     max_file_size: u64,
     item_index: &'a HashMap<String, ItemId>,
     skeletons: &'a [Item],
-    lookup_lists: &'a [LookupList],
+    pub(super) lookup_lists: &'a [LookupList],
 }
 
 impl Ctx<'_> {
@@ -817,7 +908,7 @@ impl Ctx<'_> {
             .ok_or_else(|| format!("item \"{}\" does not exist", lk.item))
     }
 
-    fn resolve_lookup(&self, lk: &LookupFile) -> Result<Lookup, String> {
+    pub(super) fn resolve_lookup(&self, lk: &LookupFile) -> Result<Lookup, String> {
         let first = *self
             .item_index
             .get(&lk.item)
@@ -1366,7 +1457,11 @@ fn order_spec(item: &Item, spec: &str, stored: bool) -> Result<Order, String> {
     })
 }
 
-fn default_value(t: FieldType, size: Option<u32>, v: &toml::Value) -> Result<DefaultValue, String> {
+pub(super) fn default_value(
+    t: FieldType,
+    size: Option<u32>,
+    v: &toml::Value,
+) -> Result<DefaultValue, String> {
     if let toml::Value::String(s) = v {
         match (t, s.as_str()) {
             (FieldType::Date, "today") => return Ok(DefaultValue::Today),
@@ -1592,6 +1687,7 @@ fn resolve_roles(
     tf: &TaskFile,
     items: &[Item],
     item_index: &HashMap<String, ItemId>,
+    report_index: &HashMap<String, ReportId>,
     errs: &mut Errors,
 ) -> Vec<Role> {
     let mut roles = Vec::new();
@@ -1619,9 +1715,35 @@ fn resolve_roles(
             Privileges::NONE
         });
         let mut role_items = Vec::new();
+        let mut role_reports = Vec::new();
         for (item_name, privs) in &rf.items {
+            if let Some(r) = report_index.get(item_name) {
+                // A report is printed or not: Jam.py's can_view of a report.
+                match Privileges::from_names(privs) {
+                    Ok(p)
+                        if p == Privileges::NONE
+                            || p == (Privileges {
+                                view: true,
+                                ..Privileges::NONE
+                            }) =>
+                    {
+                        role_reports.push((*r, p.view))
+                    }
+                    Ok(_) => fail(
+                        errs,
+                        format!(
+                            "items.{item_name}: \"{item_name}\" is a report; its only privilege is view (print it)"
+                        ),
+                    ),
+                    Err(e) => fail(errs, format!("items.{item_name}: {e}")),
+                }
+                continue;
+            }
             let Some(id) = item_index.get(item_name) else {
-                fail(errs, format!("items: there is no item \"{item_name}\""));
+                fail(
+                    errs,
+                    format!("items: there is no item \"{item_name}\" (nor a report)"),
+                );
                 continue;
             };
             match Privileges::from_names(privs) {
@@ -1682,6 +1804,7 @@ fn resolve_roles(
             default,
             items: role_items,
             fields,
+            reports: role_reports,
         });
     }
     roles

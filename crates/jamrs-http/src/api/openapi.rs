@@ -130,6 +130,15 @@ pub fn document_for(task: &Task, caller: &Caller) -> Json {
                     add(&mut paths, base, route, op);
                 }
             }
+        } else if params.contains(&"report") {
+            // Only the reports the role may print are named.
+            for report in task.reports.iter().filter(|r| access.can_print(r.id)) {
+                let path = route.path.replace("{report}", report.name.as_str());
+                let id = format!("{}:{}", route.operation_id, report.name);
+                let mut op = operation(route, &doc, id);
+                op["description"] = json!(format!("{}: {}", report.name, report.caption));
+                add(&mut paths, path, route, op);
+            }
         } else if route.operation_id == "ext" {
             for p in &task.settings.ext_paths {
                 let path = format!("/ext{p}");
@@ -232,6 +241,7 @@ fn wrap(paths: Map<String, Json>, schemas: Map<String, Json>, description: &str)
             {"name": "metadata", "description": "What the session may see"},
             {"name": "items", "description": "Rows: open, apply, server functions"},
             {"name": "modules", "description": "Endpoints the task module answers"},
+            {"name": "reports", "description": "Reports and the jobs that make reports and exports"},
             {"name": "web UI", "description": "The web UI's page and files (not JSON)"},
         ],
     })
@@ -251,13 +261,16 @@ fn error_responses() -> Json {
             "The role may not do this, or may not use a field named",
         ),
         (404, "No such item, record, master row, function or path"),
-        (409, "The change collides with stored data (a unique index)"),
+        (
+            409,
+            "The change collides with stored data (a unique index); or the job has no file (yet)",
+        ),
         (413, "The body is larger than the server accepts"),
         (415, "The body is not Content-Type: application/json"),
         (422, "Values failed validation; `fields` names each one"),
         (
             429,
-            "Too many failed logins for this login or address; Retry-After says when to try again",
+            "Too many failed logins for this login or address (Retry-After says when to try again); or too many reports and exports at once",
         ),
         (500, "Internal error (details only in the server log)"),
     ] {
@@ -296,6 +309,34 @@ fn operation(route: &Route, doc: &Doc, operation_id: String) -> Json {
             if route.operation_id == "login" {
                 ok["headers"] = json!({"Set-Cookie": {"required": true, "description": "jamrs_session=<token>; Path=/; HttpOnly; SameSite=Lax (Secure when configured)", "schema": {"type": "string"}}});
             }
+            responses.insert("200".into(), ok);
+        }
+        Reply::Accepted(schema) => {
+            responses.insert(
+                "202".into(),
+                json!({"description": "Queued: follow the job at GET /api/jobs/{id}, download its file at GET /api/jobs/{id}/file", "content": {"application/json": {"schema": doc.schema(schema)}}}),
+            );
+        }
+        Reply::JobFile => {
+            let content: Map<String, Json> = jamrs_reports::Format::ALL
+                .iter()
+                .map(|f| f.content_type())
+                .chain(
+                    jamrs_reports::export::ExportFormat::ALL
+                        .iter()
+                        .map(|f| f.content_type()),
+                )
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .map(|t| {
+                    (
+                        t.to_string(),
+                        json!({"schema": {"type": "string", "format": "binary"}}),
+                    )
+                })
+                .collect();
+            let mut ok = json!({"description": "The file (Content-Disposition: attachment, with its name)", "content": content});
+            ok["headers"] = json!({"Content-Disposition": {"required": true, "description": "attachment; filename=\"<name>.<ext>\"", "schema": {"type": "string"}}});
             responses.insert("200".into(), ok);
         }
         Reply::NoContent => {
@@ -373,7 +414,8 @@ fn operation(route: &Route, doc: &Doc, operation_id: String) -> Json {
         // A project's document names items, functions and ext paths in its paths.
         .filter(|p| {
             matches!(doc, Doc::Generic)
-                || !(matches!(*p, "item" | "function" | "field") || route.operation_id == "ext")
+                || !(matches!(*p, "item" | "function" | "field" | "report")
+                    || route.operation_id == "ext")
         })
         .map(|p| path_param(route, p))
         .collect();
@@ -392,6 +434,8 @@ fn path_param(route: &Route, name: &str) -> Json {
         (_, "function") => "A function the item lists in `callable`",
         (_, "field") => "A file or image field of the item",
         ("download", "name") => "The upload's name: the part of the field's value before `?`",
+        (_, "report") => "The report's name",
+        (_, "job") => "The job's id, as printing or exporting answered it",
         ("ext", "path") => "A path listed in the project's `ext_paths`, without its leading /",
         (_, "hash") => "The UI's version, as the page's links carry it",
         (_, "path") => "The file's name",

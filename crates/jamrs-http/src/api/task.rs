@@ -67,7 +67,9 @@ pub fn describe(task: &Task, caller: &Caller) -> Json {
             "caption": g.caption,
             "visible": g.visible,
             "items": g.items.iter().filter(|i| visible(**i)).map(|i| task.item(*i).name.as_str()).collect::<Vec<_>>(),
+            "reports": g.reports.iter().filter(|r| access.can_print(**r)).map(|r| task.report(*r).name.as_str()).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
+        "reports": crate::api::reports::describe(task, caller),
         "items": task.items.iter().filter(|i| visible(i.id)).map(|i| item(task, i, access)).collect::<Vec<_>>(),
         // The client modules this session is served (GET /api/client/<name>.js).
         "client_modules": task.client_modules.iter().filter(|m| {
@@ -91,6 +93,7 @@ fn item(task: &Task, item: &Item, access: &Access) -> Json {
         "soft_delete": item.deleted_flag.is_some(),
         "masters": item.masters.iter().filter(|m| access.privileges(**m).view).map(|m| name(*m)).collect::<Vec<_>>(),
         "details": item.details.iter().filter(|d| access.privileges(**d).view).map(|d| name(*d)).collect::<Vec<_>>(),
+        "reports": item.reports.iter().filter(|r| access.can_print(**r)).map(|r| task.report(*r).name.as_str()).collect::<Vec<_>>(),
         "master_link": item.master_link.map(|l| l.fields().iter().map(|f| item.field(*f).name.as_str()).collect::<Vec<_>>()),
         "fields": item.public_fields().filter(shown).map(|f| field(task, item, f, access)).collect::<Vec<_>>(),
         "filters": item.filters.iter().filter(|f| !access.is_prohibited(item.id, f.field)).map(|f| json!({
@@ -154,12 +157,45 @@ fn edit_layout(task: &Task, item: &Item, e: &EditLayout, access: &Access) -> Jso
 }
 
 fn field(task: &Task, item: &Item, f: &Field, access: &Access) -> Json {
+    let mut out = param_field(task, f);
+    let o = out.as_object_mut().expect("json! of an object");
+    o.insert(
+        "read_only".into(),
+        json!(f.read_only || access.is_read_only(item.id, f.id)),
+    );
+    if let Some(m) = f.master_field {
+        o.insert("master_field".into(), json!(item.field(m).name.as_str()));
+    }
+    if let Some(c) = &f.calc {
+        let detail = task.item(c.item);
+        o.insert(
+            "calc".into(),
+            json!({
+                "item": detail.name.as_str(),
+                "field": detail.field(c.field).name.as_str(),
+                "link": detail.field(c.link).name.as_str(),
+                "op": c.op.name(),
+            }),
+        );
+    }
+    if item.is_server_set(f.id) {
+        o.insert("server_set".into(), json!(true));
+    }
+    if let Some(fs) = &f.file {
+        o.insert("file".into(), file_settings(fs));
+    }
+    out
+}
+
+/// What a field says on its own (also a report param's form input): name, type, caption,
+/// required, visible, size, default, alignment, help, placeholder, lookup, lookup list.
+pub(crate) fn param_field(task: &Task, f: &Field) -> Json {
     let mut out = json!({
         "name": f.name.as_str(),
         "caption": f.caption,
         "type": f.field_type.name(),
         "required": f.required,
-        "read_only": f.read_only || access.is_read_only(item.id, f.id),
+        "read_only": f.read_only,
         "visible": f.visible,
     });
     let o = out.as_object_mut().expect("json! of an object");
@@ -200,27 +236,6 @@ fn field(task: &Task, item: &Item, f: &Field, access: &Access) -> Json {
     }
     if let Some(list) = f.lookup_values {
         o.insert("lookup_values".into(), json!(task.lookup_lists[list].name));
-    }
-    if let Some(m) = f.master_field {
-        o.insert("master_field".into(), json!(item.field(m).name.as_str()));
-    }
-    if let Some(c) = &f.calc {
-        let detail = task.item(c.item);
-        o.insert(
-            "calc".into(),
-            json!({
-                "item": detail.name.as_str(),
-                "field": detail.field(c.field).name.as_str(),
-                "link": detail.field(c.link).name.as_str(),
-                "op": c.op.name(),
-            }),
-        );
-    }
-    if item.is_server_set(f.id) {
-        o.insert("server_set".into(), json!(true));
-    }
-    if let Some(fs) = &f.file {
-        o.insert("file".into(), file_settings(fs));
     }
     out
 }

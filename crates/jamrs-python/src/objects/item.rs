@@ -422,7 +422,10 @@ fn raw_sql(
     })
 }
 
-fn session_dict<'py>(py: Python<'py>, task: &Task) -> PyResult<Option<Bound<'py, PyDict>>> {
+pub(crate) fn session_dict<'py>(
+    py: Python<'py>,
+    task: &Task,
+) -> PyResult<Option<Bound<'py, PyDict>>> {
     let Some(frame) = context::current().filter(|f| f.in_request) else {
         return Ok(None);
     };

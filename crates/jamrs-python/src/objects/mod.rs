@@ -4,6 +4,7 @@ pub mod dataset;
 pub mod delta;
 pub mod error;
 pub mod item;
+pub mod report;
 
 pub use delta::{PyApplyResult, PyDelta, PyField, PyRecord};
 pub use error::{EngineError, to_py_err};

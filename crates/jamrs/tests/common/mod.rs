@@ -8,6 +8,7 @@
 // clippy's allow-unwrap-in-tests does not reach.
 #![allow(clippy::unwrap_used)]
 
+pub mod jobs;
 pub mod office;
 pub mod tenancy;
 
@@ -65,6 +66,22 @@ impl TestServer {
             let target = project.join(path);
             std::fs::create_dir_all(target.parent().unwrap()).unwrap();
             std::fs::write(target, text).unwrap();
+        }
+        Self::start(dir, &project)
+    }
+
+    /// [`TestServer::from_files`] with files that are not text too (report templates).
+    pub fn from_files_and_bytes(files: &[(&str, &str)], bytes: &[(&str, &[u8])]) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("project");
+        let all = files
+            .iter()
+            .map(|(p, t)| (*p, t.as_bytes()))
+            .chain(bytes.iter().copied());
+        for (path, content) in all {
+            let target = project.join(path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(target, content).unwrap();
         }
         Self::start(dir, &project)
     }

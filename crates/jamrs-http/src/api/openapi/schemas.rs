@@ -181,6 +181,38 @@ pub fn common() -> serde_json::Map<String, Json> {
         },
         "CallReply": {"type": "object", "required": ["result"], "properties": {"result": {"description": "The function's return value as JSON"}}},
         "ExtRequest": {"description": "Any JSON value: on_ext_request's params (null when the body is empty)"},
+        "PrintRequest": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "params": or_null(json!({"type": "object", "description": "{param: value} (a list for a multi-select param); a param left out takes its default"})),
+                "format": or_null(json!({"type": "string", "enum": jamrs_core::model::REPORT_FORMATS, "description": "One of the report's formats (default: its first); all but ods need LibreOffice on the server"})),
+            }
+        },
+        "ExportRequest": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["format"],
+            "properties": {
+                "format": {"type": "string", "enum": ["csv", "xlsx"]},
+                "open": or_null(json!({"description": "The grid's open params: fields (the columns), filters, search, order, master, params; limit and offset are ignored (every row is exported)", "allOf": [schema_ref("OpenParams")]})),
+            }
+        },
+        "Job": {
+            "type": "object",
+            "required": ["id", "kind", "name", "state", "done", "total"],
+            "properties": {
+                "id": {"type": "string"},
+                "kind": {"type": "string", "enum": ["report", "export"]},
+                "name": {"type": "string", "description": "The report's or the item's name"},
+                "state": {"type": "string", "enum": ["queued", "running", "converting", "done", "failed", "cancelled"]},
+                "done": {"type": "integer", "description": "Bands printed, or rows written"},
+                "total": {"type": ["integer", "null"], "description": "Rows to write (an export), once known"},
+                "file_name": {"type": "string"},
+                "size": {"type": "integer", "description": "The file's size in bytes"},
+                "error": {"$ref": "#/components/schemas/Error/properties/error", "description": "Why the job failed"},
+            }
+        },
         "Task": task(),
         "LoginRequest": {
             "type": "object",
@@ -422,6 +454,12 @@ fn task() -> Json {
             }},
             "groups": {"type": "array", "items": {"type": "object", "required": ["name", "caption", "visible", "items"], "properties": {
                 "name": text, "caption": text, "visible": {"type": "boolean"}, "items": {"type": "array", "items": text},
+                "reports": {"type": "array", "items": text, "description": "Reports the group's menu lists (those the role may print)"},
+            }}},
+            "reports": {"type": "array", "description": "The reports the role may print", "items": {"type": "object", "required": ["name", "caption", "visible", "formats", "params"], "properties": {
+                "name": text, "caption": text, "visible": {"type": "boolean"},
+                "formats": {"type": "array", "items": text, "description": "The formats it is printed in, the default first"},
+                "params": {"type": "array", "items": field.clone(), "description": "The parameter form's fields (multi_select: a list of keys)"},
             }}},
             "items": {"type": "array", "items": {"type": "object", "required": ["name", "caption", "fields", "filters"], "properties": {
                 "name": text,
@@ -431,6 +469,7 @@ fn task() -> Json {
                 "soft_delete": {"type": "boolean"},
                 "masters": {"type": "array", "items": text},
                 "details": {"type": "array", "items": text},
+                "reports": {"type": "array", "items": text, "description": "Reports the view form offers (those the role may print)"},
                 "master_link": {"type": ["array", "null"], "items": text},
                 "fields": {"type": "array", "items": field},
                 "filters": {"type": "array", "items": {"type": "object"}},
