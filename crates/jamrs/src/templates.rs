@@ -8,11 +8,12 @@ use std::path::Path;
 /// Template names accepted by `jamrs new --template`.
 pub const NAMES: [&str; 2] = ["notes", "demo"];
 
-type Files = &'static [(&'static str, &'static str)];
+/// (path relative to the project folder, contents): bytes, since report templates are ODS files.
+type Files = &'static [(&'static str, &'static [u8])];
 
 macro_rules! files {
     ($dir:literal: $($path:literal),* $(,)?) => {
-        &[$(($path, include_str!(concat!("../../../examples/", $dir, "/", $path)))),*]
+        &[$(($path, include_bytes!(concat!("../../../examples/", $dir, "/", $path)).as_slice())),*]
     };
 }
 
@@ -36,6 +37,11 @@ const DEMO: Files = files!("demo":
     "client/invoices.js",
     "client/invoice_table.js",
     "client/tracks.js",
+    "reports/invoice.toml",
+    "reports/invoice.py",
+    "reports/invoice.ods",
+    "templates/invoice.fods",
+    "templates/README.md",
 );
 
 /// The files of a template, relative to the project folder.

@@ -157,3 +157,84 @@ fn a_client_without_the_modules_cannot_store_a_wrong_total() {
     ));
     assert_eq!(totals(&invoice(&c)), (447, 89, 536));
 }
+
+/// The demo prints an invoice as Jam.py's demo does (Reports, and the Invoices view's Reports
+/// menu): the customer's billing address, one row per line with its track and album, and the
+/// invoice's subtotal, tax and total — the trusted ones the server computed.
+#[test]
+fn the_demo_prints_an_invoice_with_its_lines_and_totals() {
+    use common::jobs::{done, download, ods_cells, print};
+    let server = TestServer::demo_with_data();
+    let c = server.client();
+    let answer = ok(c.apply(
+        "invoices",
+        &json!({"changes": [{"op": "insert", "values": {"customer": 1, "invoice_date": "2026-01-02", "taxrate": 10.0},
+            "details": {"invoice_table": [
+                {"op": "insert", "values": {"track": 1, "quantity": 3, "unitprice": 0.99}},
+                {"op": "insert", "values": {"track": 2, "quantity": 1, "unitprice": 1.5}}
+            ]}}]}),
+    ));
+    let id = answer["changes"][0]["id"].as_i64().unwrap();
+    // The view form offers the report.
+    let task = ok(c.get("/api/task"));
+    let invoices = task["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "invoices")
+        .unwrap();
+    assert_eq!(invoices["reports"], json!(["invoice"]), "{invoices}");
+
+    let job = done(&c, print(&c, "invoice", json!({"id": id}), "ods"));
+    // title, two lines, summary.
+    assert_eq!(job["done"], 4, "{job}");
+    let (status, _, bytes) = download(&c, &server.url, job["id"].as_str().unwrap());
+    assert_eq!(status, 200);
+    let rows: Vec<Vec<String>> = ods_cells(&bytes)
+        .into_iter()
+        .map(|r| r.into_iter().map(|c| c.text).collect())
+        .collect();
+    // The last row showing `text` (the column heads show "Tax" and "Total" too).
+    let row_with = |text: &str| {
+        rows.iter()
+            .rev()
+            .find(|r| r.iter().any(|c| c == text))
+            .unwrap_or_else(|| panic!("no row shows {text:?}: {rows:?}"))
+            .clone()
+    };
+    let db_text = |sql: &str| match server.db_query(sql).as_slice() {
+        [row] => match &row[0] {
+            rusqlite::types::Value::Text(t) => t.clone(),
+            other => panic!("{sql}: {other:?} is not a text"),
+        },
+        rows => panic!("{sql}: {rows:?} is not one row"),
+    };
+    let name = db_text("SELECT firstname || ' ' || lastname FROM demo_customers WHERE id = 1");
+    let city = db_text("SELECT city FROM demo_customers WHERE id = 1");
+    assert_eq!(row_with(&format!("Invoice {id}"))[6], "2026-01-02");
+    assert_eq!(row_with("Bill to:")[2], name);
+    assert!(
+        rows.iter().any(|r| r.iter().any(|c| c.starts_with(&city))),
+        "{rows:?}"
+    );
+    // Money cells hold numbers (the template shows two decimals): compared in cents.
+    let cents =
+        |t: &str| (t.parse::<f64>().unwrap_or_else(|_| panic!("{t:?}")) * 100.0).round() as i64;
+    for (track, quantity, money) in [(1, "3", [99, 297, 30, 327]), (2, "1", [150, 150, 15, 165])] {
+        let title = db_text(&format!("SELECT name FROM demo_tracks WHERE id = {track}"));
+        let album = db_text(&format!(
+            "SELECT a.title FROM demo_albums a JOIN demo_tracks t ON t.album = a.id WHERE t.id = {track}"
+        ));
+        let line = row_with(&title);
+        assert_eq!(line[2..4], [album, quantity.to_string()], "{line:?}");
+        let got: Vec<i64> = line[4..8].iter().map(|t| cents(t)).collect();
+        assert_eq!(got, money, "{line:?}");
+    }
+    assert_eq!(cents(&row_with("Subtotal")[7]), 447);
+    assert_eq!(cents(&row_with("Tax")[7]), 45);
+    assert_eq!(cents(&row_with("Total")[7]), 492);
+    // A user of the other role prints it too; a guest session cannot (no session at all).
+    let anonymous = server.anonymous();
+    let (status, _) = print(&anonymous, "invoice", json!({"id": id}), "ods");
+    assert_eq!(status, 401);
+}
