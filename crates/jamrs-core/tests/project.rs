@@ -13,14 +13,18 @@ fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-fn examples() -> [PathBuf; 5] {
-    [
-        repo_path("../../examples/notes"),
-        repo_path("../../examples/demo"),
-        repo_path("../../examples/seed_item"),
-        repo_path("../../examples/seed_task"),
-        repo_path("tests/fixtures/every_key"),
-    ]
+/// Every project under `examples/` (so a new example cannot skip these checks) and the
+/// every-key fixture.
+fn examples() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = fs::read_dir(repo_path("../../examples"))
+        .expect("the examples folder")
+        .map(|e| e.expect("a readable entry").path())
+        .filter(|p| p.join(project::TASK_FILE).is_file())
+        .collect();
+    out.sort();
+    assert!(out.len() >= 5, "the examples folder lost projects: {out:?}");
+    out.push(repo_path("tests/fixtures/every_key"));
+    out
 }
 
 fn load_ok(dir: &Path) -> Task {
