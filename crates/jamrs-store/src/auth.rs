@@ -290,21 +290,34 @@ pub fn add_user(conn: &mut dyn Conn, task: &Task, user: &NewUserRow, now: i64) -
     } else {
         name.trim()
     };
+    // The id column is named only when the id is given: a database that numbers rows with an
+    // identity column (PostgreSQL) refuses an explicit NULL there.
+    let (id_column, id_value) = match id {
+        Some(id) => ("id, ", vec![Value::Int(id)]),
+        None => ("", Vec::new()),
+    };
+    let mut text = format!(
+        "INSERT INTO {USERS} ({id_column}login, name, role_id, active, tenant_id, password_hash, created_at) VALUES ({}?, ?, ?, ?, ?, ?, ?)",
+        if id.is_some() { "?, " } else { "" }
+    );
+    if let Some(ret) = conn.dialect().insert_returning("id") {
+        text.push_str(&ret);
+    }
     let q = sql(
         conn,
-        &format!(
-            "INSERT INTO {USERS} (id, login, name, role_id, active, tenant_id, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        ),
-        vec![
-            id.map_or(Value::Null, Value::Int),
-            Value::Text(login.clone()),
-            Value::Text(name.to_string()),
-            Value::Int(role.id),
-            Value::Bool(active),
-            tenant_id.map_or(Value::Null, Value::Int),
-            Value::Text(password_hash.to_string()),
-            Value::Int(now),
-        ],
+        &text,
+        id_value
+            .into_iter()
+            .chain([
+                Value::Text(login.clone()),
+                Value::Text(name.to_string()),
+                Value::Int(role.id),
+                Value::Bool(active),
+                tenant_id.map_or(Value::Null, Value::Int),
+                Value::Text(password_hash.to_string()),
+                Value::Int(now),
+            ])
+            .collect(),
     );
     conn.insert(&q)
 }
@@ -640,6 +653,15 @@ pub fn reserve_attempt(
     now: i64,
     window: i64,
 ) -> Result<Gate> {
+    // Several writers (connections of a pool, instances of jamrs) may run this at once: each
+    // key is held until the transaction ends, so the counts below and the reservation after
+    // them are one step. Taken in one order, so two attempts cannot wait for each other.
+    let mut held: Vec<&String> = keys.iter().collect();
+    held.sort();
+    held.dedup();
+    for key in held {
+        conn.lock_key(key)?;
+    }
     let mut busy = false;
     for (key, &limit) in keys.iter().zip(limits) {
         let q = sql(

@@ -30,6 +30,14 @@ pub trait Conn {
     fn commit(&mut self) -> Result<()>;
     fn rollback(&mut self) -> Result<()>;
 
+    /// Waits until no other transaction holds `key`, then holds it until this transaction
+    /// ends: what lets a check and the write that depends on it (the login throttle's count
+    /// and its reservation) run as one, whichever instance of jamrs runs them. A backend that
+    /// runs one write transaction at a time (SQLite) already has that, and does nothing.
+    fn lock_key(&mut self, _key: &str) -> Result<()> {
+        Ok(())
+    }
+
     /// True for a connection that cannot write (the store's readers).
     fn read_only(&self) -> bool;
 
