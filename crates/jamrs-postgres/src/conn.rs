@@ -222,7 +222,7 @@ fn refuse_control(sql: &Sql) -> Result<()> {
     let word = first_keyword(&sql.text);
     if TRANSACTION_CONTROL.contains(&word.as_str()) {
         return Err(Error::bad_request(format!(
-            "SQL run by a request may not use {word}: jamrs runs each request in a transaction it begins and ends itself, with its own settings"
+            "SQL run by a request may not begin, commit or roll back a transaction, use savepoints or change the session ({word}): jamrs runs each request in a transaction it begins and ends itself"
         )));
     }
     Ok(())

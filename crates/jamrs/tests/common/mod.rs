@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use jamrs::app::{self, RunOptions, Server};
 use jamrs::config::{self, Overrides};
+use jamrs_postgres::testing::TestDatabase;
 use rusqlite::types::Value as Sql;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -26,8 +27,11 @@ use tempfile::TempDir;
 /// the folder removed, on drop.
 pub struct TestServer {
     pub url: String,
-    /// The project's SQLite file.
+    /// The project's SQLite file (unused on PostgreSQL).
     pub database: PathBuf,
+    /// On PostgreSQL (`JAMRS_TEST_BACKEND=postgres`): the test's own database, dropped after
+    /// the server stops.
+    pub postgres: Option<TestDatabase>,
     server: Option<Server>,
     runtime: tokio::runtime::Runtime,
     dir: TempDir,
@@ -37,6 +41,38 @@ pub struct TestServer {
 
 /// The password the harness gives the users it creates.
 pub const PASSWORD: &str = "test-password-1";
+
+/// True when the suites run on PostgreSQL: `JAMRS_TEST_BACKEND=postgres` (`./dev test` runs
+/// the HTTP suites a second time so). Each server then gets a database of its own on the test
+/// server (`jamrs_postgres::testing`); one that cannot be reached fails the test.
+pub fn on_postgres() -> bool {
+    std::env::var("JAMRS_TEST_BACKEND").is_ok_and(|v| v == "postgres")
+}
+
+/// A database of its own for a server on PostgreSQL, `None` on SQLite.
+fn postgres_database() -> Option<TestDatabase> {
+    if !on_postgres() {
+        return None;
+    }
+    Some(TestDatabase::create().unwrap_or_else(|| {
+        panic!("JAMRS_TEST_BACKEND=postgres and JAMRS_SKIP_POSTGRES=1 contradict each other")
+    }))
+}
+
+/// Loads the test project with no environment (a developer's JAMRS_* variables must not
+/// change the tests), on `database` when given.
+fn load_task(
+    project: &Path,
+    bind: Option<String>,
+    database: Option<&TestDatabase>,
+) -> jamrs_core::Task {
+    let overrides = Overrides {
+        bind,
+        database_url: database.map(|d| d.url.clone()),
+    };
+    config::load_project(project, &overrides, &|_| None)
+        .unwrap_or_else(|e| panic!("the test project does not load: {e}"))
+}
 
 impl TestServer {
     /// A project made by `jamrs new --template <name>`.
@@ -52,10 +88,12 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let project = dir.path().join("project");
         jamrs::templates::create(&project, "demo").unwrap();
-        let task = jamrs_core::project::load(&project).unwrap();
-        jamrs::migrate::at_start(&task, &jamrs::config::database_path(&task), false).unwrap();
+        let postgres = postgres_database();
+        let task = load_task(&project, None, postgres.as_ref());
+        jamrs::migrate::at_start(&task, false).unwrap();
         jamrs::demo_data::seed(&task).unwrap();
-        Self::start(dir, &project)
+        Self::try_start_on(dir, &project, &RunOptions::default(), true, postgres)
+            .unwrap_or_else(|e| panic!("the test server does not start: {e}"))
     }
 
     /// A project from file contents: `("jamrs.toml", …)`, `("items/x.toml", …)`.
@@ -68,6 +106,24 @@ impl TestServer {
             std::fs::write(target, text).unwrap();
         }
         Self::start(dir, &project)
+    }
+
+    /// [`TestServer::from_files`] on a PostgreSQL database of its own, whatever
+    /// `JAMRS_TEST_BACKEND` says; `None` (after a loud line) when `JAMRS_SKIP_POSTGRES=1`.
+    #[allow(dead_code)]
+    pub fn on_postgres_from_files(files: &[(&str, &str)]) -> Option<TestServer> {
+        let postgres = TestDatabase::create()?;
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("project");
+        for (path, text) in files {
+            let target = project.join(path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(target, text).unwrap();
+        }
+        Some(
+            Self::try_start_on(dir, &project, &RunOptions::default(), true, Some(postgres))
+                .unwrap_or_else(|e| panic!("the test server does not start: {e}")),
+        )
     }
 
     /// [`TestServer::from_files`] with files that are not text too (report templates).
@@ -142,12 +198,17 @@ impl TestServer {
         opts: &RunOptions,
         with_admin: bool,
     ) -> Result<TestServer, String> {
-        let overrides = Overrides {
-            bind: Some("127.0.0.1:0".into()),
-        };
-        // No environment: a developer's JAMRS_* variables must not change the tests.
-        let task = config::load_project(project, &overrides, &|_| None)
-            .unwrap_or_else(|e| panic!("the test project does not load: {e}"));
+        Self::try_start_on(dir, project, opts, with_admin, postgres_database())
+    }
+
+    fn try_start_on(
+        dir: TempDir,
+        project: &Path,
+        opts: &RunOptions,
+        with_admin: bool,
+        postgres: Option<TestDatabase>,
+    ) -> Result<TestServer, String> {
+        let task = load_task(project, Some("127.0.0.1:0".into()), postgres.as_ref());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -155,7 +216,7 @@ impl TestServer {
             .unwrap();
         // With safe mode every request needs a session: make an administrator to log in as.
         let admin = if task.settings.safe_mode && with_admin {
-            jamrs::migrate::at_start(&task, &config::database_path(&task), false).unwrap();
+            jamrs::migrate::at_start(&task, false).unwrap();
             let role = jamrs::users::first_admin_role(&task)
                 .expect("a safe-mode project has roles")
                 .to_string();
@@ -169,7 +230,12 @@ impl TestServer {
             .map_err(|e| e.to_string())?;
         Ok(TestServer {
             url: server.url(),
-            database: server.database.clone(),
+            database: server
+                .database
+                .sqlite_path()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+            postgres,
             server: Some(server),
             runtime,
             dir,
@@ -179,7 +245,7 @@ impl TestServer {
 
     /// The project as loaded now (for adding users).
     pub fn task(&self) -> jamrs_core::Task {
-        config::load_project(&self.project(), &Overrides::default(), &|_| None).unwrap()
+        load_task(&self.project(), None, self.postgres.as_ref())
     }
 
     /// Adds a user with the harness's password.
@@ -235,6 +301,21 @@ impl TestServer {
     /// Every row of every table (the `sqlite_` ones excepted), each table's rows sorted, read
     /// through a read-only connection of its own.
     pub fn db_snapshot(&self) -> Snapshot {
+        if let Some(pg) = &self.postgres {
+            let names = pg_query(
+                pg,
+                "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relkind = 'r' ORDER BY 1",
+            );
+            let mut tables = BTreeMap::new();
+            for row in names {
+                let Sql::Text(name) = &row[0] else { continue };
+                let mut rows = pg_query(pg, &format!("SELECT * FROM \"{name}\""));
+                rows.sort_by_key(|r| format!("{r:?}"));
+                tables.insert(name.clone(), rows);
+            }
+            return Snapshot(tables);
+        }
         let conn = self.read_only();
         let mut names: Vec<String> = conn
             .prepare(
@@ -258,12 +339,25 @@ impl TestServer {
     /// Rows of a query on the database, read-only (to look at what clients cannot see, such as
     /// the soft-delete flag).
     pub fn db_query(&self, sql: &str) -> Vec<Vec<Sql>> {
+        if let Some(pg) = &self.postgres {
+            return pg_query(pg, sql);
+        }
         query(&self.read_only(), sql)
     }
 
     /// Runs a statement on the database behind the server's back (to age a session, say);
     /// returns the number of rows changed.
     pub fn db_execute(&self, sql: &str) -> usize {
+        if let Some(pg) = &self.postgres {
+            let sql = sql.to_string();
+            let url = pg.url.clone();
+            return off_runtime(move || {
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                c.execute(sql.as_str(), &[])
+                    .unwrap_or_else(|e| panic!("{sql}: {}", jamrs_postgres::conn::describe(&e)))
+                    as usize
+            });
+        }
         let conn = rusqlite::Connection::open(&self.database).unwrap();
         conn.busy_timeout(Duration::from_secs(10)).unwrap();
         conn.execute(sql, []).unwrap()
@@ -272,6 +366,15 @@ impl TestServer {
     /// Runs several statements on the database behind the server's back (to plant rows a client
     /// could not write, or to reset a table between property-test cases).
     pub fn db_batch(&self, sql: &str) {
+        if let Some(pg) = &self.postgres {
+            let sql = sql.to_string();
+            let url = pg.url.clone();
+            return off_runtime(move || {
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                c.batch_execute(&sql)
+                    .unwrap_or_else(|e| panic!("{sql}: {}", jamrs_postgres::conn::describe(&e)));
+            });
+        }
         let conn = rusqlite::Connection::open(&self.database).unwrap();
         conn.busy_timeout(Duration::from_secs(10)).unwrap();
         conn.execute_batch(sql)
@@ -320,10 +423,11 @@ pub struct Instance {
 impl TestServer {
     /// Starts another instance on this server's project and database.
     pub fn another_instance(&self) -> Instance {
-        let overrides = Overrides {
-            bind: Some("127.0.0.1:0".into()),
-        };
-        let task = config::load_project(&self.project(), &overrides, &|_| None).unwrap();
+        let task = load_task(
+            &self.project(),
+            Some("127.0.0.1:0".into()),
+            self.postgres.as_ref(),
+        );
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -392,6 +496,41 @@ fn add_user(task: &jamrs_core::Task, login: &str, role: &str, tenant: Option<i64
         },
     )
     .unwrap_or_else(|e| panic!("cannot add user {login}: {e}"));
+}
+
+/// Runs `f` on a thread of its own: the synchronous PostgreSQL client may not run on a
+/// runtime's thread, and a test may call the helpers from one.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().unwrap())
+}
+
+/// Rows of a query on PostgreSQL, as rusqlite values (booleans as 0/1, dates as ISO text), so
+/// the suites compare them as on SQLite.
+fn pg_query(pg: &TestDatabase, sql: &str) -> Vec<Vec<Sql>> {
+    use jamrs_store::Conn;
+    let url = pg.url.clone();
+    off_runtime(move || {
+        let mut conn = jamrs_postgres::PgConn::open(&url).unwrap();
+        let rows = conn
+            .query_any(&jamrs_store::Sql {
+                text: sql.to_string(),
+                params: vec![],
+            })
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|v| match v {
+                        jamrs_core::Value::Null => Sql::Null,
+                        jamrs_core::Value::Int(i) => Sql::Integer(i),
+                        jamrs_core::Value::Bool(b) => Sql::Integer(i64::from(b)),
+                        jamrs_core::Value::Float(f) => Sql::Real(f),
+                        jamrs_core::Value::Text(t) => Sql::Text(t),
+                    })
+                    .collect()
+            })
+            .collect()
+    })
 }
 
 fn query(conn: &rusqlite::Connection, sql: &str) -> Vec<Vec<Sql>> {
