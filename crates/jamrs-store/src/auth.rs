@@ -401,6 +401,9 @@ pub fn create_session(
 /// Deletes sessions idle for longer than `timeout` seconds (they can no longer be used; this
 /// only keeps the table small). Run on each login.
 pub fn delete_expired(conn: &mut dyn Conn, now: i64, timeout: i64) -> Result<u64> {
+    // Logins at once (on several writers or instances) would delete the same rows, each
+    // holding some while it waits for the others': one at a time.
+    conn.lock_key(SESSIONS_CLEANUP)?;
     let q = sql(
         conn,
         &format!("DELETE FROM {SESSIONS} WHERE last_seen < ?"),
@@ -623,6 +626,11 @@ pub fn address_key(address: &str) -> String {
     format!("address:{address}")
 }
 
+/// `Conn::lock_key` names of the cleanups every login runs (see `delete_expired`); the `jamrs:`
+/// prefix keeps them apart from throttling keys, which are `login:` and `address:`.
+const SESSIONS_CLEANUP: &str = "jamrs:sessions-cleanup";
+const FAILURES_CLEANUP: &str = "jamrs:login-failures-cleanup";
+
 /// How long an attempt whose password is being checked holds its place in the count: long
 /// past any check, so that only a process that died mid-check leaves one behind, and then not
 /// for long.
@@ -687,6 +695,9 @@ pub fn reserve_attempt(
     if busy {
         return Ok(Gate::Busy);
     }
+    // Every attempt removes every key's old rows: one at a time (see `delete_expired`), after
+    // the keys (the one order all of this module's locks are taken in).
+    conn.lock_key(FAILURES_CLEANUP)?;
     let q = sql(
         conn,
         &format!("DELETE FROM {LOGIN_FAILURES} WHERE at <= ?"),
@@ -725,6 +736,8 @@ pub fn attempt_failed(conn: &mut dyn Conn, attempt: &str, now: i64) -> Result<()
 /// The attempt succeeded: it counts for nothing, and the login's earlier failures are forgotten
 /// (the address's stay: one correct password does not clear a spray of guesses at others).
 pub fn attempt_succeeded(conn: &mut dyn Conn, attempt: &str, login_key: &str) -> Result<()> {
+    // The login's rows are removed by each of its correct logins: held as in `reserve_attempt`.
+    conn.lock_key(login_key)?;
     let q = sql(
         conn,
         &format!("DELETE FROM {LOGIN_FAILURES} WHERE attempt = ?"),

@@ -353,9 +353,11 @@ impl TestServer {
             let url = pg.url.clone();
             return off_runtime(move || {
                 let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-                c.execute(sql.as_str(), &[])
-                    .unwrap_or_else(|e| panic!("{sql}: {}", jamrs_postgres::conn::describe(&e)))
-                    as usize
+                let n = c
+                    .execute(sql.as_str(), &[])
+                    .unwrap_or_else(|e| panic!("{sql}: {}", jamrs_postgres::conn::describe(&e)));
+                sync_identities(&mut c);
+                n as usize
             });
         }
         let conn = rusqlite::Connection::open(&self.database).unwrap();
@@ -373,6 +375,7 @@ impl TestServer {
                 let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
                 c.batch_execute(&sql)
                     .unwrap_or_else(|e| panic!("{sql}: {}", jamrs_postgres::conn::describe(&e)));
+                sync_identities(&mut c);
             });
         }
         let conn = rusqlite::Connection::open(&self.database).unwrap();
@@ -502,6 +505,26 @@ fn add_user(task: &jamrs_core::Task, login: &str, role: &str, tenant: Option<i64
 /// runtime's thread, and a test may call the helpers from one.
 fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|s| s.spawn(f).join().unwrap())
+}
+
+/// After rows were written behind the server's back with explicit keys: each identity column
+/// numbers on from the largest key, as SQLite's rowid does (PostgreSQL's sequence would give
+/// a planted key again).
+fn sync_identities(c: &mut postgres::Client) {
+    c.batch_execute(
+        "DO $$ DECLARE r record; m bigint; cur bigint; BEGIN
+         FOR r IN SELECT c.relname AS t, a.attname AS col,
+                         pg_get_serial_sequence(quote_ident(c.relname), a.attname) AS seq
+                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  JOIN pg_attribute a ON a.attrelid = c.oid
+                  WHERE n.nspname = current_schema() AND c.relkind = 'r' AND a.attidentity <> ''
+         LOOP
+           EXECUTE format('SELECT max(%I) FROM %I', r.col, r.t) INTO m;
+           EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM %s', r.seq) INTO cur;
+           IF m IS NOT NULL AND m > cur THEN PERFORM setval(r.seq, m, true); END IF;
+         END LOOP; END $$",
+    )
+    .unwrap();
 }
 
 /// Rows of a query on PostgreSQL, as rusqlite values (booleans as 0/1, dates as ISO text), so
