@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
+use jamrs_core::session::Tenant;
 use jamrs_core::{Error, FieldType, Result, Value};
 use jamrs_store::{Conn, Dialect, Sql};
 use postgres::error::SqlState;
@@ -440,6 +441,24 @@ impl Conn for PgConn {
         let sql = Sql {
             text: "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))".into(),
             params: vec![Value::Text(key.to_string())],
+        };
+        self.rows(&sql).map(|_| ())
+    }
+
+    /// `set_config(…, true)` (what `SET LOCAL` does, with bound values): gone when the
+    /// transaction ends, so each job starts with nothing set, which row-level security reads as
+    /// "no tenant" (`migrate::POLICY`).
+    fn scope(&mut self, tenant: &Tenant) -> Result<()> {
+        let (value, all) = match tenant {
+            Tenant::All => (String::new(), "on"),
+            Tenant::Only(Value::Int(i)) => (i.to_string(), "off"),
+            Tenant::Only(Value::Text(t)) => (t.clone(), "off"),
+            Tenant::Only(_) | Tenant::Nobody => (String::new(), "off"),
+        };
+        let sql = Sql {
+            text: "SELECT set_config('jamrs.tenant', $1, true), set_config('jamrs.tenant_all', $2, true)"
+                .into(),
+            params: vec![Value::Text(value), Value::Text(all.into())],
         };
         self.rows(&sql).map(|_| ())
     }

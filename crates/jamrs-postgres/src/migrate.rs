@@ -61,6 +61,8 @@ pub fn read<T>(
 pub struct Plan {
     desired: DesiredSchema,
     changes: Vec<SchemaChange>,
+    /// Row-level security to make or remove, one line each (see [`POLICY`]).
+    row_security: Vec<String>,
     statements: Vec<String>,
     risks: Vec<String>,
     problems: Vec<String>,
@@ -68,11 +70,17 @@ pub struct Plan {
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
+        self.changes.is_empty() && self.row_security.is_empty()
     }
 
     pub fn changes(&self) -> &[SchemaChange] {
         &self.changes
+    }
+
+    /// The row-level security the migration makes or removes ("row-level security on notes
+    /// by user_id"), besides [`Plan::changes`].
+    pub fn row_security(&self) -> &[String] {
+        &self.row_security
     }
 
     pub fn is_destructive(&self) -> bool {
@@ -112,16 +120,132 @@ pub fn plan(tx: &mut Transaction<'_>, task: &Task) -> Result<Plan> {
     let desired = schema::desired(task, &PgDialect);
     let actual = introspect(tx)?;
     let changes = schema::plan(&desired, &actual);
-    let statements = render(&actual, &changes);
+    let (before, after, row_security) = plan_row_security(tx, task, &changes)?;
+    let mut statements = before;
+    statements.extend(render(&actual, &changes));
+    statements.extend(after);
     let risks = risks(tx, &changes)?;
     let problems = schema::unmanaged_problems(&desired, &actual);
     Ok(Plan {
         desired,
         changes,
+        row_security,
         statements,
         risks,
         problems,
     })
+}
+
+/// The policy jamrs makes on every table `[tenancy]` covers (a managed item with a tenant
+/// column): rows are visible and writable only when their tenant column holds the tenant the
+/// transaction set (`Conn::scope`: `jamrs.tenant`), or when it set every tenant
+/// (`jamrs.tenant_all = on`); with nothing set, no row. `FORCE` holds the tables' owner to it
+/// too; only a superuser or a `BYPASSRLS` role passes it (README: the roles to create). Its
+/// comment (`jamrs:1:<column>`) says which column it was made for, so introspection compares it
+/// without parsing the expression. The settings are read in sub-selects: evaluated once per
+/// statement, not per row.
+pub const POLICY: &str = "jamrs_tenant";
+
+fn policy_marker(column: &str) -> String {
+    format!("jamrs:1:{column}")
+}
+
+fn create_policy(table: &str, column: &str) -> Vec<String> {
+    let t = quote(table);
+    let cond = format!(
+        "{} = (SELECT NULLIF(current_setting('jamrs.tenant', true), '')::bigint) \
+         OR (SELECT current_setting('jamrs.tenant_all', true)) = 'on'",
+        quote(column)
+    );
+    vec![
+        format!("DROP POLICY IF EXISTS {POLICY} ON {t}"),
+        format!("ALTER TABLE {t} ENABLE ROW LEVEL SECURITY"),
+        format!("ALTER TABLE {t} FORCE ROW LEVEL SECURITY"),
+        format!("CREATE POLICY {POLICY} ON {t} USING ({cond}) WITH CHECK ({cond})"),
+        format!(
+            "COMMENT ON POLICY {POLICY} ON {t} IS {}",
+            literal(&policy_marker(column))
+        ),
+    ]
+}
+
+/// Row-level security to change: statements before the schema changes (policies dropped so a
+/// column they name can change), statements after them (policies made), and one line per
+/// table whose row security changes.
+fn plan_row_security(
+    tx: &mut Transaction<'_>,
+    task: &Task,
+    changes: &[SchemaChange],
+) -> Result<(Vec<String>, Vec<String>, Vec<String>)> {
+    let covered: Vec<(String, String)> = task
+        .items
+        .iter()
+        .filter(|i| i.managed)
+        .filter_map(|i| {
+            let column = i.field(i.tenant_field?).column.as_ref()?;
+            Some((i.table.to_string(), column.to_string()))
+        })
+        .collect();
+    // table → (enabled and forced, the jamrs policy's marker)
+    let actual: std::collections::BTreeMap<String, (bool, Option<String>)> = tx
+        .query(
+            &format!(
+                "SELECT c.relname::text, c.relrowsecurity AND c.relforcerowsecurity,
+                        obj_description(p.oid, 'pg_policy')
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 LEFT JOIN pg_policy p ON p.polrelid = c.oid AND p.polname = '{POLICY}'
+                 WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
+            ),
+            &[],
+        )
+        .map_err(map_err)?
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect();
+    let touched = |table: &str| {
+        changes.iter().any(|c| match c {
+            SchemaChange::RenameTable { from, to } => {
+                from.as_str() == table || to.as_str() == table
+            }
+            SchemaChange::AddColumn { table: t, .. }
+            | SchemaChange::RenameColumn { table: t, .. }
+            | SchemaChange::ChangeColumn { table: t, .. }
+            | SchemaChange::DropColumn { table: t, .. } => t.as_str() == table,
+            _ => false,
+        })
+    };
+    let (mut before, mut after, mut lines) = (Vec::new(), Vec::new(), Vec::new());
+    for (table, column) in &covered {
+        let current = actual.get(table);
+        let made = current.is_some_and(|(on, marker)| {
+            *on && marker.as_deref() == Some(policy_marker(column).as_str())
+        });
+        if !made {
+            lines.push(format!("row-level security on {table} by {column}"));
+        }
+        if !made || touched(table) {
+            if current.is_some_and(|(_, m)| m.is_some()) {
+                before.push(format!(
+                    "DROP POLICY IF EXISTS {POLICY} ON {}",
+                    quote(table)
+                ));
+            }
+            after.extend(create_policy(table, column));
+        }
+    }
+    for (table, (_, marker)) in &actual {
+        let ours = marker.as_deref().is_some_and(|m| m.starts_with("jamrs:"));
+        if ours && !covered.iter().any(|(t, _)| t == table) {
+            lines.push(format!(
+                "no row-level security on {table} (no longer covered)"
+            ));
+            let t = quote(table);
+            before.push(format!("DROP POLICY IF EXISTS {POLICY} ON {t}"));
+            before.push(format!("ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY"));
+            before.push(format!("ALTER TABLE {t} DISABLE ROW LEVEL SECURITY"));
+        }
+    }
+    Ok((before, after, lines))
 }
 
 /// Runs `plan` inside `tx` (which [`locked`] opened, so nothing else migrates meanwhile).

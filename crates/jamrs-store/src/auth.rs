@@ -550,7 +550,7 @@ pub fn authenticate(
         if task.settings.safe_mode {
             return Err(Error::unauthorized("log in first"));
         }
-        return Ok(anonymous());
+        return scoped(conn, task, anonymous());
     };
     // Every request runs this; build its text once.
     static SESSION_QUERY: OnceLock<String> = OnceLock::new();
@@ -585,7 +585,7 @@ pub fn authenticate(
                 "the session has expired or was ended; log in again",
             ));
         }
-        return Ok(anonymous());
+        return scoped(conn, task, anonymous());
     };
     let resolved = match &user {
         Ok(user) => user_info(task, user).ok_or(user.role_id),
@@ -604,13 +604,24 @@ pub fn authenticate(
             "your role (id {role_id}) no longer exists; ask an administrator"
         ))
     })?;
-    Ok(Authenticated {
-        caller: Caller {
-            user: Some(info),
-            role: Some(role),
+    scoped(
+        conn,
+        task,
+        Authenticated {
+            caller: Caller {
+                user: Some(info),
+                role: Some(role),
+            },
+            needs_touch: now - last_seen >= touch_interval(task.settings.session_timeout),
         },
-        needs_touch: now - last_seen >= touch_interval(task.settings.session_timeout),
-    })
+    )
+}
+
+/// The request's transaction reaches the rows of the session's tenant alone, whatever SQL runs
+/// in it (`Conn::scope`): the database's wall comes from the session, not from the engine.
+fn scoped(conn: &mut dyn Conn, task: &Task, who: Authenticated) -> Result<Authenticated> {
+    conn.scope(&who.caller.tenant(task))?;
+    Ok(who)
 }
 
 // ---------------------------------------------------------------------------------------------

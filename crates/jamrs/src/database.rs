@@ -66,7 +66,12 @@ impl Database {
                 jamrs_postgres::migrate::locked(c.client()?, |tx| {
                     jamrs_postgres::system::ensure(tx).map(|_| ())
                 })?;
-                jamrs_store::store::in_transaction(c, f)
+                // The CLI is the operator: its transaction reaches every tenant's rows
+                // (row-level security; `Conn::scope`).
+                jamrs_store::store::in_transaction(c, |conn| {
+                    conn.scope(&jamrs_core::session::Tenant::All)?;
+                    f(conn)
+                })
             }),
         }
     }

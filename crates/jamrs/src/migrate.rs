@@ -11,6 +11,8 @@ use crate::database::Database;
 /// What the commands show of a backend's planned migration.
 struct Planned {
     changes: Vec<SchemaChange>,
+    /// Row-level security to make or remove (PostgreSQL), one line each.
+    row_security: Vec<String>,
     risks: Vec<String>,
     problems: Vec<String>,
     sql: String,
@@ -18,7 +20,16 @@ struct Planned {
 
 impl Planned {
     fn is_empty(&self) -> bool {
-        self.changes.is_empty()
+        self.changes.is_empty() && self.row_security.is_empty()
+    }
+
+    /// Every change, one line each (`!` marks those that can lose data).
+    fn lines(&self) -> Vec<(bool, String)> {
+        self.changes
+            .iter()
+            .map(|c| (c.is_destructive(), c.to_string()))
+            .chain(self.row_security.iter().map(|l| (false, l.clone())))
+            .collect()
     }
 
     fn is_destructive(&self) -> bool {
@@ -27,9 +38,13 @@ impl Planned {
 }
 
 macro_rules! planned {
-    ($plan:expr) => {{
+    ($plan:expr) => {
+        planned!($plan, Vec::new())
+    };
+    ($plan:expr, $row_security:expr) => {{
         let p = $plan;
         Planned {
+            row_security: $row_security,
             changes: p.changes().to_vec(),
             risks: p.risks().to_vec(),
             problems: p.problems().to_vec(),
@@ -78,7 +93,7 @@ pub fn at_start(task: &Task, allow_destructive: bool) -> Result<(), Error> {
                         tracing::info!("created the system tables (users, sessions)");
                     }
                     let plan = migrate::plan(tx, task)?;
-                    let shown = planned!(&plan);
+                    let shown = planned!(&plan, plan.row_security().to_vec());
                     if !start_allows(&shown, allow_destructive)? {
                         return Ok(());
                     }
@@ -109,7 +124,7 @@ fn start_allows(plan: &Planned, allow_destructive: bool) -> Result<bool, Error> 
 }
 
 fn log_changes(plan: &Planned) {
-    for change in &plan.changes {
+    for (_, change) in plan.lines() {
         tracing::info!(%change, "migrated");
     }
 }
@@ -146,7 +161,8 @@ fn plan_with_system(task: &Task) -> Result<(Planned, String, bool), Error> {
             store::off_runtime(|| {
                 let mut client = conn::connect(&url)?;
                 migrate::read(&mut client, |tx| {
-                    let plan = planned!(&migrate::plan(tx, task)?);
+                    let plan = migrate::plan(tx, task)?;
+                    let plan = planned!(&plan, plan.row_security().to_vec());
                     Ok((plan, system::pending_sql(tx)?, true))
                 })
             })
@@ -194,13 +210,14 @@ pub fn check(task: &Task) -> Result<String, Error> {
         return Ok(out);
     }
     let state = if exists { "" } else { " (not created yet)" };
+    let lines = plan.lines();
     let _ = writeln!(
         out,
         "Database {db}{state}: {} pending change(s):",
-        plan.changes.len()
+        lines.len()
     );
-    for change in &plan.changes {
-        let mark = if change.is_destructive() { "!" } else { "-" };
+    for (destructive, change) in lines {
+        let mark = if destructive { "!" } else { "-" };
         let _ = writeln!(out, "  {mark} {change}");
     }
     if plan.is_destructive() {
@@ -227,8 +244,9 @@ pub fn migrate(task: &Task, dry_run: bool, allow_destructive: bool) -> Result<St
         if plan.is_empty() && system_sql.is_empty() {
             return Ok(format!("-- {db}: up to date, nothing to do\n"));
         }
-        let mut out = format!("-- {db}: {} change(s)\n", plan.changes.len());
-        for change in &plan.changes {
+        let lines = plan.lines();
+        let mut out = format!("-- {db}: {} change(s)\n", lines.len());
+        for (_, change) in lines {
             let _ = writeln!(out, "--   {change}");
         }
         if !system_sql.is_empty() {
@@ -263,7 +281,7 @@ pub fn migrate(task: &Task, dry_run: bool, allow_destructive: bool) -> Result<St
                 migrate::locked(&mut client, |tx| {
                     let created_system = system::ensure(tx)?;
                     let plan = migrate::plan(tx, task)?;
-                    let shown = planned!(&plan);
+                    let shown = planned!(&plan, plan.row_security().to_vec());
                     refuse_problems(&shown)?;
                     migrate::apply(tx, &plan, allow_destructive)?;
                     Ok((created_system, shown))
@@ -279,8 +297,9 @@ pub fn migrate(task: &Task, dry_run: bool, allow_destructive: bool) -> Result<St
         };
         return Ok(format!("{db}: up to date, nothing to do{note}.\n"));
     }
-    let mut out = format!("{db}: applied {} change(s):\n", plan.changes.len());
-    for change in &plan.changes {
+    let lines = plan.lines();
+    let mut out = format!("{db}: applied {} change(s):\n", lines.len());
+    for (_, change) in lines {
         let _ = writeln!(out, "  {change}");
     }
     Ok(out)

@@ -432,3 +432,162 @@ fn concurrent_applies_through_two_instances_keep_every_invariant() {
     let expected = t.parse::<f64>().unwrap() * 10.0 + i.parse::<f64>().unwrap();
     assert!((total - expected).abs() < 1e-9, "{title} {total}");
 }
+
+const TENANT_TASK: &str = r#"name = "walls"
+raw_sql = true
+
+[tenancy]
+column = "user_id"
+
+[[roles]]
+id = 1
+name = "admin"
+all_tenants = true
+default = ["view", "create", "edit", "delete"]
+
+[[roles]]
+id = 2
+name = "user"
+default = ["view", "create", "edit", "delete"]
+
+[[groups]]
+name = "g"
+items = ["notes"]
+"#;
+
+const TENANT_NOTES: &str = r#"callable = ["raw", "unscoped", "plant"]
+[[fields]]
+name = "title"
+type = "text"
+size = 50
+[[fields]]
+name = "user_id"
+type = "integer"
+"#;
+
+const TENANT_NOTES_PY: &str = r#"
+def raw(item):
+    return item.task.select('SELECT title FROM notes ORDER BY title')
+
+def unscoped(item):
+    notes = item.copy(unscoped=True)
+    notes.open()
+    return sorted(n.title.value for n in notes)
+
+def plant(item, owner):
+    item.task.execute('INSERT INTO notes (title, user_id, deleted) VALUES (?, ?, 0)', ['planted', owner])
+"#;
+
+/// Rule: row-level security is a second wall under the engine's. Served as a role that does not
+/// own the tables and does not bypass row security, raw SQL from a server module (which no
+/// engine rule checks) sees only the session's tenant's rows and cannot write another's; a
+/// role with `all_tenants` sees all, as do unscoped datasets; a connection that sets no tenant
+/// sees none.
+#[test]
+fn row_level_security_holds_raw_sql_to_the_sessions_tenant() {
+    let Some(db) = TestDatabase::create() else {
+        return;
+    };
+    let files = vec![
+        ("jamrs.toml", TENANT_TASK),
+        ("items/notes.toml", TENANT_NOTES),
+        ("items/notes.py", TENANT_NOTES_PY),
+    ];
+    // The owner (the test server's superuser) migrates; the server runs as a role that may
+    // only read and write rows (README: the roles to create).
+    {
+        let tmp = tempfile::tempdir().unwrap();
+        for (path, text) in &files {
+            let target = tmp.path().join(path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(target, text).unwrap();
+        }
+        let o = run(&[
+            "migrate",
+            tmp.path().to_str().unwrap(),
+            "--database-url",
+            &db.url,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stdout(&o).contains("row-level security on notes by user_id"),
+            "{}",
+            stdout(&o)
+        );
+        let o = run(&[
+            "migrate",
+            tmp.path().to_str().unwrap(),
+            "--database-url",
+            &db.url,
+        ]);
+        assert!(stdout(&o).contains("up to date"), "{}", stdout(&o));
+    }
+    let mut owner = db.client();
+    owner
+        .batch_execute(&format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'jamrs_test_serving') \
+             THEN CREATE ROLE jamrs_test_serving LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$;
+             GRANT CONNECT ON DATABASE {} TO jamrs_test_serving;
+             GRANT USAGE ON SCHEMA public TO jamrs_test_serving;
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO jamrs_test_serving;
+             GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO jamrs_test_serving",
+            db.name
+        ))
+        .unwrap();
+    let serving = db.url.replacen("postgres@", "jamrs_test_serving@", 1);
+
+    let server = TestServer::from_files_at(&files, &serving);
+    server.add_user("alice", "user", None);
+    server.add_user("bob", "user", None);
+    let alice = server.login("alice", common::PASSWORD);
+    let bob = server.login("bob", common::PASSWORD);
+    let admin = server.client();
+    for (c, title) in [(&alice, "a1"), (&alice, "a2"), (&bob, "b1")] {
+        ok(c.apply(
+            "notes",
+            &json!({"changes": [{"op": "insert", "values": {"title": title}}]}),
+        ));
+    }
+    let call = |c: &common::Client, f: &str, args: Value| {
+        c.post_json(
+            &format!("/api/items/notes/call/{f}"),
+            &json!({ "args": args }),
+        )
+    };
+    assert_eq!(
+        ok(call(&alice, "raw", json!([])))["result"],
+        json!([["a1"], ["a2"]])
+    );
+    assert_eq!(ok(call(&bob, "raw", json!([])))["result"], json!([["b1"]]));
+    assert_eq!(
+        ok(call(&admin, "raw", json!([])))["result"],
+        json!([["a1"], ["a2"], ["b1"]])
+    );
+    // The one deliberate bypass: an unscoped dataset sees every tenant's rows.
+    assert_eq!(
+        ok(call(&bob, "unscoped", json!([])))["result"],
+        json!(["a1", "a2", "b1"])
+    );
+    // Raw SQL cannot write a row of another tenant: the policy's WITH CHECK refuses it, and
+    // the request changes nothing.
+    let alice_id: i64 = owner
+        .query_one("SELECT id FROM jamrs_users WHERE login = 'alice'", &[])
+        .unwrap()
+        .get(0);
+    let (status, _) = call(&bob, "plant", json!([alice_id]));
+    assert_eq!(status, 500);
+    let count = |c: &mut postgres::Client| -> i64 {
+        c.query_one("SELECT count(*) FROM notes", &[])
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(
+        count(&mut owner),
+        3,
+        "the owner (a superuser) sees every row"
+    );
+    // Fails closed: the serving role with no tenant set sees nothing.
+    let mut plain = postgres::Client::connect(&serving, postgres::NoTls).unwrap();
+    assert_eq!(count(&mut plain), 0);
+    drop(server);
+}

@@ -32,6 +32,8 @@ pub struct TestServer {
     /// On PostgreSQL (`JAMRS_TEST_BACKEND=postgres`): the test's own database, dropped after
     /// the server stops.
     pub postgres: Option<TestDatabase>,
+    /// The database URL the project is loaded with (the PostgreSQL database's), if any.
+    url_override: Option<String>,
     server: Option<Server>,
     runtime: tokio::runtime::Runtime,
     dir: TempDir,
@@ -61,14 +63,10 @@ fn postgres_database() -> Option<TestDatabase> {
 
 /// Loads the test project with no environment (a developer's JAMRS_* variables must not
 /// change the tests), on `database` when given.
-fn load_task(
-    project: &Path,
-    bind: Option<String>,
-    database: Option<&TestDatabase>,
-) -> jamrs_core::Task {
+fn load_task(project: &Path, bind: Option<String>, url: Option<&str>) -> jamrs_core::Task {
     let overrides = Overrides {
         bind,
-        database_url: database.map(|d| d.url.clone()),
+        database_url: url.map(str::to_string),
     };
     config::load_project(project, &overrides, &|_| None)
         .unwrap_or_else(|e| panic!("the test project does not load: {e}"))
@@ -89,7 +87,7 @@ impl TestServer {
         let project = dir.path().join("project");
         jamrs::templates::create(&project, "demo").unwrap();
         let postgres = postgres_database();
-        let task = load_task(&project, None, postgres.as_ref());
+        let task = load_task(&project, None, postgres.as_ref().map(|d| d.url.as_str()));
         jamrs::migrate::at_start(&task, false).unwrap();
         jamrs::demo_data::seed(&task).unwrap();
         Self::try_start_on(dir, &project, &RunOptions::default(), true, postgres)
@@ -208,7 +206,34 @@ impl TestServer {
         with_admin: bool,
         postgres: Option<TestDatabase>,
     ) -> Result<TestServer, String> {
-        let task = load_task(project, Some("127.0.0.1:0".into()), postgres.as_ref());
+        Self::try_start_at(dir, project, opts, with_admin, postgres, None)
+    }
+
+    /// [`TestServer::from_files`] on the database `url` (a PostgreSQL database the test made,
+    /// served as a role of its choosing), whatever `JAMRS_TEST_BACKEND` says.
+    #[allow(dead_code)]
+    pub fn from_files_at(files: &[(&str, &str)], url: &str) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("project");
+        for (path, text) in files {
+            let target = project.join(path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(target, text).unwrap();
+        }
+        Self::try_start_at(dir, &project, &RunOptions::default(), true, None, Some(url))
+            .unwrap_or_else(|e| panic!("the test server does not start: {e}"))
+    }
+
+    fn try_start_at(
+        dir: TempDir,
+        project: &Path,
+        opts: &RunOptions,
+        with_admin: bool,
+        postgres: Option<TestDatabase>,
+        url: Option<&str>,
+    ) -> Result<TestServer, String> {
+        let url = self_url(postgres.as_ref(), url);
+        let task = load_task(project, Some("127.0.0.1:0".into()), url.as_deref());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -235,6 +260,7 @@ impl TestServer {
                 .sqlite_path()
                 .map(Path::to_path_buf)
                 .unwrap_or_default(),
+            url_override: url,
             postgres,
             server: Some(server),
             runtime,
@@ -245,7 +271,7 @@ impl TestServer {
 
     /// The project as loaded now (for adding users).
     pub fn task(&self) -> jamrs_core::Task {
-        load_task(&self.project(), None, self.postgres.as_ref())
+        load_task(&self.project(), None, self.url_override.as_deref())
     }
 
     /// Adds a user with the harness's password.
@@ -429,7 +455,7 @@ impl TestServer {
         let task = load_task(
             &self.project(),
             Some("127.0.0.1:0".into()),
-            self.postgres.as_ref(),
+            self.url_override.as_deref(),
         );
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -499,6 +525,12 @@ fn add_user(task: &jamrs_core::Task, login: &str, role: &str, tenant: Option<i64
         },
     )
     .unwrap_or_else(|e| panic!("cannot add user {login}: {e}"));
+}
+
+/// The URL a server is loaded with: the one given, else its test database's.
+fn self_url(postgres: Option<&TestDatabase>, url: Option<&str>) -> Option<String> {
+    url.map(str::to_string)
+        .or_else(|| postgres.map(|d| d.url.clone()))
 }
 
 /// Runs `f` on a thread of its own: the synchronous PostgreSQL client may not run on a
