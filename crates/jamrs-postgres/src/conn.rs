@@ -98,8 +98,9 @@ fn configure(client: &mut Client) -> std::result::Result<(), postgres::Error> {
          SET statement_timeout = {};
          SET lock_timeout = {};
          -- A connection never idles inside a transaction for long: the store ends every
-         -- transaction it begins, so this only catches a fault.
-         SET idle_in_transaction_session_timeout = 60000;
+         -- transaction it begins, so this only catches a fault (an hour: longer than any
+         -- module_timeout or report's run, whose Python may think between statements).
+         SET idle_in_transaction_session_timeout = 3600000;
          -- Standard strings: a backslash in a literal is a backslash (the LIKE escape).
          SET standard_conforming_strings = on",
         STATEMENT_TIMEOUT.as_millis(),

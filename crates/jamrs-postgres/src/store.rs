@@ -240,15 +240,19 @@ fn writer_loop(url: &str, i: usize, conn: PgConn, jobs: &Receiver<Box<dyn WriteJ
 /// Commits the transaction the writer began, if it is still that one and still healthy.
 fn commit(conn: &mut PgConn, marker: &str) -> Result<()> {
     let client = conn.client()?;
-    let current = client
-        .query_one("SELECT current_setting('jamrs.txn', true)", &[])
+    // The simple protocol: one round trip, where a prepared query takes two.
+    let answer = client
+        .simple_query("SELECT current_setting('jamrs.txn', true)")
         .map_err(|e| {
             Error::internal(format!(
                 "the write's transaction failed: {}",
                 crate::conn::describe(&e)
             ))
         })?;
-    let current: Option<String> = current.get(0);
+    let current = answer.iter().find_map(|m| match m {
+        postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+        _ => None,
+    });
     if current.as_deref() != Some(marker) {
         return Err(Error::internal(
             "the write's transaction was ended by SQL it ran; nothing it did after that is kept",

@@ -3,7 +3,10 @@
 //!
 //! The server is `JAMRS_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`, the
 //! CI machine's: a superuser with trust authentication). Each [`TestDatabase`] creates
-//! `jamrs_t_<pid>_<n>` and drops it when dropped. When the server cannot be reached the test
+//! `jamrs_t_<pid>_<n>` and drops it when dropped. The database is owned by the role
+//! [`SERVING_ROLE`] (made here: no superuser, no `BYPASSRLS`), and [`TestDatabase::url`] connects
+//! as it, so row-level security holds the tests' servers as it holds a real deployment's; the
+//! tests look behind the server's back with [`TestDatabase::admin_url`] (the superuser). When the server cannot be reached the test
 //! fails with a message that says so, unless `JAMRS_SKIP_POSTGRES=1`, which skips it with a
 //! loud line on stderr (never silently).
 
@@ -48,10 +51,53 @@ fn admin() -> Result<Client, String> {
     })
 }
 
+/// The role the tests' servers connect as: it owns their databases, and is neither a
+/// superuser nor exempt from row-level security. The server must let it connect without a
+/// password (trust, as CI's machine does).
+pub const SERVING_ROLE: &str = "jamrs_test";
+
+/// `url` with its user (and password) replaced by `role`.
+pub fn as_role(url: &str, role: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{role}@{host}")
+}
+
+/// Makes the serving role once (several test processes may race: "already exists" is fine).
+fn ensure_serving_role(admin: &mut Client) {
+    let exists = |admin: &mut Client| {
+        admin
+            .query_one(
+                "SELECT count(*) FROM pg_roles WHERE rolname = $1",
+                &[&SERVING_ROLE],
+            )
+            .map(|r| r.get::<_, i64>(0) > 0)
+            .unwrap_or(false)
+    };
+    if exists(admin) {
+        return;
+    }
+    if let Err(e) = admin.batch_execute(&format!(
+        "CREATE ROLE {SERVING_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+    )) && !exists(admin)
+    {
+        panic!(
+            "cannot create the test role {SERVING_ROLE}: {}",
+            crate::conn::describe(&e)
+        );
+    }
+}
+
 /// A fresh, empty database, dropped with this value.
 pub struct TestDatabase {
     pub name: String,
+    /// The database as [`SERVING_ROLE`], its owner (what a test's server uses).
     pub url: String,
+    /// The database as the test server's superuser (to look and write behind the server's
+    /// back, past row-level security).
+    pub admin_url: String,
 }
 
 impl TestDatabase {
@@ -68,6 +114,7 @@ impl TestDatabase {
             return None;
         }
         let mut admin = admin().unwrap_or_else(|e| panic!("{e}"));
+        ensure_serving_role(&mut admin);
         let name = format!(
             "jamrs_t_{}_{}",
             std::process::id(),
@@ -76,23 +123,29 @@ impl TestDatabase {
         // One statement per call: several in one are one transaction, which these refuse.
         let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .batch_execute(&format!("CREATE DATABASE {name} OWNER {SERVING_ROLE}"))
             .unwrap_or_else(|e| {
                 panic!(
                     "cannot create the test database {name}: {}",
                     crate::conn::describe(&e)
                 )
             });
-        let url = url_of(&name);
-        Some(TestDatabase { name, url })
+        let admin_url = url_of(&name);
+        let url = as_role(&admin_url, SERVING_ROLE);
+        Some(TestDatabase {
+            name,
+            url,
+            admin_url,
+        })
     }
 
-    /// A plain client on the database (for a test to look behind the server's back).
+    /// A plain client on the database as the superuser (for a test to look behind the
+    /// server's back).
     ///
     /// # Panics
     /// When it cannot connect.
     pub fn client(&self) -> Client {
-        Client::connect(&self.url, NoTls).unwrap_or_else(|e| {
+        Client::connect(&self.admin_url, NoTls).unwrap_or_else(|e| {
             panic!(
                 "cannot connect to {}: {}",
                 self.name,
@@ -110,5 +163,22 @@ impl Drop for TestDatabase {
                 self.name
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_takes_another_role() {
+        assert_eq!(
+            as_role("postgres://postgres:pw@127.0.0.1:5432/db", "r"),
+            "postgres://r@127.0.0.1:5432/db"
+        );
+        assert_eq!(
+            as_role("postgres://127.0.0.1/db", "r"),
+            "postgres://r@127.0.0.1/db"
+        );
     }
 }

@@ -683,25 +683,32 @@ pub fn reserve_attempt(
     }
     let mut busy = false;
     for (key, &limit) in keys.iter().zip(limits) {
+        // Failures and attempts in flight are counted by one statement, so they are counted in
+        // one state of the database: an attempt that turns from in flight to failed meanwhile
+        // (`attempt_failed`, in another writer's transaction) is counted once, never zero
+        // times.
         let q = sql(
             conn,
             &format!(
-                "SELECT COUNT(*) FROM {LOGIN_FAILURES} WHERE key = ? AND pending = 0 AND at > ?"
+                "SELECT SUM(CASE WHEN pending = 0 AND at > ? THEN 1 ELSE 0 END), \
+                 SUM(CASE WHEN pending = 1 AND at > ? THEN 1 ELSE 0 END) \
+                 FROM {LOGIN_FAILURES} WHERE key = ?"
             ),
-            vec![Value::Text(key.clone()), Value::Int(now - window)],
+            vec![
+                Value::Int(now - window),
+                Value::Int(now - ATTEMPT_TTL),
+                Value::Text(key.clone()),
+            ],
         );
-        let failed = count(conn, &q)?;
+        let row = conn.query(&q, &[FieldType::Integer, FieldType::Integer])?;
+        let counted = |i: usize| -> u64 {
+            row.first().and_then(|r| r[i].as_i64()).unwrap_or(0).max(0) as u64
+        };
+        let (failed, in_flight) = (counted(0), counted(1));
         if failed >= limit {
             return Ok(Gate::Throttled);
         }
-        let q = sql(
-            conn,
-            &format!(
-                "SELECT COUNT(*) FROM {LOGIN_FAILURES} WHERE key = ? AND pending = 1 AND at > ?"
-            ),
-            vec![Value::Text(key.clone()), Value::Int(now - ATTEMPT_TTL)],
-        );
-        busy |= failed + count(conn, &q)? >= limit;
+        busy |= failed + in_flight >= limit;
     }
     if busy {
         return Ok(Gate::Busy);
@@ -756,15 +763,6 @@ pub fn attempt_succeeded(conn: &mut dyn Conn, attempt: &str, login_key: &str) ->
     );
     conn.execute(&q)?;
     clear_failures(conn, login_key)
-}
-
-fn count(conn: &mut dyn Conn, q: &Sql) -> Result<u64> {
-    Ok(conn
-        .query(q, &[FieldType::Integer])?
-        .first()
-        .and_then(|r| r[0].as_i64())
-        .unwrap_or(0)
-        .max(0) as u64)
 }
 
 /// Forgets the failures of a key (after a successful login).

@@ -285,7 +285,7 @@ fn a_wrong_url_an_unreachable_server_or_missing_rights_is_one_line() {
     .unwrap();
     c.batch_execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         .unwrap();
-    let url = db.url.replacen("postgres@", "jamrs_test_norights@", 1);
+    let url = jamrs_postgres::testing::as_role(&db.url, "jamrs_test_norights");
     let o = run(&["migrate", d, "--database-url", &url]);
     one_line(&o, "permission denied for schema public");
 }
@@ -534,7 +534,7 @@ fn row_level_security_holds_raw_sql_to_the_sessions_tenant() {
             db.name
         ))
         .unwrap();
-    let serving = db.url.replacen("postgres@", "jamrs_test_serving@", 1);
+    let serving = jamrs_postgres::testing::as_role(&db.url, "jamrs_test_serving");
 
     let server = TestServer::from_files_at(&files, &serving);
     server.add_user("alice", "user", None);

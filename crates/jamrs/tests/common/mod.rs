@@ -376,7 +376,7 @@ impl TestServer {
     pub fn db_execute(&self, sql: &str) -> usize {
         if let Some(pg) = &self.postgres {
             let sql = sql.to_string();
-            let url = pg.url.clone();
+            let url = pg.admin_url.clone();
             return off_runtime(move || {
                 let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
                 let n = c
@@ -396,7 +396,7 @@ impl TestServer {
     pub fn db_batch(&self, sql: &str) {
         if let Some(pg) = &self.postgres {
             let sql = sql.to_string();
-            let url = pg.url.clone();
+            let url = pg.admin_url.clone();
             return off_runtime(move || {
                 let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
                 c.batch_execute(&sql)
@@ -563,7 +563,7 @@ fn sync_identities(c: &mut postgres::Client) {
 /// the suites compare them as on SQLite.
 fn pg_query(pg: &TestDatabase, sql: &str) -> Vec<Vec<Sql>> {
     use jamrs_store::Conn;
-    let url = pg.url.clone();
+    let url = pg.admin_url.clone();
     off_runtime(move || {
         let mut conn = jamrs_postgres::PgConn::open(&url).unwrap();
         let rows = conn
