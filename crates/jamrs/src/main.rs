@@ -81,6 +81,10 @@ enum Command {
         /// Print the SQL without running it
         #[arg(long)]
         dry_run: bool,
+        /// With --dry-run: print the DDL a Citus cluster needs (tables distributed by the
+        /// tenant column), never run by jamrs (docs/scaling.md)
+        #[arg(long, requires = "dry_run")]
+        citus: bool,
         /// Also apply changes that drop or retype columns or tables
         #[arg(long)]
         allow_destructive: bool,
@@ -408,9 +412,15 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Migrate {
             dir,
             dry_run,
+            citus,
             allow_destructive,
         } => {
             let task = load(&dir, &overrides())?;
+            if citus {
+                let sql = jamrs_postgres::migrate::citus_sql(&task).map_err(|e| e.message)?;
+                print!("{sql}");
+                return Ok(());
+            }
             let report =
                 migrate::migrate(&task, dry_run, allow_destructive).map_err(|e| e.message)?;
             print!("{report}");

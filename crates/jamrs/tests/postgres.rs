@@ -591,3 +591,94 @@ fn row_level_security_holds_raw_sql_to_the_sessions_tenant() {
     assert_eq!(count(&mut plain), 0);
     drop(server);
 }
+
+/// `jamrs new --database-url` makes a project that keeps the URL (`run` needs no flag) and
+/// migrates it, with its first user, on PostgreSQL.
+#[test]
+fn a_new_project_keeps_its_database_url() {
+    let Some(db) = TestDatabase::create() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("n");
+    let d = dir.to_str().unwrap();
+    let o = run(&["new", d, "--database-url", &db.url]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("The first user is \"admin\""),
+        "{}",
+        stdout(&o)
+    );
+    let text = std::fs::read_to_string(dir.join("jamrs.toml")).unwrap();
+    assert!(text.contains(&format!("url = \"{}\"", db.url)), "{text}");
+    // No flag: the file's URL.
+    let o = run(&["user", "list", "--dir", d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("admin"), "{}", stdout(&o));
+    let o = run(&["check", d]);
+    assert!(stdout(&o).contains(": up to date."), "{}", stdout(&o));
+    assert!(
+        tables(&db).iter().any(|t| t == "notes"),
+        "{:?}",
+        tables(&db)
+    );
+}
+
+/// `jamrs migrate --dry-run --citus` prints the DDL of a Citus cluster (it needs no database and
+/// runs nothing): covered tables distributed by the tenant column with keys that include it and
+/// colocated, the others reference tables; a project without [tenancy] is refused in one line.
+#[test]
+fn citus_ddl_is_printed_on_paper() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("c");
+    std::fs::create_dir_all(dir.join("items")).unwrap();
+    std::fs::write(
+        dir.join("jamrs.toml"),
+        "name = \"c\"\nsafe_mode = false\n\n[tenancy]\ncolumn = \"user_id\"\nitems = [\"notes\"]\n\n[[groups]]\nname = \"g\"\nitems = [\"notes\", \"lines\", \"kinds\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("items/notes.toml"),
+        "details = [\"lines\"]\n[[fields]]\nname = \"title\"\ntype = \"text\"\nsize = 50\n[[fields]]\nname = \"kind\"\ntype = \"integer\"\nlookup = { item = \"kinds\", field = \"name\" }\n[[fields]]\nname = \"user_id\"\ntype = \"integer\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("items/lines.toml"),
+        "master_field = \"note\"\n[[fields]]\nname = \"note\"\ntype = \"integer\"\n[[fields]]\nname = \"user_id\"\ntype = \"integer\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("items/kinds.toml"),
+        "[[fields]]\nname = \"name\"\ntype = \"text\"\nsize = 20\n",
+    )
+    .unwrap();
+    let d = dir.to_str().unwrap();
+    let o = run(&["migrate", d, "--dry-run", "--citus"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let at = |s: &str| out.find(s).unwrap_or_else(|| panic!("{s} in {out}"));
+    at("PRIMARY KEY (\"user_id\", \"id\")");
+    at("\"user_id\" bigint NOT NULL");
+    // In item order, the first covered table starts the colocation group and the next joins it.
+    let lines =
+        at("SELECT create_distributed_table('\"lines\"', 'user_id', colocate_with => 'default')");
+    let notes =
+        at("SELECT create_distributed_table('\"notes\"', 'user_id', colocate_with => '\"lines\"')");
+    let kinds = at("SELECT create_reference_table('\"kinds\"')");
+    assert!(kinds < lines && lines < notes, "{out}");
+    at("CREATE POLICY jamrs_tenant ON \"lines\"");
+    assert!(
+        !out.contains("jamrs_users"),
+        "system tables stay local: {out}"
+    );
+    let o = run(&["migrate", d, "--citus"]);
+    assert!(!o.status.success(), "--citus needs --dry-run");
+    std::fs::write(
+        dir.join("jamrs.toml"),
+        "name = \"c\"\nsafe_mode = false\n\n[[groups]]\nname = \"g\"\nitems = [\"notes\", \"lines\", \"kinds\"]\n",
+    )
+    .unwrap();
+    let o = run(&["migrate", d, "--dry-run", "--citus"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("needs [tenancy]"), "{}", stderr(&o));
+}
