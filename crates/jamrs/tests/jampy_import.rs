@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::TestServer;
+use common::jobs::{done, file, ods_cells, print};
 use serde_json::{Map, Value, json};
 
 const SKIP_VAR: &str = "JAMRS_SKIP_JAMPY";
@@ -245,6 +246,133 @@ fn import_and_compare(version: &str, package: &str) {
     assert_same_rows("orders", &after, &orders);
     assert_eq!(after["orders"][1]["customer.text"], json!("Bob"));
     assert_eq!(after["orders"][0]["total"], json!(7.0));
+
+    settings_and_reports(
+        version,
+        &python,
+        &source,
+        &project,
+        &md,
+        &task,
+        (&c, &server.url),
+    );
+}
+
+/// Jam.py's History, Edit lock and the delete integrity of lookups, and its report with a
+/// param, as the imported project has them, checked by running them.
+fn settings_and_reports(
+    version: &str,
+    python: &Path,
+    source: &Path,
+    project: &Path,
+    md: &str,
+    task: &jamrs_core::Task,
+    (c, url): (&common::Client, &str),
+) {
+    // `jamrs check` accepts the project.
+    let check = Command::new(env!("CARGO_BIN_EXE_jamrs"))
+        .arg("check")
+        .arg(project)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "jamrs check: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(!md.contains("waiting for jamrs keys"), "{md}");
+    // Jam.py's history item has no primary key: it stays Jam.py's, said so.
+    assert!(md.contains("it is Jam.py's history item"), "{md}");
+
+    // History: customers keep it; a change through jamrs is recorded, with who and what.
+    let customers = task.item_by_name("customers").unwrap();
+    assert!(customers.keep_history);
+    let version_of = |id: i64| -> Option<i64> {
+        let (status, body) = c.open(
+            "customers",
+            &json!({"filters": [["id", "eq", id]], "fields": ["id", "record_version"]}),
+        );
+        assert_eq!(status, 200, "{body}");
+        body["rows"][0][1].as_i64()
+    };
+    let update = |values: Value| {
+        c.apply(
+            "customers",
+            &json!({"changes": [{"op": "update", "id": 1, "values": values}]}),
+        )
+    };
+    if version == "v7" {
+        // v7 names the record version field: the edit lock comes over and refuses a stale
+        // version.
+        assert!(customers.record_version.is_some(), "{md}");
+        let v = version_of(1);
+        let (status, body) = update(json!({"credit": 2.5, "record_version": v}));
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = update(json!({"credit": 9.0, "record_version": v}));
+        assert_eq!(status, 409, "a stale record version was accepted: {body}");
+        assert_eq!(body["error"]["code"], "conflict", "{body}");
+    } else {
+        // v5's edit lock has no record version field: left out, said why.
+        assert!(customers.record_version.is_none());
+        assert!(
+            md.contains("the edit lock: Jam.py names no record version field"),
+            "{md}"
+        );
+        let (status, body) = update(json!({"credit": 2.5}));
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = c.post_json("/api/items/customers/history", &json!({"id": 1}));
+    assert_eq!(status, 200, "{body}");
+    let entries = body["history"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{body}");
+    let changes = entries[0]["changes"].as_array().unwrap();
+    assert!(
+        changes.iter().any(|ch| ch["field"] == "credit"
+            && ch["old"] == json!(1.5)
+            && ch["new"] == json!(2.5)),
+        "{body}"
+    );
+    // Jam.py reads the change back.
+    let after = jampy_rows(python, source, true);
+    assert_eq!(after["customers"][0]["credit"], json!(2.5));
+
+    // Delete integrity: a country a customer looks up cannot be deleted, and nothing changes.
+    assert!(md.contains("delete integrity"), "{md}");
+    let (status, body) = c.apply(
+        "countries",
+        &json!({"changes": [{"op": "delete", "id": 1}]}),
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be deleted"),
+        "{body}"
+    );
+    let after = jampy_rows(python, source, true);
+    assert_eq!(after["countries"].as_array().unwrap().len(), 3);
+
+    // The report: its file, param and template came over, the role may print it, and it
+    // prints to ODS what its module fills in.
+    let report = task
+        .reports
+        .iter()
+        .find(|r| r.name.as_str() == "customer_card")
+        .unwrap_or_else(|| panic!("no report customer_card: {md}"));
+    assert_eq!(report.caption, "Customer card");
+    assert_eq!(report.params.len(), 1);
+    assert!(report.params[0].field.lookup.is_some());
+    assert!(report.module.is_some());
+    let job = done(c, print(c, "customer_card", json!({"customer": 1}), "ods"));
+    let cells = ods_cells(&file(c, url, &job));
+    let first: Vec<String> = cells[0].iter().map(|x| x.text.clone()).collect();
+    assert_eq!(first[1], "Customer Ann", "{cells:?}");
+    assert_eq!(cells[0][2].value.as_deref(), Some("2.5"), "{cells:?}");
+    // A required param missing is refused before anything runs.
+    let (status, body) = print(c, "customer_card", json!({}), "ods");
+    assert_eq!(status, 422, "{body}");
 }
 
 #[test]

@@ -7,8 +7,10 @@ Run with a virtualenv's Python that has Jam.py (v5: jam-py, v7: jam.py-v7):
 It drives the Builder's server code (jam/admin/builder.py) as its client does, as
 bench/jampy/make_project.py does: the template (jam-project.py), language, task name and
 database, a role, items with the group's common fields plus their own (every data type but keys, a
-lookup, a lookup list, a lookup two levels deep), a filter, an index, server modules, users
-(plain-text passwords, as Jam.py keeps them), safe mode; then data through Jam.py's datasets.
+lookup, a lookup list, a lookup two levels deep), history and an edit lock on customers with Jam.py's history item, a
+filter, an index, server modules, a report with a lookup param (its template written here),
+users (plain-text passwords, as Jam.py keeps them), safe mode; then data through Jam.py's
+datasets.
 """
 
 import json
@@ -89,7 +91,7 @@ def make(project):
 
     ids = {}
 
-    def add_item(name, caption, fields, module=None):
+    def add_item(name, caption, fields, module=None, history=False, edit_lock=False):
         table_name, gen_name = builder.get_new_table_name(admin, name)
         items = admin.sys_items.copy()
         items.open(open_empty=True)
@@ -127,6 +129,10 @@ def make(project):
                     items.field_by_name(attr).value = items.sys_fields.id.value
         if items.f_deleted_flag.value:
             items.f_soft_delete.value = True
+        # History and Edit lock, as the item editor's checkboxes set them (v5 has no record
+        # version field: its edit lock works without one).
+        items.f_keep_history.value = history
+        items.f_edit_lock.value = edit_lock
         for spec in fields:
             fname, fcaption, data_type = spec[:3]
             opts = spec[3] if len(spec) > 3 else {}
@@ -175,7 +181,7 @@ def make(project):
         ('notes', 'Notes', consts.LONGTEXT),
         ('contract', 'Contract', consts.FILE),
         ('photo', 'Photo', consts.IMAGE),
-    ])
+    ], history=True, edit_lock=True)
     add_item('orders', 'Orders', [
         ('customer', 'Customer', consts.INTEGER, {'lookup': ('customers', 'name')}),
         ('customer_country', 'Customer country', consts.INTEGER,
@@ -211,6 +217,50 @@ def make(project):
     on_apply(builder, indexes, 'indices_apply_changes')
     indexes.apply(params={'manual_update': False})
 
+    # Jam.py's history item (Builder: Project parameters → History item), which records the
+    # changes of items that keep history.
+    builder.create_system_item(admin, 'f_history_item')
+
+    # A report with a lookup param, its template in reports/ and its module.
+    reports_group = admin.sys_items.copy(handlers=False)
+    reports_group.set_where(type_id=consts.REPORTS_TYPE)
+    reports_group.open()
+    items = admin.sys_items.copy()
+    items.open(open_empty=True)
+    items.append()
+    items.parent.value = reports_group.id.value
+    items.task_id.value = task_id
+    items.type_id.value = consts.REPORT_TYPE
+    items.table_id.value = 0
+    items.f_index.value = 0
+    items.f_visible.value = True
+    items.f_name.value = 'Customer card'
+    items.f_item_name.value = 'customerCard'
+    items.f_view_template.value = 'customer_card.ods'
+    items.post()
+    on_apply(builder, items, 'items_apply_changes')
+    items.apply(params={'manual_update': False})
+    report_id = items.id.value
+    report_params = admin.sys_report_params.copy()
+    report_params.open(open_empty=True)
+    report_params.append()
+    report_params.owner_id.value = admin.sys_items.ID
+    report_params.owner_rec_id.value = report_id
+    report_params.task_id.value = task_id
+    report_params.f_index.value = 0
+    report_params.f_name.value = 'Customer'
+    report_params.f_param_name.value = 'customer'
+    report_params.f_data_type.value = consts.INTEGER
+    report_params.f_object.value = ids['customers'][0]
+    report_params.f_object_field.value = ids['customers'][1]['name']
+    report_params.f_required.value = True
+    report_params.f_visible.value = True
+    report_params.post()
+    report_params.apply(params={})
+    res = builder.server_save_edit(admin, report_id, REPORT_MODULE, True)
+    assert not res['error'], res
+    write_template(os.path.join(project, 'reports', 'customer_card.ods'))
+
     sys_users = admin.sys_users.copy()
     sys_users.open(open_empty=True)
     sys_users.append()
@@ -229,6 +279,49 @@ def make(project):
     params.post()
     on_apply(builder, params, 'do_on_apply_param_changes')
     params.apply(params={})
+
+
+REPORT_MODULE = """def on_generate(report):
+    customers = report.task.customers.copy()
+    customers.set_where(id=report.customer.value)
+    customers.open()
+    name = customers.name.value
+    credit = customers.credit.value
+    report.print_band('title', locals())
+"""
+
+
+def write_template(path):
+    """A LibreOffice Calc spreadsheet of one band, `title`: "Customer %(name)s" and the credit."""
+    import zipfile
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+
+    def cell(text):
+        return ('<table:table-cell office:value-type="string"><text:p>%s</text:p>'
+                '</table:table-cell>' % text)
+
+    content = ('<?xml version="1.0" encoding="UTF-8"?>'
+               '<office:document-content %s office:version="1.2"><office:body>'
+               '<office:spreadsheet><table:table table:name="Sheet1">'
+               '<table:table-column table:number-columns-repeated="3"/>'
+               '<table:table-row>%s%s%s</table:table-row>'
+               '</table:table></office:spreadsheet></office:body></office:document-content>'
+               % (ns, cell('title'), cell('Customer %(name)s'), cell('%(credit)s')))
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?>'
+                '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" '
+                'manifest:version="1.2"><manifest:file-entry manifest:full-path="/" '
+                'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                '</manifest:manifest>')
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with zipfile.ZipFile(path, 'w') as z:
+        # ODF: the mimetype first, stored.
+        z.writestr(zipfile.ZipInfo('mimetype'), 'application/vnd.oasis.opendocument.spreadsheet',
+                   compress_type=zipfile.ZIP_STORED)
+        z.writestr('META-INF/manifest.xml', manifest, compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr('content.xml', content, compress_type=zipfile.ZIP_DEFLATED)
 
 
 def task_of(project):
