@@ -64,8 +64,15 @@ pub(crate) fn report(
     let ext = template
         .and_then(|t| t.rsplit_once('.'))
         .map(|(_, e)| e.to_ascii_lowercase());
+    // A file of the project's reports/ folder, never a path out of it.
+    let plain = |t: &str| {
+        !t.starts_with('.') && !t.contains(['/', '\\', ':']) && !t.chars().any(char::is_control)
+    };
     let problem = match (template, ext.as_deref()) {
         (None, _) => Some("it names no template".to_string()),
+        (Some(t), _) if !plain(t) => {
+            Some(format!("its template {t:?} is not a file name in reports/"))
+        }
         (Some(t), Some("ods" | "ots")) if !(ctx.has_file)(&format!("reports/{t}")) => Some(
             format!("its template reports/{t} is not in the Jam.py project"),
         ),
@@ -80,7 +87,7 @@ pub(crate) fn report(
                 .texts
                 .push((format!("jampy/left_out/reports/{name}.py"), code.clone()));
         }
-        if let Some(t) = template.filter(|t| (ctx.has_file)(&format!("reports/{t}"))) {
+        if let Some(t) = template.filter(|t| plain(t) && (ctx.has_file)(&format!("reports/{t}"))) {
             extra.copies.push((
                 format!("reports/{t}"),
                 format!("jampy/left_out/reports/{t}"),

@@ -40,6 +40,7 @@ INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_TABL
 INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, TABLE_ID, F_ITEM_NAME) VALUES (14, 0, 10, 14, 11, 'gone');
 INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_VIEW_TEMPLATE) VALUES (15, 0, 2, 13, 'Sales', 'sales', 'sales.ods');
 INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_TABLE_NAME) VALUES (16, 1, 2, 10, 'Deleted', 'deleted_item', 'NOPE');
+INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_VIEW_TEMPLATE) VALUES (17, 0, 2, 13, 'Escape', 'escape', '../data.ods');
 INSERT INTO SYS_FIELDS VALUES (100, 0, 10, 'ID', 'id', 'ID', 2, NULL, NULL, NULL, 0);
 INSERT INTO SYS_FIELDS VALUES (101, 0, 10, 'Name', 'fullName', 'NAME', 1, 10, NULL, NULL, 1);
 INSERT INTO SYS_FIELDS VALUES (102, 0, 10, 'Ref', 'ref', 'REF', 2, NULL, 11, 110, 0);
@@ -83,6 +84,7 @@ fn bad_objects_are_reported_and_left_out_and_the_rest_loads() {
         "field ref: its lookup",
         "items/good_item.py, line 1: jamrs does not provide Jam.py's database layer",
         "the whole report: its template reports/sales.ods is not in the Jam.py project",
+        "its template \"../data.ods\" is not a file name in reports/",
         "renamed goodItem → good_item",
         "field fullName renamed full_name",
         "the password (Jam.py keeps it in plain text",

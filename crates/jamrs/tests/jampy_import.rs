@@ -375,6 +375,88 @@ fn settings_and_reports(
     assert_eq!(status, 422, "{body}");
 }
 
+/// The Builder's export of the project (Jam.py's own export code): imported, it has the
+/// metadata, code and templates but no data and no users; jamrs creates the tables and serves
+/// them, with the edit lock, history and report.
+fn import_builder_export(version: &str, package: &str) {
+    let Some(python) = jampy(version, package) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("jampy");
+    jampy_rows(&python, &source, false);
+    let out = Command::new(&python)
+        .arg(root().join("crates/jamrs/tests/jampy/make_project.py"))
+        .arg(&source)
+        .arg("--export")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the export failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let zip: String = serde_json::from_str(text.lines().last().unwrap_or_default()).unwrap();
+    let project = dir.path().join("project");
+    jamrs_import::import(Path::new(&zip), &project, &Default::default(), &mut |_| {}).unwrap();
+    let md = std::fs::read_to_string(project.join("IMPORT.md")).unwrap();
+    assert!(md.contains("a Builder export holds none"), "{md}");
+    assert!(
+        project.join("jampy/templates.html").is_file()
+            || project.join("jampy/index.html").is_file()
+    );
+    assert!(project.join("reports/customer_card.ods").is_file(), "{md}");
+    assert!(!project.join(jamrs_import::users::USERS_FILE).exists());
+    let task = jamrs_core::project::load(&project).unwrap_or_else(|e| panic!("{e}\n{md}"));
+    let customers = task.item_by_name("customers").unwrap();
+    assert!(customers.managed && customers.keep_history);
+    // Tables jamrs creates get the record version field even where Jam.py 5 had none.
+    assert!(customers.record_version.is_some(), "{md}");
+
+    let server = TestServer::existing_with_admin(dir, &project);
+    let c = server.client();
+    let ok = |r: (u16, Value)| {
+        assert_eq!(r.0, 200, "{}", r.1);
+        r.1
+    };
+    ok(c.apply(
+        "countries",
+        &json!({"changes": [{"op": "insert", "values": {"name": "Peru"}}]}),
+    ));
+    let r = ok(c.apply(
+        "customers",
+        &json!({"changes": [{"op": "insert", "values": {"name": "Ann", "country": 1, "credit": 1.5}}]}),
+    ));
+    let id = r["changes"][0]["id"].as_i64().unwrap();
+    let update = |credit: f64, version: i64| {
+        c.apply(
+            "customers",
+            &json!({"changes": [{"op": "update", "id": id, "values": {"credit": credit, "record_version": version}}]}),
+        )
+    };
+    ok(update(2.5, 1));
+    assert_eq!(update(3.5, 1).0, 409, "a stale record version was accepted");
+    let history = ok(c.post_json("/api/items/customers/history", &json!({"id": id})));
+    assert_eq!(history["history"].as_array().unwrap().len(), 2, "{history}");
+    let job = done(
+        &c,
+        print(&c, "customer_card", json!({"customer": id}), "ods"),
+    );
+    let cells = ods_cells(&file(&c, &server.url, &job));
+    assert_eq!(cells[0][1].text, "Customer Ann", "{cells:?}");
+}
+
+#[test]
+fn a_jampy_v7_builder_export_imports_and_serves() {
+    import_builder_export("v7", "jam.py-v7==7.0.120");
+}
+
+#[test]
+fn a_jampy_v5_builder_export_imports_and_serves() {
+    import_builder_export("v5", "jam-py==5.4.136");
+}
+
 #[test]
 fn a_jampy_v7_project_imports_and_serves_the_same_rows() {
     import_and_compare("v7", "jam.py-v7==7.0.120");

@@ -3,6 +3,7 @@
 Run with a virtualenv's Python that has Jam.py (v5: jam-py, v7: jam.py-v7):
 `python make_project.py DIR` prints, as JSON, the rows Jam.py's own API opens for user "a".
 `python make_project.py DIR --read` prints the rows again (after jamrs wrote to the data).
+`python make_project.py DIR --export` makes a Builder export of the project and prints its path.
 
 It drives the Builder's server code (jam/admin/builder.py) as its client does, as
 bench/jampy/make_project.py does: the template (jam-project.py), language, task name and
@@ -405,8 +406,21 @@ def read(task):
     return out
 
 
+def export(project):
+    """The Builder's Export (Project → Export): a zip of the metadata, code and templates."""
+    from jam.wsgi import create_application
+    from jam.admin.export_metadata import export_task
+    os.chdir(project)  # Jam.py zips the folders of the working directory
+    app = create_application(project, testing=True)
+    name = export_task(app.admin, None)
+    return os.path.join(project, 'static', 'internal', name)
+
+
 def main():
     project = os.path.abspath(sys.argv[1])
+    if '--export' in sys.argv:
+        print(json.dumps(export(project)))
+        return
     if '--read' not in sys.argv:
         make(project)
         fill(task_of(project))
