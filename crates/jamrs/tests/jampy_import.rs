@@ -4,8 +4,10 @@
 //! fills it through Jam.py's datasets, and prints the rows Jam.py's API opens. The project is
 //! imported, served by jamrs, and each item must open the same rows, values and lookup texts
 //! for the same user (Jam.py's user "a", logging in with the password Jam.py had, carried as a
-//! hash with `--passwords`). Then jamrs writes (insert, update, delete) and Jam.py must read
-//! the result back. The import must not change the data database.
+//! hash with `--passwords`), and the same detail rows under each master. Then jamrs writes
+//! (insert, update, delete, with detail rows) and Jam.py must read the result back. The import
+//! must not change the data database. The settings (history, edit lock, delete integrity) and
+//! the report are run, and a Builder export of the project is imported and served too.
 //!
 //! Needs python3 with venv and PyPI. Where Jam.py cannot be installed the tests fail saying so,
 //! unless `JAMRS_SKIP_JAMPY=1` is set, which skips them.
@@ -130,6 +132,11 @@ fn jamrs_rows(c: &common::Client, task: &jamrs_core::Task, item: &str) -> Vec<Ma
 fn jamrs_rows_raw(c: &common::Client, item: &str) -> Vec<Map<String, Value>> {
     let (status, body) = c.open(item, &json!({"expanded": true, "order": ["id"]}));
     assert_eq!(status, 200, "open {item}: {body}");
+    rows_of(&body)
+}
+
+/// The rows of an open's answer as maps by field name.
+fn rows_of(body: &Value) -> Vec<Map<String, Value>> {
     let fields: Vec<String> = body["fields"]
         .as_array()
         .unwrap()
@@ -150,7 +157,41 @@ fn jamrs_rows_raw(c: &common::Client, item: &str) -> Vec<Map<String, Value>> {
         .collect()
 }
 
+/// The detail rows of each order, as jamrs opens them through their master (`"master"`), in
+/// Jam.py's order: the orders', then each detail row's key.
+fn jamrs_detail_rows(c: &common::Client, jampy: &Value, detail: &str) -> Vec<Map<String, Value>> {
+    let mut rows = Vec::new();
+    for order in jampy["orders"].as_array().unwrap() {
+        let (status, body) = c.open(
+            detail,
+            &json!({"master": order["id"], "expanded": true, "order": ["id"]}),
+        );
+        assert_eq!(
+            status, 200,
+            "open {detail} of order {}: {body}",
+            order["id"]
+        );
+        rows.extend(rows_of(&body));
+    }
+    // The link fields (Jam.py's master_id, master_rec_id) are the server's: the grouping by
+    // master above is what they mean.
+    for r in &mut rows {
+        r.remove("master_id");
+        r.remove("master_rec_id");
+    }
+    rows
+}
+
 fn assert_same_rows(item: &str, jampy: &Value, jamrs: &[Map<String, Value>]) {
+    let mut jampy = jampy.clone();
+    if let Some(rows) = jampy[item].as_array_mut() {
+        for r in rows.iter_mut().filter_map(Value::as_object_mut) {
+            if ["order_lines"].contains(&item) {
+                r.remove("master_id");
+                r.remove("master_rec_id");
+            }
+        }
+    }
     let expected = jampy[item].as_array().unwrap();
     assert_eq!(
         expected.len(),
@@ -226,6 +267,42 @@ fn import_and_compare(version: &str, package: &str) {
     for item in ["countries", "customers", "orders"] {
         assert_same_rows(item, &expected, &jamrs_rows(&c, &task, item));
     }
+    // Details of both kinds: master_id + master_rec_id (order lines) and, in v7, master_field
+    // (payments); the same rows under the same orders.
+    let orders_model = task.item_by_name("orders").unwrap();
+    let details: Vec<&str> = orders_model
+        .details
+        .iter()
+        .map(|d| task.item(*d).name.as_str())
+        .collect();
+    let expected_details: Vec<&str> = if version == "v7" {
+        vec!["order_lines", "payments"]
+    } else {
+        vec!["order_lines"]
+    };
+    assert_eq!(details, expected_details, "{md}");
+    for detail in expected_details {
+        let rows = jamrs_detail_rows(&c, &expected, detail);
+        assert!(!rows.is_empty());
+        assert_same_rows(detail, &expected, &rows);
+    }
+    let link = |item: &str| task.item_by_name(item).unwrap().master_link;
+    assert!(
+        matches!(
+            link("order_lines"),
+            Some(jamrs_core::model::MasterLink::MasterIdRecId { .. })
+        ),
+        "{md}"
+    );
+    if version == "v7" {
+        assert!(
+            matches!(
+                link("payments"),
+                Some(jamrs_core::model::MasterLink::MasterField(_))
+            ),
+            "{md}"
+        );
+    }
     // The item's module function stays callable, as in Jam.py.
     let (status, body) = c.post_json("/api/items/orders/call/total_of", &json!({"args": [4]}));
     assert_eq!((status, &body["result"]), (200, &json!(8)), "{body}");
@@ -234,8 +311,13 @@ fn import_and_compare(version: &str, package: &str) {
     let (status, body) = c.apply(
         "orders",
         &json!({"changes": [
-            {"op": "insert", "values": {"customer": 2, "customer_country": 2, "status": 1, "total": 4.5}},
-            {"op": "update", "id": 1, "values": {"total": 7.0, "status": 2}},
+            {"op": "insert", "values": {"customer": 2, "customer_country": 2, "status": 1, "total": 4.5},
+             "details": {"order_lines": [
+                {"op": "insert", "values": {"item": "new line", "qty": 4, "price": 1.5}},
+                {"op": "insert", "values": {"item": "second", "qty": 1, "price": 0.5}}
+             ]}},
+            {"op": "update", "id": 1, "values": {"total": 7.0, "status": 2},
+             "details": {"order_lines": [{"op": "update", "id": 1, "values": {"qty": 9}}]}},
             {"op": "delete", "id": 3}
         ]}),
     );
@@ -246,6 +328,21 @@ fn import_and_compare(version: &str, package: &str) {
     assert_same_rows("orders", &after, &orders);
     assert_eq!(after["orders"][1]["customer.text"], json!("Bob"));
     assert_eq!(after["orders"][0]["total"], json!(7.0));
+    // Jam.py reads the detail rows jamrs wrote under the new order, the changed line, and
+    // not the deleted order's lines.
+    let lines = jamrs_detail_rows(&c, &after, "order_lines");
+    assert_same_rows("order_lines", &after, &lines);
+    let items: Vec<&Value> = after["order_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| &l["item"])
+        .collect();
+    assert_eq!(
+        items,
+        [&json!("item 1.0"), &json!("new line"), &json!("second")]
+    );
+    assert_eq!(after["order_lines"][0]["qty"], json!(9));
 
     settings_and_reports(
         version,
