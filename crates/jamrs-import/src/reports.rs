@@ -21,6 +21,9 @@ pub(crate) struct ReportBuild {
     pub(crate) module: Option<String>,
 }
 
+/// Every format a report is printed in, Jam.py's default first.
+const REPORT_FORMATS_ODS_FIRST: [&str; 5] = ["ods", "pdf", "xlsx", "xls", "html"];
+
 /// The types a report param may have (docs/reports.md §3): Jam.py's 1–7.
 const PARAM_TYPES: usize = 7;
 
@@ -119,6 +122,9 @@ pub(crate) fn report(
         caption: row.text("F_NAME").map(str::to_string),
         template: (ext != "ods").then(|| format!("{name}.{ext}")),
         visible: (row.int("F_VISIBLE") == Some(0)).then_some(false),
+        // Jam.py prints to ODS unless the client asks for another extension: ODS stays the
+        // default (and needs no LibreOffice on the server).
+        formats: REPORT_FORMATS_ODS_FIRST.map(str::to_string).to_vec(),
         ..ReportFile::default()
     };
     let mut rows: Vec<&Row> = ctx

@@ -467,6 +467,17 @@ fn settings_and_reports(
     let first: Vec<String> = cells[0].iter().map(|x| x.text.clone()).collect();
     assert_eq!(first[1], "Customer Ann", "{cells:?}");
     assert_eq!(cells[0][2].value.as_deref(), Some("2.5"), "{cells:?}");
+    // Without a format it prints to ODS, as Jam.py did.
+    let job = done(
+        c,
+        c.post_json(
+            "/api/reports/customer_card/print",
+            &json!({"params": {"customer": 2}}),
+        ),
+    );
+    assert_eq!(job["file_name"], "customer_card.ods", "{job}");
+    let cells = ods_cells(&file(c, url, &job));
+    assert_eq!(cells[0][1].text, "Customer Bob", "{cells:?}");
     // A required param missing is refused before anything runs.
     let (status, body) = print(c, "customer_card", json!({}), "ods");
     assert_eq!(status, 422, "{body}");
