@@ -102,6 +102,7 @@ impl Project {
                 role_id: 1,
                 role_name: "users".into(),
                 tenant_id: None,
+                extra: Default::default(),
             }),
             role: Some(role),
         };

@@ -14,6 +14,10 @@ pub struct UserInfo {
     pub role_name: String,
     /// The user's organisation, for tenancy by `tenant_id`.
     pub tenant_id: Option<i64>,
+    /// The other keys a task's `on_login` returned (Jam.py lets it put anything JSON can hold in
+    /// `user_info`): kept with the session for server modules; never sent to clients. Empty
+    /// for the built-in login.
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The caller of one request.

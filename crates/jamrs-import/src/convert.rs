@@ -25,7 +25,7 @@ const REPORT_TYPE: i64 = 13;
 const DETAIL_TYPE: i64 = 14;
 
 /// Jam.py's data types by number, as jamrs type names.
-const TYPES: [&str; 11] = [
+pub(crate) const TYPES: [&str; 11] = [
     "text", "integer", "float", "currency", "date", "datetime", "boolean", "longtext", "keys",
     "file", "image",
 ];
@@ -38,6 +38,8 @@ pub struct Extra {
     /// `(file in the Jam.py project, path in the new project)`: templates to copy.
     pub copies: Vec<(String, String)>,
     pub users: Vec<JampyUser>,
+    /// `reports/<name>.toml` files.
+    pub reports: Vec<(String, ReportFile)>,
 }
 
 /// A user of SYS_USERS.
@@ -53,34 +55,41 @@ pub struct JampyUser {
 }
 
 /// One item being built.
-struct ItemBuild {
-    jp_id: i64,
-    name: String,
-    object: String,
-    group: usize,
-    file: ItemFile,
+pub(crate) struct ItemBuild {
+    pub(crate) jp_id: i64,
+    pub(crate) name: String,
+    pub(crate) object: String,
+    pub(crate) group: usize,
+    pub(crate) file: ItemFile,
     /// Jam.py field ID → the jamrs field's name (fields that came over).
-    fields: HashMap<i64, String>,
+    pub(crate) fields: HashMap<i64, String>,
     /// jamrs field name → Jam.py data type.
-    types: HashMap<String, i64>,
+    pub(crate) types: HashMap<String, i64>,
+    /// Fields Jam.py marks "check before deleting" (`F_CHECK_BEFORE_DELETING`).
+    pub(crate) checked: HashSet<String>,
     /// The item's server module, carried verbatim.
-    module: Option<String>,
+    pub(crate) module: Option<String>,
 }
 
-struct Ctx<'a> {
-    meta: &'a Meta,
+pub(crate) struct Ctx<'a> {
+    pub(crate) meta: &'a Meta,
     /// The Jam.py project folder (none for a Builder export).
-    source_dir: Option<&'a std::path::Path>,
-    data: Option<&'a DataDb>,
-    report: &'a mut Report,
-    items: Vec<ItemBuild>,
+    pub(crate) source_dir: Option<&'a std::path::Path>,
+    pub(crate) data: Option<&'a DataDb>,
+    pub(crate) report: &'a mut Report,
+    pub(crate) items: Vec<ItemBuild>,
     /// Jam.py item ID (items, prototypes and detail rows) → index into `items`.
-    by_jp_id: HashMap<i64, usize>,
+    pub(crate) by_jp_id: HashMap<i64, usize>,
     /// Every live SYS_FIELDS row by ID.
-    field_rows: HashMap<i64, &'a Row>,
-    lookup_lists: HashMap<i64, String>,
+    pub(crate) field_rows: HashMap<i64, &'a Row>,
+    pub(crate) lookup_lists: HashMap<i64, String>,
     /// Names in code that changed: (Jam.py name, jamrs name).
-    renamed: Vec<(String, String)>,
+    pub(crate) renamed: Vec<(String, String)>,
+    /// Reports that came over (`crate::reports`).
+    pub(crate) reports: Vec<crate::reports::ReportBuild>,
+    /// Whether a file exists in the Jam.py project (a folder, or a Builder export's entries),
+    /// by its path there (`reports/x.ods`).
+    pub(crate) has_file: &'a dyn Fn(&str) -> bool,
 }
 
 fn item_object(row: &Row, name: &str) -> String {
@@ -96,6 +105,7 @@ fn item_object(row: &Row, name: &str) -> String {
 pub fn convert(
     meta: &Meta,
     source_dir: Option<&std::path::Path>,
+    has_file: &dyn Fn(&str) -> bool,
     data: Option<&DataDb>,
     report: &mut Report,
     extra: &mut Extra,
@@ -124,6 +134,8 @@ pub fn convert(
             .collect(),
         lookup_lists: HashMap::new(),
         renamed: Vec::new(),
+        reports: Vec::new(),
+        has_file,
     };
     let mut task = task_settings(&mut ctx, task_row);
     task.lookup_lists = lookup_lists(&mut ctx);
@@ -138,6 +150,7 @@ pub fn convert(
     groups.sort_by_key(|r| (r.int("F_INDEX").unwrap_or(0), r.int("ID").unwrap_or(0)));
     let mut group_names = Names::default();
     let mut item_names = Names::default();
+    let mut report_rows: Vec<(&Row, usize, String)> = Vec::new();
     for g in &groups {
         let gid = g.int("ID").unwrap_or(0);
         let g_name = group_names.unique(g.text("F_ITEM_NAME").unwrap_or("group"));
@@ -180,7 +193,11 @@ pub fn convert(
                 ITEM_TYPE | TABLE_TYPE => {
                     item_pass_one(&mut ctx, row, g, gi, v7, &mut item_names, extra);
                 }
-                REPORT_TYPE => report_item(&mut ctx, row, extra),
+                REPORT_TYPE => report_rows.push((
+                    row,
+                    gi,
+                    item_names.unique(row.text("F_ITEM_NAME").unwrap_or("report")),
+                )),
                 _ => {}
             }
         }
@@ -194,8 +211,19 @@ pub fn convert(
         item_pass_two(&mut ctx, i);
     }
     details(&mut ctx, items_rows, extra);
+    delete_integrity_note(&mut ctx, &task, task_row);
+    for (row, gi, name) in report_rows {
+        if let Some(r) = crate::reports::report(&mut ctx, row, name, extra) {
+            task.groups[gi].items.push(r.name.clone());
+            ctx.reports.push(r);
+        }
+    }
+    crate::reports::item_reports(&mut ctx, items_rows);
     roles(&mut ctx, &mut task, extra);
     modules(&mut ctx, task_row, &mut task, extra);
+    for r in &ctx.reports {
+        extra.reports.push((r.name.clone(), r.file.clone()));
+    }
 
     let mut files = ProjectFiles {
         task,
@@ -287,16 +315,17 @@ fn task_settings(ctx: &mut Ctx, task_row: &Row) -> TaskFile {
                 ),
             }
         }
-        for (col, key) in [
-            ("F_HISTORY_ITEM", "history item"),
-            ("F_LOCK_ITEM", "lock item"),
-        ] {
-            if let Some(id) = p.id(col) {
-                ctx.report.approximated(
-                    &object,
-                    format!("the {key} (Jam.py item ID {id}) is an ordinary item here; history and record locking are per item (keep_history, edit_lock)"),
-                );
-            }
+        if let Some(id) = p.id("F_HISTORY_ITEM") {
+            ctx.report.approximated(
+                &object,
+                format!("the history item (Jam.py item ID {id}): jamrs records the history of items with keep_history in its own table jamrs_history (POST /api/items/<item>/history, item.history()); what Jam.py recorded stays in the history item's table"),
+            );
+        }
+        if let Some(id) = p.id("F_LOCK_ITEM") {
+            ctx.report.approximated(
+                &object,
+                format!("the lock item (Jam.py item ID {id}): jamrs locks records of items with edit_lock by their record version, not with a locks table"),
+            );
         }
     }
     task
@@ -459,11 +488,18 @@ fn item_pass_one(
     .filter_map(|c| row.id(c))
     .collect();
     let Some(pk_row) = pk_id.and_then(|id| rows.iter().find(|f| f.int("ID") == Some(id))) else {
-        leave_out(
-            ctx,
-            extra,
-            "the whole item: it has no primary key field".into(),
-        );
+        let system_item = ctx.meta.one("SYS_PARAMS").and_then(|p| {
+            [("F_HISTORY_ITEM", "history"), ("F_LOCK_ITEM", "lock")]
+                .into_iter()
+                .find(|(c, _)| p.id(c) == Some(jp_id))
+        });
+        let why = match system_item {
+            Some((_, kind)) => format!(
+                "the whole item: it is Jam.py's {kind} item, a table without a primary key, which jamrs cannot serve (its rows stay in {table}); jamrs keeps {kind} per item (keep_history, edit_lock)"
+            ),
+            None => "the whole item: it has no primary key field".into(),
+        };
+        leave_out(ctx, extra, why);
         return;
     };
     if pk_row.int("F_DATA_TYPE") != Some(2) {
@@ -489,6 +525,7 @@ fn item_pass_one(
     };
     let mut fields = HashMap::new();
     let mut types = HashMap::new();
+    let mut checked = HashSet::new();
     for f in rows {
         let fid = f.int("ID").unwrap_or(0);
         let jp_field = f.text("F_FIELD_NAME").unwrap_or("field");
@@ -601,9 +638,7 @@ fn item_pass_one(
             }
         }
         if f.flag("F_CHECK_BEFORE_DELETING") {
-            ctx.report.pending_keys.push(format!(
-                "items/{name}.toml, field {fname}: Jam.py checks before deleting a record it looks up → `on_delete = \"restrict\"` in its lookup (history/locking work)"
-            ));
+            checked.insert(fname.clone());
         }
         types.insert(fname.clone(), dt);
         fields.insert(fid, fname.clone());
@@ -635,16 +670,7 @@ fn item_pass_one(
         ),
         _ => {}
     }
-    if row.flag("F_KEEP_HISTORY") {
-        ctx.report.pending_keys.push(format!(
-            "items/{name}.toml: `keep_history = true` (Jam.py keeps its change history)"
-        ));
-    }
-    if row.flag("F_EDIT_LOCK") {
-        ctx.report.pending_keys.push(format!(
-            "items/{name}.toml: `edit_lock = true` (Jam.py locks records being edited)"
-        ));
-    }
+    history_and_lock(ctx, row, &object, &mut file, &fields);
     ctx.report.converted(
         &object,
         format!(
@@ -661,8 +687,105 @@ fn item_pass_one(
         file,
         fields,
         types,
+        checked,
         module,
     });
+}
+
+/// Jam.py deletes a row whatever looks it up (only its "check before deleting" field setting
+/// says otherwise, and Jam.py 5.4 and 7.0 do not act on it); jamrs refuses such a delete unless
+/// the lookup field says `on_delete = "set_null"` or `"cascade"`. Said once, when lookups came
+/// over.
+fn delete_integrity_note(ctx: &mut Ctx, task: &TaskFile, task_row: &Row) {
+    let unchecked: Vec<String> = ctx
+        .items
+        .iter()
+        .flat_map(|b| {
+            b.file
+                .fields
+                .iter()
+                .filter(|f| f.lookup.is_some() && f.master_field.is_none() && f.on_delete.is_none())
+                .filter(|f| f.field_type == "integer")
+                .map(move |f| format!("{}.{}", b.name, f.name))
+        })
+        .collect();
+    if unchecked.is_empty() {
+        return;
+    }
+    let object = format!(
+        "task {} (Jam.py \"{}\")",
+        task.name,
+        task_row.text("F_ITEM_NAME").unwrap_or("")
+    );
+    ctx.report.approximated(
+        &object,
+        format!(
+            "delete integrity: Jam.py deletes a row that lookups point at (they keep a key to nothing); jamrs refuses that delete (on_delete = \"restrict\", the default) for {}. Set on_delete = \"set_null\" or \"cascade\" on a lookup field to allow it",
+            unchecked.join(", ")
+        ),
+    );
+}
+
+/// Jam.py's History (`F_KEEP_HISTORY`) and Edit lock (`F_EDIT_LOCK` with its record version
+/// field `F_RECORD_VERSION`) as `keep_history` and `edit_lock` / `record_version`.
+fn history_and_lock(
+    ctx: &mut Ctx,
+    row: &Row,
+    object: &str,
+    file: &mut ItemFile,
+    fields: &HashMap<i64, String>,
+) {
+    if row.flag("F_KEEP_HISTORY") {
+        file.keep_history = Some(true);
+        ctx.report
+            .converted(object, "history (keep_history = true)");
+        let history_item = ctx
+            .meta
+            .one("SYS_PARAMS")
+            .and_then(|p| p.id("F_HISTORY_ITEM"));
+        if history_item.is_none() {
+            ctx.report.approximated(
+                object,
+                "Jam.py kept no history of it (the project has no history item); jamrs records its changes from now on",
+            );
+        }
+    }
+    if !row.flag("F_EDIT_LOCK") {
+        return;
+    }
+    match row.id("F_RECORD_VERSION").and_then(|v| fields.get(&v)) {
+        Some(v) => {
+            file.edit_lock = Some(true);
+            if v != "record_version" {
+                file.record_version = Some(v.clone());
+            }
+            if let Some(ff) = file.fields.iter_mut().find(|f| &f.name == v) {
+                // The server sets it: 1 on insert, raised by every update.
+                ff.read_only = None;
+                ff.required = None;
+                ff.default_value = None;
+            }
+            ctx.report.converted(
+                object,
+                format!("edit lock (edit_lock = true, record version {v})"),
+            );
+        }
+        // Tables jamrs creates (no data database): it adds the record version field itself.
+        None if ctx.data.is_none() && !file.fields.iter().any(|f| f.name == "record_version") => {
+            file.edit_lock = Some(true);
+            ctx.report.converted(
+                object,
+                "edit lock (edit_lock = true; jamrs adds the record version field record_version)",
+            );
+        }
+        None => ctx.report.left_out(
+            object,
+            format!(
+                "the edit lock: Jam.py names no record version field for it (Jam.py 5 locks without one), and jamrs's edit lock needs an integer record version column, which the import does not add to {}: add one, declare it as a field and set edit_lock = true and record_version = \"<field>\"",
+                file.table.as_deref().unwrap_or("its table")
+            ),
+        ),
+    }
 }
 
 /// Jam.py's default-value text as a TOML value of the field's type.
@@ -755,10 +878,25 @@ fn item_pass_two(ctx: &mut Ctx, i: usize) {
         let master_field = f
             .id("F_MASTER_FIELD")
             .map(|m| ctx.items[i].fields.get(&m).cloned());
+        // Jam.py's "check before deleting": a row this field points at cannot be deleted.
+        // It is jamrs's default for a lookup with a column; written out so it is seen.
+        let restrict = ctx.items[i].checked.contains(fname)
+            && lookup.is_some()
+            && dt == 2
+            && f.id("F_MASTER_FIELD").is_none();
+        if restrict {
+            ctx.report.converted(
+                &object,
+                format!("field {fname}: check before deleting (on_delete = \"restrict\")"),
+            );
+        }
         let b = &mut ctx.items[i];
         let Some(ff) = b.file.fields.iter_mut().find(|x| &x.name == fname) else {
             continue;
         };
+        if restrict {
+            ff.on_delete = Some("restrict".into());
+        }
         ff.lookup = lookup;
         if let Some(c) = calc {
             ff.calc = Some(c);
@@ -973,7 +1111,7 @@ fn item_pass_two(ctx: &mut Ctx, i: usize) {
 
 /// `F_OBJECT`, `F_OBJECT_FIELD` (1, 2) of a lookup field as a jamrs lookup, each level in the
 /// item the previous level's field looks up.
-fn lookup_chain(ctx: &Ctx, target: i64, f: &Row) -> Result<LookupFile, String> {
+pub(crate) fn lookup_chain(ctx: &Ctx, target: i64, f: &Row) -> Result<LookupFile, String> {
     let mut item = target;
     let mut names = Vec::new();
     for col in ["F_OBJECT_FIELD", "F_OBJECT_FIELD1", "F_OBJECT_FIELD2"] {
@@ -1173,6 +1311,22 @@ fn roles(ctx: &mut Ctx, task: &mut TaskFile, extra: &mut Extra) {
             seen.insert(i, privs.clone());
             items.insert(name, privs);
         }
+        // Reports: `view` is a report's only right (Jam.py's can_view of a report).
+        for r in &ctx.reports {
+            let view = ctx.meta.rows("SYS_PRIVILEGES").iter().any(|p| {
+                p.int("OWNER_REC_ID") == Some(id)
+                    && p.int("ITEM_ID") == Some(r.jp_id)
+                    && p.flag("F_CAN_VIEW")
+            });
+            items.insert(
+                r.name.clone(),
+                if view {
+                    vec!["view".into()]
+                } else {
+                    Vec::new()
+                },
+            );
+        }
         let mut fields = BTreeMap::new();
         for fp in ctx
             .meta
@@ -1208,7 +1362,7 @@ fn roles(ctx: &mut Ctx, task: &mut TaskFile, extra: &mut Extra) {
         ctx.report.converted(
             &object,
             format!(
-                "item privileges ({} items; no row means no rights, as in Jam.py){}",
+                "item privileges ({} items and reports; no row means no rights, as in Jam.py){}",
                 items.len(),
                 if fields.is_empty() {
                     String::new()
@@ -1360,6 +1514,15 @@ fn modules(ctx: &mut Ctx, task_row: &Row, task: &mut TaskFile, extra: &mut Extra
             code.clone(),
         ));
     }
+    for r in &ctx.reports {
+        if let Some(code) = &r.module {
+            codes.push((
+                r.object.clone(),
+                format!("reports/{}.py", r.name),
+                code.clone(),
+            ));
+        }
+    }
     let mut raw_sql = false;
     let mut packages: Vec<String> = Vec::new();
     for (object, path, code) in &codes {
@@ -1411,70 +1574,4 @@ fn modules(ctx: &mut Ctx, task_row: &Row, task: &mut TaskFile, extra: &mut Extra
             "The server modules import `{p}`: install it where jamrs's Python finds it (or remove the import)."
         ));
     }
-}
-
-/// A report (SYS_ITEMS type 13): its template, module and parameters, carried for the reports
-/// work (`reports/<name>.ods`, `reports/<name>.py`).
-fn report_item(ctx: &mut Ctx, row: &Row, extra: &mut Extra) {
-    let jp = row.text("F_ITEM_NAME").unwrap_or("report");
-    let name = ident(jp);
-    let id = row.int("ID").unwrap_or(0);
-    let object = format!("report {name} (Jam.py \"{jp}\", ID {id})");
-    if let Some(template) = row.text("F_VIEW_TEMPLATE") {
-        let ext = template.rsplit('.').next().unwrap_or("ods");
-        extra.copies.push((
-            format!("reports/{template}"),
-            format!("reports/{name}.{ext}"),
-        ));
-        ctx.report.converted(
-            &object,
-            format!("template reports/{template} → reports/{name}.{ext}"),
-        );
-    } else {
-        ctx.report.left_out(&object, "its template: it names none");
-    }
-    if let Some(code) = row.text("F_SERVER_MODULE").filter(|c| !c.trim().is_empty()) {
-        extra
-            .texts
-            .push((format!("reports/{name}.py"), code.to_string()));
-        ctx.report
-            .converted(&object, format!("server module → reports/{name}.py"));
-    }
-    if let Some(code) = row
-        .text("F_WEB_CLIENT_MODULE")
-        .filter(|c| !c.trim().is_empty())
-    {
-        extra
-            .texts
-            .push((format!("client/reports/{name}.js"), code.to_string()));
-    }
-    let mut params: Vec<&Row> = ctx
-        .meta
-        .rows("SYS_REPORT_PARAMS")
-        .iter()
-        .filter(|p| p.int("OWNER_REC_ID") == Some(id))
-        .collect();
-    params.sort_by_key(|p| (p.int("F_INDEX").unwrap_or(0), p.int("ID").unwrap_or(0)));
-    for p in params {
-        let dt = p.int("F_DATA_TYPE").unwrap_or(0);
-        let t = usize::try_from(dt - 1)
-            .ok()
-            .and_then(|i| TYPES.get(i))
-            .copied()
-            .unwrap_or("?");
-        ctx.report.approximated(
-            &object,
-            format!(
-                "parameter {} ({t}{}, caption \"{}\"{}): to be written in reports/{name}.toml when its format is final",
-                p.text("F_PARAM_NAME").unwrap_or("?"),
-                p.int("F_SIZE").filter(|s| *s > 0).map(|s| format!(" {s}")).unwrap_or_default(),
-                p.text("F_NAME").unwrap_or(""),
-                if p.flag("F_REQUIRED") { ", required" } else { "" }
-            ),
-        );
-    }
-    ctx.report.pending_keys.push(format!(
-        "reports/{name}.toml: the report \"{}\" (its template and module are carried; its parameters are listed in this report)",
-        row.text("F_NAME").unwrap_or(jp)
-    ));
 }

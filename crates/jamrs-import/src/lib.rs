@@ -19,6 +19,7 @@ mod meta;
 mod names;
 mod prune;
 mod report;
+mod reports;
 pub mod table;
 pub mod users;
 mod zip;
@@ -167,7 +168,18 @@ pub fn import(
         Source::Folder(d) => Some(d.as_path()),
         Source::Zip(_) => None,
     };
-    let mut files = convert::convert(&meta, source_dir, data.as_ref(), &mut report, &mut extra)?;
+    let has_file = |path: &str| match &src {
+        Source::Folder(d) => d.join(path).is_file(),
+        Source::Zip(entries) => entries.iter().any(|e| e.name == path),
+    };
+    let mut files = convert::convert(
+        &meta,
+        source_dir,
+        &has_file,
+        data.as_ref(),
+        &mut report,
+        &mut extra,
+    )?;
 
     // Stage the project next to `dest` and move it there at the end, so a failed import leaves
     // nothing behind.
@@ -220,14 +232,17 @@ pub fn import(
                 "[database] managed = false: jamrs never creates, alters or drops these tables; it checks that the columns the items use exist",
             );
         }
-        write_all(&staging, &files, &extra, source_dir, &mut report)?;
-        // The safety net: whatever the loader still refuses is left out, item by item.
-        for _ in 0..files.items.len() + 1 {
+        write_all(&staging, &files, &extra, &src, &mut report)?;
+        // The safety net: whatever the loader still refuses is left out, item by item and
+        // report by report.
+        let mut reports: Vec<String> = extra.reports.iter().map(|(n, _)| n.clone()).collect();
+        for _ in 0..files.items.len() + reports.len() + 1 {
             match project::load(&staging) {
                 Ok(_) => break,
                 Err(e) => {
                     let bad = prune::items_in_errors(&e.errors, &files);
-                    if bad.is_empty() {
+                    let bad_reports = prune::reports_in_errors(&e.errors, &reports);
+                    if bad.is_empty() && bad_reports.is_empty() {
                         return Err(format!(
                             "the converted project does not load (a bug of jamrs import):\n{e}"
                         ));
@@ -238,11 +253,22 @@ pub fn import(
                             &object,
                             format!("the whole item: the loader refuses it: {why}"),
                         );
-                        prune::remove_item(&mut files, &item);
+                        prune::remove_item(&mut files, &item, &reports);
                         let _ = fs::remove_file(staging.join("items").join(format!("{item}.py")));
                         let _ = fs::remove_file(staging.join("items").join(format!("{item}.toml")));
                     }
-                    prune::prune(&mut files);
+                    for (name, why) in bad_reports {
+                        report.left_out(
+                            &format!("report {name}"),
+                            format!("the whole report: the loader refuses it: {why}"),
+                        );
+                        reports.retain(|r| r != &name);
+                        let folder = staging.join("reports");
+                        for ext in ["toml", "py", "ods", "ots"] {
+                            let _ = fs::remove_file(folder.join(format!("{name}.{ext}")));
+                        }
+                    }
+                    prune::prune(&mut files, &reports);
                     files
                         .save(&staging)
                         .map_err(|e| format!("{}: {e}", staging.display()))?;
@@ -294,12 +320,22 @@ fn write_all(
     dir: &Path,
     files: &ProjectFiles,
     extra: &convert::Extra,
-    source_dir: Option<&Path>,
+    src: &Source,
     report: &mut Report,
 ) -> Result<(), String> {
     files
         .save(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?;
+    if !extra.reports.is_empty() {
+        let folder = dir.join("reports");
+        fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        for (name, file) in &extra.reports {
+            let path = folder.join(format!("{name}.toml"));
+            let text =
+                ProjectFiles::report_text(file).map_err(|e| format!("{}: {e}", path.display()))?;
+            fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
     for (rel, text) in &extra.texts {
         let path = dir.join(rel);
         if let Some(parent) = path.parent() {
@@ -307,21 +343,25 @@ fn write_all(
         }
         fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    let Some(src) = source_dir else {
-        return Ok(());
-    };
     let mut copies = extra.copies.clone();
     for page in ["index.html", "templates.html"] {
-        if src.join(page).is_file() {
-            copies.push((page.to_string(), format!("jampy/{page}")));
-        }
+        copies.push((page.to_string(), format!("jampy/{page}")));
     }
     for (from, to) in copies {
-        let (from_path, to_path) = (src.join(&from), dir.join(&to));
+        let to_path = dir.join(&to);
         if let Some(parent) = to_path.parent() {
             fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
-        if let Err(e) = fs::copy(&from_path, &to_path) {
+        let copied = match src {
+            Source::Folder(d) if from.ends_with(".html") && !d.join(&from).is_file() => continue,
+            Source::Folder(d) => fs::copy(d.join(&from), &to_path).map(|_| ()),
+            Source::Zip(entries) => match entries.iter().find(|e| e.name == from) {
+                Some(e) => fs::write(&to_path, &e.data),
+                None if from.ends_with(".html") => continue,
+                None => Err(std::io::Error::other("it is not in the export")),
+            },
+        };
+        if let Err(e) = copied {
             report.left_out(
                 &format!("file {from}"),
                 format!("it could not be copied to {to}: {e}"),

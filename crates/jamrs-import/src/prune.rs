@@ -24,8 +24,27 @@ pub fn items_in_errors(errors: &[String], files: &ProjectFiles) -> Vec<(String, 
     out
 }
 
-/// Removes item `name` and the references to it.
-pub fn remove_item(files: &mut ProjectFiles, name: &str) {
+/// The reports the loader's errors name (`reports/<name>.toml: …`, or its module or
+/// template), with the first reason each.
+pub fn reports_in_errors(errors: &[String], reports: &[String]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for e in errors {
+        let Some(rest) = e.strip_prefix("reports/") else {
+            continue;
+        };
+        let Some((file, why)) = rest.split_once(": ") else {
+            continue;
+        };
+        let name = file.split('.').next().unwrap_or_default();
+        if reports.iter().any(|n| n == name) && !out.iter().any(|(n, _)| n == name) {
+            out.push((name.to_string(), why.to_string()));
+        }
+    }
+    out
+}
+
+/// Removes item `name` and the references to it; `reports` are the reports still there.
+pub fn remove_item(files: &mut ProjectFiles, name: &str, reports: &[String]) {
     files.items.retain(|(n, _)| n != name);
     for g in &mut files.task.groups {
         g.items.retain(|i| i != name);
@@ -35,11 +54,13 @@ pub fn remove_item(files: &mut ProjectFiles, name: &str) {
         let prefix = format!("{name}.");
         r.fields.retain(|k, _| !k.starts_with(&prefix));
     }
-    prune(files);
+    prune(files, reports);
 }
 
-/// Drops every reference to an item or field that does not exist, until none is left.
-pub fn prune(files: &mut ProjectFiles) {
+/// Drops every reference to an item, report or field that does not exist, until none is
+/// left. `reports` are the reports that exist.
+pub fn prune(files: &mut ProjectFiles, reports: &[String]) {
+    let is_report = |n: &str| reports.iter().any(|r| r == n);
     loop {
         let fields: HashMap<String, HashSet<String>> = files
             .items
@@ -61,6 +82,11 @@ pub fn prune(files: &mut ProjectFiles) {
             let has = |i: &str, f: &str| fields.get(i).is_some_and(|s| s.contains(f));
             item.details.retain(|d| {
                 let keep = fields.contains_key(d);
+                changed |= !keep;
+                keep
+            });
+            item.reports.retain(|r| {
+                let keep = is_report(r);
                 changed |= !keep;
                 keep
             });
@@ -134,12 +160,17 @@ pub fn prune(files: &mut ProjectFiles) {
             .collect();
         for r in &mut files.task.roles {
             let n = r.items.len() + r.fields.len();
-            r.items.retain(|i, _| names.contains_key(i));
+            r.items.retain(|i, _| names.contains_key(i) || is_report(i));
             r.fields.retain(|k, _| {
                 k.split_once('.')
                     .is_some_and(|(i, f)| names.get(i).is_some_and(|s| s.contains(f)))
             });
             changed |= n != r.items.len() + r.fields.len();
+        }
+        for g in &mut files.task.groups {
+            let n = g.items.len();
+            g.items.retain(|i| names.contains_key(i) || is_report(i));
+            changed |= n != g.items.len();
         }
         if !changed {
             break;

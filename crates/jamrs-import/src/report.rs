@@ -21,9 +21,6 @@ pub struct Report {
     pub entries: Vec<Entry>,
     /// Things to do after the import (set passwords, install packages), one line each.
     pub next_steps: Vec<String>,
-    /// Settings that map to project keys other work is adding (`keep_history`, …), written as
-    /// notes until those keys exist.
-    pub pending_keys: Vec<String>,
 }
 
 impl Report {
@@ -84,16 +81,6 @@ impl Report {
             }
             out.push('\n');
         }
-        if !self.pending_keys.is_empty() {
-            let _ = writeln!(
-                out,
-                "## Settings waiting for jamrs keys\n\nThese Jam.py settings map to project keys jamrs does not have yet; add them when it does:\n"
-            );
-            for s in &self.pending_keys {
-                let _ = writeln!(out, "- {s}");
-            }
-            out.push('\n');
-        }
         let _ = writeln!(out, "## Objects\n");
         for e in &self.entries {
             let _ = writeln!(out, "### {}\n", e.object);
@@ -130,12 +117,6 @@ impl Report {
             }
             for l in &e.left_out {
                 let _ = writeln!(out, "  - {}: left out: {l}", e.object);
-            }
-        }
-        if !self.pending_keys.is_empty() {
-            let _ = writeln!(out, "Settings waiting for jamrs keys (noted in IMPORT.md):");
-            for s in &self.pending_keys {
-                let _ = writeln!(out, "  * {s}");
             }
         }
         if !self.next_steps.is_empty() {

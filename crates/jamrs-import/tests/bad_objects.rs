@@ -40,6 +40,7 @@ INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_TABL
 INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, TABLE_ID, F_ITEM_NAME) VALUES (14, 0, 10, 14, 11, 'gone');
 INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_VIEW_TEMPLATE) VALUES (15, 0, 2, 13, 'Sales', 'sales', 'sales.ods');
 INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_TABLE_NAME) VALUES (16, 1, 2, 10, 'Deleted', 'deleted_item', 'NOPE');
+INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_VIEW_TEMPLATE) VALUES (17, 0, 2, 13, 'Escape', 'escape', '../data.ods');
 INSERT INTO SYS_FIELDS VALUES (100, 0, 10, 'ID', 'id', 'ID', 2, NULL, NULL, NULL, 0);
 INSERT INTO SYS_FIELDS VALUES (101, 0, 10, 'Name', 'fullName', 'NAME', 1, 10, NULL, NULL, 1);
 INSERT INTO SYS_FIELDS VALUES (102, 0, 10, 'Ref', 'ref', 'REF', 2, NULL, 11, 110, 0);
@@ -82,7 +83,8 @@ fn bad_objects_are_reported_and_left_out_and_the_rest_loads() {
         "field missing: its column MISSING is not in table GOOD",
         "field ref: its lookup",
         "items/good_item.py, line 1: jamrs does not provide Jam.py's database layer",
-        "file reports/sales.ods",
+        "the whole report: its template reports/sales.ods is not in the Jam.py project",
+        "its template \"../data.ods\" is not a file name in reports/",
         "renamed goodItem → good_item",
         "field fullName renamed full_name",
         "the password (Jam.py keeps it in plain text",
@@ -202,5 +204,181 @@ fn import_table_describes_an_existing_table() {
         jamrs_import::table::describe(&source.join("data.sqlite"), "nope")
             .unwrap_err()
             .contains("there is no table nope")
+    );
+}
+
+/// Metadata with the settings that map to jamrs keys: a v7 field marked "check before deleting"
+/// (older v7 databases have the column in SYS_FIELDS), an item with history and an edit lock
+/// naming its record version field, and reports: one with a template and params of every kind
+/// the import handles, one whose template is a `.xls`.
+const SETTINGS: &str = r#"
+CREATE TABLE SYS_ITEMS (ID INTEGER PRIMARY KEY, DELETED INTEGER, PARENT INTEGER, TYPE_ID INTEGER,
+  TABLE_ID INTEGER, F_NAME TEXT, F_ITEM_NAME TEXT, F_TABLE_NAME TEXT, F_VIEW_TEMPLATE TEXT,
+  F_VISIBLE INTEGER, F_SERVER_MODULE TEXT, F_INFO TEXT, F_PRIMARY_KEY INTEGER,
+  F_KEEP_HISTORY INTEGER, F_EDIT_LOCK INTEGER, F_RECORD_VERSION INTEGER);
+CREATE TABLE SYS_FIELDS (ID INTEGER PRIMARY KEY, DELETED INTEGER, OWNER_REC_ID INTEGER,
+  F_NAME TEXT, F_FIELD_NAME TEXT, F_DB_FIELD_NAME TEXT, F_DATA_TYPE INTEGER, F_SIZE INTEGER,
+  F_OBJECT INTEGER, F_OBJECT_FIELD INTEGER, F_CHECK_BEFORE_DELETING INTEGER);
+CREATE TABLE SYS_REPORT_PARAMS (ID INTEGER PRIMARY KEY, DELETED INTEGER, OWNER_REC_ID INTEGER,
+  F_INDEX INTEGER, F_NAME TEXT, F_PARAM_NAME TEXT, F_DATA_TYPE INTEGER, F_SIZE INTEGER,
+  F_OBJECT INTEGER, F_OBJECT_FIELD INTEGER, F_REQUIRED INTEGER, F_VISIBLE INTEGER,
+  F_LOOKUP_VALUES INTEGER, F_MULTI_SELECT INTEGER);
+CREATE TABLE SYS_LOOKUP_LISTS (ID INTEGER PRIMARY KEY, DELETED INTEGER, F_NAME TEXT,
+  F_LOOKUP_VALUES_TEXT TEXT);
+CREATE TABLE SYS_PARAMS (ID INTEGER PRIMARY KEY, DELETED INTEGER, F_SAFE_MODE INTEGER,
+  F_UPGRADED_TO INTEGER);
+CREATE TABLE SYS_TASKS (ID INTEGER PRIMARY KEY, DELETED INTEGER, F_DB_TYPE INTEGER, F_ALIAS TEXT);
+CREATE TABLE SYS_ROLES (ID INTEGER PRIMARY KEY, DELETED INTEGER, F_NAME TEXT);
+CREATE TABLE SYS_PRIVILEGES (ID INTEGER PRIMARY KEY, DELETED INTEGER, OWNER_REC_ID INTEGER,
+  ITEM_ID INTEGER, F_CAN_VIEW INTEGER, F_CAN_CREATE INTEGER, F_CAN_EDIT INTEGER, F_CAN_DELETE INTEGER);
+INSERT INTO SYS_PARAMS VALUES (1, 0, 1, 7);
+INSERT INTO SYS_TASKS VALUES (1, 0, 1, 'data.sqlite');
+INSERT INTO SYS_ROLES VALUES (1, 0, 'Clerks');
+INSERT INTO SYS_LOOKUP_LISTS VALUES (1, 0, 'Colours', '[[1, "Red"], [2, "Blue"]]');
+INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME) VALUES (1, 0, -1, 5, 'Shop', 'shop');
+INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_VISIBLE) VALUES (2, 0, 1, 6, 'Catalogs', 'catalogs', 1);
+INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_VISIBLE) VALUES (3, 0, 1, 9, 'Reports', 'reports', 1);
+INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_TABLE_NAME, F_VISIBLE,
+  F_PRIMARY_KEY, F_INFO) VALUES (10, 0, 2, 10, 'Kinds', 'kinds', 'KINDS', 1, 100, 'json{"reports": [[20], [21]]}');
+INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_TABLE_NAME, F_VISIBLE,
+  F_PRIMARY_KEY, F_KEEP_HISTORY, F_EDIT_LOCK, F_RECORD_VERSION) VALUES (11, 0, 2, 10, 'Things', 'things', 'THINGS', 1, 110, 1, 1, 113);
+INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_VIEW_TEMPLATE, F_VISIBLE,
+  F_SERVER_MODULE) VALUES (20, 0, 3, 13, 'Kind list', 'kindList', 'kinds.ods', 0,
+  'def on_generate(report):' || char(10) || '    report.print_band(''title'', {})' || char(10));
+INSERT INTO SYS_ITEMS (ID, DELETED, PARENT, TYPE_ID, F_NAME, F_ITEM_NAME, F_VIEW_TEMPLATE, F_VISIBLE,
+  F_SERVER_MODULE) VALUES (21, 0, 3, 13, 'Old', 'old', 'old.xls', 1, 'def on_generate(report):' || char(10) || '    pass' || char(10));
+INSERT INTO SYS_FIELDS VALUES (100, 0, 10, 'ID', 'id', 'ID', 2, NULL, NULL, NULL, 0);
+INSERT INTO SYS_FIELDS VALUES (101, 0, 10, 'Name', 'name', 'NAME', 1, 20, NULL, NULL, 0);
+INSERT INTO SYS_FIELDS VALUES (110, 0, 11, 'ID', 'id', 'ID', 2, NULL, NULL, NULL, 0);
+INSERT INTO SYS_FIELDS VALUES (111, 0, 11, 'Kind', 'kind', 'KIND', 2, NULL, 10, 101, 1);
+INSERT INTO SYS_FIELDS VALUES (112, 0, 11, 'Other kind', 'other_kind', 'OTHER_KIND', 2, NULL, 10, 101, 0);
+INSERT INTO SYS_FIELDS VALUES (113, 0, 11, 'Version', 'version', 'VERSION', 2, NULL, NULL, NULL, 0);
+INSERT INTO SYS_REPORT_PARAMS VALUES (1, 0, 20, 0, 'Kinds', 'kindIds', 2, NULL, 10, 101, 1, 1, NULL, 1);
+INSERT INTO SYS_REPORT_PARAMS VALUES (2, 0, 20, 1, 'Title', 'title', 1, 40, NULL, NULL, 0, 0, NULL, 0);
+INSERT INTO SYS_REPORT_PARAMS VALUES (3, 0, 20, 2, 'Colour', 'colour', 2, NULL, NULL, NULL, 0, 1, 1, 0);
+INSERT INTO SYS_REPORT_PARAMS VALUES (4, 0, 20, 3, 'Picture', 'picture', 11, NULL, NULL, NULL, 0, 1, NULL, 0);
+INSERT INTO SYS_PRIVILEGES VALUES (1, 0, 1, 10, 1, 1, 1, 1);
+INSERT INTO SYS_PRIVILEGES VALUES (2, 0, 1, 11, 1, 1, 1, 1);
+INSERT INTO SYS_PRIVILEGES VALUES (3, 0, 1, 20, 0, 0, 0, 0);
+"#;
+
+/// A spreadsheet template of one band (`title`), as LibreOffice lays out an `.ods`.
+fn ods(path: &Path) {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("mimetype", stored).unwrap();
+    zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    zip.start_file("content.xml", stored).unwrap();
+    zip.write_all(
+        br#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="S"><table:table-row><table:table-cell office:value-type="string"><text:p>title</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#,
+    )
+    .unwrap();
+    zip.finish().unwrap();
+}
+
+#[test]
+fn history_edit_lock_check_before_deleting_and_reports_map_to_their_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("jampy");
+    std::fs::create_dir_all(source.join("reports")).unwrap();
+    Connection::open(source.join("admin.sqlite"))
+        .unwrap()
+        .execute_batch(SETTINGS)
+        .unwrap();
+    Connection::open(source.join("data.sqlite"))
+        .unwrap()
+        .execute_batch(
+            r#"CREATE TABLE "KINDS" ("ID" INTEGER PRIMARY KEY, "NAME" TEXT);
+               CREATE TABLE "THINGS" ("ID" INTEGER PRIMARY KEY, "KIND" INTEGER, "OTHER_KIND" INTEGER, "VERSION" INTEGER);"#,
+        )
+        .unwrap();
+    ods(&source.join("reports/kinds.ods"));
+    std::fs::write(
+        source.join("reports/old.xls"),
+        b"not a spreadsheet jamrs prints",
+    )
+    .unwrap();
+    let dest = dir.path().join("new");
+    jamrs_import::import(&source, &dest, &Default::default(), &mut |_| {}).unwrap();
+    let md = std::fs::read_to_string(dest.join("IMPORT.md")).unwrap();
+    let task = jamrs_core::project::load(&dest).unwrap_or_else(|e| panic!("{e}\n{md}"));
+
+    let things = task.item_by_name("things").unwrap();
+    assert!(things.keep_history, "{md}");
+    let version = things.record_version.expect("an edit lock");
+    assert_eq!(things.field(version).name.as_str(), "version");
+    let file = std::fs::read_to_string(dest.join("items/things.toml")).unwrap();
+    assert!(file.contains("keep_history = true"), "{file}");
+    assert!(file.contains("edit_lock = true"), "{file}");
+    assert!(file.contains("record_version = \"version\""), "{file}");
+    // Check before deleting: written out on the field that has it; the other lookup gets
+    // jamrs's default, and the report says Jam.py did not check it.
+    let kind = file.find("name = \"kind\"").unwrap();
+    let other = file.find("name = \"other_kind\"").unwrap();
+    assert!(
+        file[kind..other].contains("on_delete = \"restrict\""),
+        "{file}"
+    );
+    assert!(!file[other..].contains("on_delete"), "{file}");
+    assert!(md.contains("field kind: check before deleting"), "{md}");
+    assert!(
+        md.contains(
+            "refuses that delete (on_delete = \"restrict\", the default) for things.other_kind"
+        ),
+        "{md}"
+    );
+    // Jam.py's project has no history item: said so.
+    assert!(md.contains("Jam.py kept no history of it"), "{md}");
+
+    // The report: its file, template and module; its params as jamrs has them.
+    let report = task
+        .reports
+        .iter()
+        .find(|r| r.name.as_str() == "kind_list")
+        .unwrap_or_else(|| panic!("{md}"));
+    assert_eq!(report.caption, "Kind list");
+    assert!(!report.visible);
+    assert!(report.template.ends_with("reports/kind_list.ods"));
+    assert!(report.module.is_some());
+    let params: Vec<&str> = report
+        .params
+        .iter()
+        .map(|p| p.field.name.as_str())
+        .collect();
+    assert_eq!(params, ["kind_ids", "title", "colour"], "{md}");
+    assert!(report.params[0].multi_select && report.params[0].field.lookup.is_some());
+    assert!(report.params[0].field.required);
+    assert!(!report.params[1].field.visible);
+    assert!(report.params[2].field.lookup_values.is_some());
+    assert!(md.contains("param picture: data type 11"), "{md}");
+    let toml = std::fs::read_to_string(dest.join("reports/kind_list.toml")).unwrap();
+    assert_eq!(
+        jamrs_core::project::ProjectFiles::report_text(&toml::from_str(&toml).unwrap()).unwrap(),
+        toml,
+        "reports/kind_list.toml is not in canonical form"
+    );
+    // The item's view offers it; the role's "no view" row is kept.
+    assert_eq!(task.item_by_name("kinds").unwrap().reports.len(), 1, "{md}");
+    let jamrs_toml = std::fs::read_to_string(dest.join("jamrs.toml")).unwrap();
+    assert!(jamrs_toml.contains("kind_list = []"), "{jamrs_toml}");
+    assert!(
+        jamrs_toml.contains("items = [\"kind_list\"]"),
+        "{jamrs_toml}"
+    );
+    // A report jamrs cannot print is left out, its module and template kept aside.
+    assert!(
+        md.contains("its template old.xls is not a LibreOffice spreadsheet"),
+        "{md}"
+    );
+    assert!(!dest.join("reports/old.toml").exists());
+    assert!(!dest.join("reports/old.py").exists());
+    assert!(dest.join("jampy/left_out/reports/old.py").is_file());
+    assert!(dest.join("jampy/left_out/reports/old.xls").is_file());
+    assert!(
+        md.contains("its view's report 21 (it did not come over)"),
+        "{md}"
     );
 }

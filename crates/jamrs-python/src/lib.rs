@@ -30,7 +30,7 @@ use jamrs_core::model::Item;
 use jamrs_core::query::{OpenParams, OpenQuery};
 use jamrs_core::{Error, ItemId, Kind, Result, Task};
 use jamrs_store::engine::{ApplyResult, Delta, Engine, OpenResult, Record};
-use jamrs_store::{Conn, Hooks, builder};
+use jamrs_store::{Conn, Hooks, LoginAnswer, builder};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyList, PyTuple};
 use serde_json::{Map, Value as Json};
@@ -807,7 +807,7 @@ impl jamrs_store::Events for PythonHooks {
         conn: &mut dyn Conn,
         form_data: &Map<String, Json>,
         info: &Map<String, Json>,
-    ) -> Option<Result<Option<Map<String, Json>>>> {
+    ) -> Option<Result<LoginAnswer>> {
         self.rt.on_login(engine, conn, form_data, info)
     }
 
@@ -978,14 +978,14 @@ impl Runtime {
         conn: &mut dyn Conn,
         form_data: &Map<String, Json>,
         info: &Map<String, Json>,
-    ) -> Option<Result<Option<Map<String, Json>>>> {
+    ) -> Option<Result<LoginAnswer>> {
         if !self.handles(None, Event::OnLogin) {
             return None;
         }
         Some(self.attach(|py| {
             let handlers = self.handlers(py, None, Event::OnLogin)?;
             let Some((h, _)) = handlers.first() else {
-                return Ok(None);
+                return Ok(LoginAnswer::Refused);
             };
             let form = convert::map_to_py(py, form_data).map_err(|e| py_internal(py, &e))?;
             let info = convert::map_to_py(py, info).map_err(|e| py_internal(py, &e))?;
@@ -997,15 +997,27 @@ impl Runtime {
                 let r = self.call(py, h, args)?;
                 self.guarded(py, || {
                     if !r.is_truthy().unwrap_or(false) {
-                        return Ok(None);
+                        return Ok(LoginAnswer::Refused);
                     }
-                    match convert::py_to_json(&r) {
-                        Ok(Json::Object(m)) => Ok(Some(m)),
-                        _ => Err(Error::new(
-                            Kind::Module,
-                            "on_login must return a user_info dict, or a false value to refuse",
+                    if !r.is_instance_of::<PyDict>() {
+                        return Ok(LoginAnswer::Invalid(
+                            "on_login must return a user_info dict, or a false value to refuse"
+                                .into(),
+                        ));
+                    }
+                    // The session keeps user_info as JSON, so every value must be one JSON
+                    // can hold.
+                    Ok(match convert::py_to_json(&r) {
+                        Ok(Json::Object(m)) => LoginAnswer::Accepted(m),
+                        Ok(_) => LoginAnswer::Invalid(
+                            "on_login must return a user_info dict, or a false value to refuse"
+                                .into(),
+                        ),
+                        Err(e) => LoginAnswer::Invalid(format!(
+                            "on_login returned a user_info the session cannot keep: {} (its values must be str, int, float, bool, None, dates, or lists and dicts of them with str keys)",
+                            e.value(py)
                         )),
-                    }
+                    })
                 })
             })?;
             r

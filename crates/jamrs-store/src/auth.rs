@@ -365,6 +365,7 @@ pub fn user_info(task: &Task, user: &User) -> Option<(UserInfo, usize)> {
             role_id: user.role_id,
             role_name: task.roles[role].name.to_string(),
             tenant_id: user.tenant_id,
+            extra: serde_json::Map::new(),
         },
         role,
     ))
@@ -412,8 +413,23 @@ pub fn delete_expired(conn: &mut dyn Conn, now: i64, timeout: i64) -> Result<u64
     conn.execute(&q)
 }
 
+/// The keys of `user_info` jamrs reads itself; `on_login` may return any others.
+const USER_INFO_KEYS: [&str; 6] = [
+    "user_id",
+    "login",
+    "user_name",
+    "role_id",
+    "role_name",
+    "tenant_id",
+];
+
+/// The most the other keys of a custom `user_info` may take, as JSON: the session row carries
+/// them and every request of the session reads them back.
+pub const MAX_USER_INFO_EXTRA_BYTES: usize = 16 * 1024;
+
 /// The `user_info` a custom `on_login` returned, checked: `user_id` (an integer), a role that
-/// exists (`role_id`, or `role_name`), and optionally `user_name`, `login`, `tenant_id`.
+/// exists (`role_id`, or `role_name`), and optionally `user_name`, `login`, `tenant_id`; any
+/// other keys are kept as they are (`UserInfo::extra`), up to [`MAX_USER_INFO_EXTRA_BYTES`].
 pub fn custom_user_info(
     task: &Task,
     m: &serde_json::Map<String, serde_json::Value>,
@@ -443,6 +459,20 @@ pub fn custom_user_info(
             .map(str::to_string)
     };
     let login = text("login").unwrap_or_else(|| user_id.to_string());
+    let extra: serde_json::Map<String, serde_json::Value> = m
+        .iter()
+        .filter(|(k, _)| !USER_INFO_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let size = serde_json::to_string(&extra).map_or(usize::MAX, |t| t.len());
+    if size > MAX_USER_INFO_EXTRA_BYTES {
+        return Err(Error::new(
+            jamrs_core::Kind::Module,
+            format!(
+                "on_login returned a user_info whose other keys take {size} bytes as JSON; a session keeps at most {MAX_USER_INFO_EXTRA_BYTES} (keep large data in a table and its key in user_info)"
+            ),
+        ));
+    }
     Ok((
         UserInfo {
             user_id,
@@ -451,6 +481,7 @@ pub fn custom_user_info(
             role_id: task.roles[role].id,
             role_name: task.roles[role].name.to_string(),
             tenant_id: m.get("tenant_id").and_then(serde_json::Value::as_i64),
+            extra,
         },
         role,
     ))
@@ -465,13 +496,17 @@ pub fn create_custom_session(
     address: &str,
 ) -> Result<String> {
     let token = new_token()?;
-    let json = serde_json::json!({
-        "user_id": info.user_id,
-        "login": info.login,
-        "user_name": info.user_name,
-        "role_id": info.role_id,
-        "tenant_id": info.tenant_id,
-    });
+    let mut json = info.extra.clone();
+    for (k, v) in [
+        ("user_id", serde_json::json!(info.user_id)),
+        ("login", serde_json::json!(info.login)),
+        ("user_name", serde_json::json!(info.user_name)),
+        ("role_id", serde_json::json!(info.role_id)),
+        ("tenant_id", serde_json::json!(info.tenant_id)),
+    ] {
+        json.insert(k.to_string(), v);
+    }
+    let json = serde_json::Value::Object(json);
     let q = sql(
         conn,
         &format!(

@@ -24,6 +24,18 @@ use serde_json::{Map, Value as Json};
 use crate::conn::Conn;
 use crate::engine::{ApplyResult, Delta, Engine, OpenResult, Record};
 
+/// What a task's `on_login` answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoginAnswer {
+    /// A `user_info` dict, as JSON (checked by `auth::custom_user_info`).
+    Accepted(Map<String, Json>),
+    /// A false value: the login is refused.
+    Refused,
+    /// Something that cannot be a `user_info` (not a dict, or a value JSON cannot hold): a
+    /// mistake in the module, with what is wrong.
+    Invalid(String),
+}
+
 pub trait Hooks: Send + Sync {
     fn on_open(
         &self,
@@ -120,14 +132,15 @@ pub trait Events: Send + Sync {
     }
 
     /// `on_login(task, form_data, info)`: `None` when the task has no such handler (the
-    /// built-in login applies); otherwise the handler's `user_info`, or `None` if it refused.
+    /// built-in login applies); otherwise what the handler answered. `Err` is an exception it
+    /// raised (a refusal, as in Jam.py).
     fn on_login(
         &self,
         _engine: &Engine,
         _conn: &mut dyn Conn,
         _form_data: &Map<String, Json>,
         _info: &Map<String, Json>,
-    ) -> Option<Result<Option<Map<String, Json>>>> {
+    ) -> Option<Result<LoginAnswer>> {
         None
     }
 

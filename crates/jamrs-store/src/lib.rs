@@ -24,6 +24,6 @@ pub mod store;
 pub use conn::Conn;
 pub use dialect::Dialect;
 pub use engine::{ChangeResult, Engine, OpenResult};
-pub use hooks::{Events, Hooks, NoHooks, TaskEvent};
+pub use hooks::{Events, Hooks, LoginAnswer, NoHooks, TaskEvent};
 pub use sql::Sql;
 pub use store::Store;

@@ -4,8 +4,10 @@
 //! fills it through Jam.py's datasets, and prints the rows Jam.py's API opens. The project is
 //! imported, served by jamrs, and each item must open the same rows, values and lookup texts
 //! for the same user (Jam.py's user "a", logging in with the password Jam.py had, carried as a
-//! hash with `--passwords`). Then jamrs writes (insert, update, delete) and Jam.py must read
-//! the result back. The import must not change the data database.
+//! hash with `--passwords`), and the same detail rows under each master. Then jamrs writes
+//! (insert, update, delete, with detail rows) and Jam.py must read the result back. The import
+//! must not change the data database. The settings (history, edit lock, delete integrity) and
+//! the report are run, and a Builder export of the project is imported and served too.
 //!
 //! Needs python3 with venv and PyPI. Where Jam.py cannot be installed the tests fail saying so,
 //! unless `JAMRS_SKIP_JAMPY=1` is set, which skips them.
@@ -18,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::TestServer;
+use common::jobs::{done, file, ods_cells, print};
 use serde_json::{Map, Value, json};
 
 const SKIP_VAR: &str = "JAMRS_SKIP_JAMPY";
@@ -129,6 +132,11 @@ fn jamrs_rows(c: &common::Client, task: &jamrs_core::Task, item: &str) -> Vec<Ma
 fn jamrs_rows_raw(c: &common::Client, item: &str) -> Vec<Map<String, Value>> {
     let (status, body) = c.open(item, &json!({"expanded": true, "order": ["id"]}));
     assert_eq!(status, 200, "open {item}: {body}");
+    rows_of(&body)
+}
+
+/// The rows of an open's answer as maps by field name.
+fn rows_of(body: &Value) -> Vec<Map<String, Value>> {
     let fields: Vec<String> = body["fields"]
         .as_array()
         .unwrap()
@@ -149,7 +157,41 @@ fn jamrs_rows_raw(c: &common::Client, item: &str) -> Vec<Map<String, Value>> {
         .collect()
 }
 
+/// The detail rows of each order, as jamrs opens them through their master (`"master"`), in
+/// Jam.py's order: the orders', then each detail row's key.
+fn jamrs_detail_rows(c: &common::Client, jampy: &Value, detail: &str) -> Vec<Map<String, Value>> {
+    let mut rows = Vec::new();
+    for order in jampy["orders"].as_array().unwrap() {
+        let (status, body) = c.open(
+            detail,
+            &json!({"master": order["id"], "expanded": true, "order": ["id"]}),
+        );
+        assert_eq!(
+            status, 200,
+            "open {detail} of order {}: {body}",
+            order["id"]
+        );
+        rows.extend(rows_of(&body));
+    }
+    // The link fields (Jam.py's master_id, master_rec_id) are the server's: the grouping by
+    // master above is what they mean.
+    for r in &mut rows {
+        r.remove("master_id");
+        r.remove("master_rec_id");
+    }
+    rows
+}
+
 fn assert_same_rows(item: &str, jampy: &Value, jamrs: &[Map<String, Value>]) {
+    let mut jampy = jampy.clone();
+    if let Some(rows) = jampy[item].as_array_mut() {
+        for r in rows.iter_mut().filter_map(Value::as_object_mut) {
+            if ["order_lines"].contains(&item) {
+                r.remove("master_id");
+                r.remove("master_rec_id");
+            }
+        }
+    }
     let expected = jampy[item].as_array().unwrap();
     assert_eq!(
         expected.len(),
@@ -225,6 +267,42 @@ fn import_and_compare(version: &str, package: &str) {
     for item in ["countries", "customers", "orders"] {
         assert_same_rows(item, &expected, &jamrs_rows(&c, &task, item));
     }
+    // Details of both kinds: master_id + master_rec_id (order lines) and, in v7, master_field
+    // (payments); the same rows under the same orders.
+    let orders_model = task.item_by_name("orders").unwrap();
+    let details: Vec<&str> = orders_model
+        .details
+        .iter()
+        .map(|d| task.item(*d).name.as_str())
+        .collect();
+    let expected_details: Vec<&str> = if version == "v7" {
+        vec!["order_lines", "payments"]
+    } else {
+        vec!["order_lines"]
+    };
+    assert_eq!(details, expected_details, "{md}");
+    for detail in expected_details {
+        let rows = jamrs_detail_rows(&c, &expected, detail);
+        assert!(!rows.is_empty());
+        assert_same_rows(detail, &expected, &rows);
+    }
+    let link = |item: &str| task.item_by_name(item).unwrap().master_link;
+    assert!(
+        matches!(
+            link("order_lines"),
+            Some(jamrs_core::model::MasterLink::MasterIdRecId { .. })
+        ),
+        "{md}"
+    );
+    if version == "v7" {
+        assert!(
+            matches!(
+                link("payments"),
+                Some(jamrs_core::model::MasterLink::MasterField(_))
+            ),
+            "{md}"
+        );
+    }
     // The item's module function stays callable, as in Jam.py.
     let (status, body) = c.post_json("/api/items/orders/call/total_of", &json!({"args": [4]}));
     assert_eq!((status, &body["result"]), (200, &json!(8)), "{body}");
@@ -233,8 +311,13 @@ fn import_and_compare(version: &str, package: &str) {
     let (status, body) = c.apply(
         "orders",
         &json!({"changes": [
-            {"op": "insert", "values": {"customer": 2, "customer_country": 2, "status": 1, "total": 4.5}},
-            {"op": "update", "id": 1, "values": {"total": 7.0, "status": 2}},
+            {"op": "insert", "values": {"customer": 2, "customer_country": 2, "status": 1, "total": 4.5},
+             "details": {"order_lines": [
+                {"op": "insert", "values": {"item": "new line", "qty": 4, "price": 1.5}},
+                {"op": "insert", "values": {"item": "second", "qty": 1, "price": 0.5}}
+             ]}},
+            {"op": "update", "id": 1, "values": {"total": 7.0, "status": 2},
+             "details": {"order_lines": [{"op": "update", "id": 1, "values": {"qty": 9}}]}},
             {"op": "delete", "id": 3}
         ]}),
     );
@@ -245,6 +328,241 @@ fn import_and_compare(version: &str, package: &str) {
     assert_same_rows("orders", &after, &orders);
     assert_eq!(after["orders"][1]["customer.text"], json!("Bob"));
     assert_eq!(after["orders"][0]["total"], json!(7.0));
+    // Jam.py reads the detail rows jamrs wrote under the new order, the changed line, and
+    // not the deleted order's lines.
+    let lines = jamrs_detail_rows(&c, &after, "order_lines");
+    assert_same_rows("order_lines", &after, &lines);
+    let items: Vec<&Value> = after["order_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| &l["item"])
+        .collect();
+    assert_eq!(
+        items,
+        [&json!("item 1.0"), &json!("new line"), &json!("second")]
+    );
+    assert_eq!(after["order_lines"][0]["qty"], json!(9));
+
+    settings_and_reports(
+        version,
+        &python,
+        &source,
+        &project,
+        &md,
+        &task,
+        (&c, &server.url),
+    );
+}
+
+/// Jam.py's History, Edit lock and the delete integrity of lookups, and its report with a
+/// param, as the imported project has them, checked by running them.
+fn settings_and_reports(
+    version: &str,
+    python: &Path,
+    source: &Path,
+    project: &Path,
+    md: &str,
+    task: &jamrs_core::Task,
+    (c, url): (&common::Client, &str),
+) {
+    // `jamrs check` accepts the project.
+    let check = Command::new(env!("CARGO_BIN_EXE_jamrs"))
+        .arg("check")
+        .arg(project)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "jamrs check: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(!md.contains("waiting for jamrs keys"), "{md}");
+    // Jam.py's history item has no primary key: it stays Jam.py's, said so.
+    assert!(md.contains("it is Jam.py's history item"), "{md}");
+
+    // History: customers keep it; a change through jamrs is recorded, with who and what.
+    let customers = task.item_by_name("customers").unwrap();
+    assert!(customers.keep_history);
+    let version_of = |id: i64| -> Option<i64> {
+        let (status, body) = c.open(
+            "customers",
+            &json!({"filters": [["id", "eq", id]], "fields": ["id", "record_version"]}),
+        );
+        assert_eq!(status, 200, "{body}");
+        body["rows"][0][1].as_i64()
+    };
+    let update = |values: Value| {
+        c.apply(
+            "customers",
+            &json!({"changes": [{"op": "update", "id": 1, "values": values}]}),
+        )
+    };
+    if version == "v7" {
+        // v7 names the record version field: the edit lock comes over and refuses a stale
+        // version.
+        assert!(customers.record_version.is_some(), "{md}");
+        let v = version_of(1);
+        let (status, body) = update(json!({"credit": 2.5, "record_version": v}));
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = update(json!({"credit": 9.0, "record_version": v}));
+        assert_eq!(status, 409, "a stale record version was accepted: {body}");
+        assert_eq!(body["error"]["code"], "conflict", "{body}");
+    } else {
+        // v5's edit lock has no record version field: left out, said why.
+        assert!(customers.record_version.is_none());
+        assert!(
+            md.contains("the edit lock: Jam.py names no record version field"),
+            "{md}"
+        );
+        let (status, body) = update(json!({"credit": 2.5}));
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = c.post_json("/api/items/customers/history", &json!({"id": 1}));
+    assert_eq!(status, 200, "{body}");
+    let entries = body["history"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{body}");
+    let changes = entries[0]["changes"].as_array().unwrap();
+    assert!(
+        changes.iter().any(|ch| ch["field"] == "credit"
+            && ch["old"] == json!(1.5)
+            && ch["new"] == json!(2.5)),
+        "{body}"
+    );
+    // Jam.py reads the change back.
+    let after = jampy_rows(python, source, true);
+    assert_eq!(after["customers"][0]["credit"], json!(2.5));
+
+    // Delete integrity: a country a customer looks up cannot be deleted, and nothing changes.
+    assert!(md.contains("delete integrity"), "{md}");
+    let (status, body) = c.apply(
+        "countries",
+        &json!({"changes": [{"op": "delete", "id": 1}]}),
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be deleted"),
+        "{body}"
+    );
+    let after = jampy_rows(python, source, true);
+    assert_eq!(after["countries"].as_array().unwrap().len(), 3);
+
+    // The report: its file, param and template came over, the role may print it, and it
+    // prints to ODS what its module fills in.
+    let report = task
+        .reports
+        .iter()
+        .find(|r| r.name.as_str() == "customer_card")
+        .unwrap_or_else(|| panic!("no report customer_card: {md}"));
+    assert_eq!(report.caption, "Customer card");
+    assert_eq!(report.params.len(), 1);
+    assert!(report.params[0].field.lookup.is_some());
+    assert!(report.module.is_some());
+    let job = done(c, print(c, "customer_card", json!({"customer": 1}), "ods"));
+    let cells = ods_cells(&file(c, url, &job));
+    let first: Vec<String> = cells[0].iter().map(|x| x.text.clone()).collect();
+    assert_eq!(first[1], "Customer Ann", "{cells:?}");
+    assert_eq!(cells[0][2].value.as_deref(), Some("2.5"), "{cells:?}");
+    // Without a format it prints to ODS, as Jam.py did.
+    let job = done(
+        c,
+        c.post_json(
+            "/api/reports/customer_card/print",
+            &json!({"params": {"customer": 2}}),
+        ),
+    );
+    assert_eq!(job["file_name"], "customer_card.ods", "{job}");
+    let cells = ods_cells(&file(c, url, &job));
+    assert_eq!(cells[0][1].text, "Customer Bob", "{cells:?}");
+    // A required param missing is refused before anything runs.
+    let (status, body) = print(c, "customer_card", json!({}), "ods");
+    assert_eq!(status, 422, "{body}");
+}
+
+/// The Builder's export of the project (Jam.py's own export code): imported, it has the
+/// metadata, code and templates but no data and no users; jamrs creates the tables and serves
+/// them, with the edit lock, history and report.
+fn import_builder_export(version: &str, package: &str) {
+    let Some(python) = jampy(version, package) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("jampy");
+    jampy_rows(&python, &source, false);
+    let out = Command::new(&python)
+        .arg(root().join("crates/jamrs/tests/jampy/make_project.py"))
+        .arg(&source)
+        .arg("--export")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the export failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let zip: String = serde_json::from_str(text.lines().last().unwrap_or_default()).unwrap();
+    let project = dir.path().join("project");
+    jamrs_import::import(Path::new(&zip), &project, &Default::default(), &mut |_| {}).unwrap();
+    let md = std::fs::read_to_string(project.join("IMPORT.md")).unwrap();
+    assert!(md.contains("a Builder export holds none"), "{md}");
+    assert!(
+        project.join("jampy/templates.html").is_file()
+            || project.join("jampy/index.html").is_file()
+    );
+    assert!(project.join("reports/customer_card.ods").is_file(), "{md}");
+    assert!(!project.join(jamrs_import::users::USERS_FILE).exists());
+    let task = jamrs_core::project::load(&project).unwrap_or_else(|e| panic!("{e}\n{md}"));
+    let customers = task.item_by_name("customers").unwrap();
+    assert!(customers.managed && customers.keep_history);
+    // Tables jamrs creates get the record version field even where Jam.py 5 had none.
+    assert!(customers.record_version.is_some(), "{md}");
+
+    let server = TestServer::existing_with_admin(dir, &project);
+    let c = server.client();
+    let ok = |r: (u16, Value)| {
+        assert_eq!(r.0, 200, "{}", r.1);
+        r.1
+    };
+    ok(c.apply(
+        "countries",
+        &json!({"changes": [{"op": "insert", "values": {"name": "Peru"}}]}),
+    ));
+    let r = ok(c.apply(
+        "customers",
+        &json!({"changes": [{"op": "insert", "values": {"name": "Ann", "country": 1, "credit": 1.5}}]}),
+    ));
+    let id = r["changes"][0]["id"].as_i64().unwrap();
+    let update = |credit: f64, version: i64| {
+        c.apply(
+            "customers",
+            &json!({"changes": [{"op": "update", "id": id, "values": {"credit": credit, "record_version": version}}]}),
+        )
+    };
+    ok(update(2.5, 1));
+    assert_eq!(update(3.5, 1).0, 409, "a stale record version was accepted");
+    let history = ok(c.post_json("/api/items/customers/history", &json!({"id": id})));
+    assert_eq!(history["history"].as_array().unwrap().len(), 2, "{history}");
+    let job = done(
+        &c,
+        print(&c, "customer_card", json!({"customer": id}), "ods"),
+    );
+    let cells = ods_cells(&file(&c, &server.url, &job));
+    assert_eq!(cells[0][1].text, "Customer Ann", "{cells:?}");
+}
+
+#[test]
+fn a_jampy_v7_builder_export_imports_and_serves() {
+    import_builder_export("v7", "jam.py-v7==7.0.120");
+}
+
+#[test]
+fn a_jampy_v5_builder_export_imports_and_serves() {
+    import_builder_export("v5", "jam-py==5.4.136");
 }
 
 #[test]

@@ -116,6 +116,7 @@ fn run(
             role_id: task.roles[role_index].id,
             role_name: role.into(),
             tenant_id: None,
+            extra: Default::default(),
         }),
         role: Some(role_index),
     };

@@ -12,13 +12,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use jamrs_core::Error;
 use jamrs_core::session::UserInfo;
-use jamrs_store::{Engine, TaskEvent, auth, store};
+use jamrs_core::{Error, Kind};
+use jamrs_store::{Engine, LoginAnswer, TaskEvent, auth, store};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::task::user_json;
+use super::task::{module_user_json, user_json};
 use crate::AppState;
 use crate::error::{ApiError, JsonBody};
 use crate::session::{self, ClientAddress, SessionToken};
@@ -81,20 +81,30 @@ pub async fn login(
                 let (Value::Object(form), Value::Object(info)) = (form, info) else {
                     return Err(Error::internal("login form is not an object"));
                 };
+                // An answer that cannot be a user_info is a mistake in the module, told to the
+                // caller as module_error; a raise is a refusal, told as a wrong password. Both
+                // undo what the handler wrote.
                 match events.on_login(&engine, conn, &form, &info) {
                     None => Ok(None),
-                    Some(Ok(Some(map))) => {
-                        let (user, _) = auth::custom_user_info(&task2, &map)?;
-                        Ok(Some(Attempt::Custom(user)))
+                    Some(Ok(LoginAnswer::Accepted(map))) => {
+                        match auth::custom_user_info(&task2, &map) {
+                            Ok((user, _)) => Ok(Some(Attempt::Custom(user))),
+                            Err(e) => Err(Error::new(Kind::Module, e.message)),
+                        }
                     }
-                    Some(Ok(None)) => Ok(Some(Attempt::Refused)),
-                    Some(Err(e)) => Err(e),
+                    Some(Ok(LoginAnswer::Invalid(why))) => Err(Error::new(Kind::Module, why)),
+                    Some(Ok(LoginAnswer::Refused)) => Ok(Some(Attempt::Refused)),
+                    Some(Err(e)) => Err(Error::new(Kind::Unauthorized, e.message)),
                 }
             })
             .await;
             match custom {
                 Ok(None) => Attempt::Builtin(user),
                 Ok(Some(a)) => a,
+                Err(e) if e.kind == Kind::Module => {
+                    tracing::warn!(error = %e.message, "on_login answered what cannot be a user_info");
+                    Attempt::Invalid(e)
+                }
                 Err(e) => {
                     tracing::info!(error = %e.message, "on_login refused a login by raising");
                     Attempt::Refused
@@ -108,6 +118,11 @@ pub async fn login(
             return start_session(&state, info, attempt_id, keys, address, true).await;
         }
         Attempt::Refused => return failed(&state, attempt_id).await,
+        Attempt::Invalid(e) => {
+            // Counted as a failed login (it is one), then the module's mistake is told.
+            let _ = failed(&state, attempt_id).await;
+            return Err(e.into());
+        }
     };
 
     // argon2 takes tens of milliseconds and 19 MiB: off the async runtime, a few at a time,
@@ -183,6 +198,8 @@ enum Attempt {
     Custom(UserInfo),
     /// The task's on_login refused it.
     Refused,
+    /// The task's on_login answered what cannot be a user_info (`module_error`).
+    Invalid(Error),
 }
 
 /// Creates the session of an accepted login and answers with its cookie.
@@ -239,7 +256,7 @@ pub async fn logout(
                 && let Some(user) = &who.caller.user
             {
                 let engine = Engine::for_client(&task, &*hooks, &who.caller);
-                let info = json!({ "user_info": user_json(user) });
+                let info = json!({ "user_info": module_user_json(user) });
                 events.task_event(&engine, conn, TaskEvent::Logout, &[info])?;
             }
             Ok(())

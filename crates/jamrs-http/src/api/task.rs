@@ -42,6 +42,16 @@ pub fn user_json(user: &UserInfo) -> Json {
     })
 }
 
+/// `user_info` as server modules read it: [`user_json`] and the other keys `on_login` returned
+/// (which clients never see).
+pub fn module_user_json(user: &UserInfo) -> Json {
+    let mut info = user.extra.clone();
+    if let Json::Object(m) = user_json(user) {
+        info.extend(m);
+    }
+    Json::Object(info)
+}
+
 /// The task as `caller` sees it: items their role cannot view and fields it is prohibited from
 /// are left out. The soft-delete flag, table and column names stay on the server.
 pub fn describe(task: &Task, caller: &Caller) -> Json {

@@ -31,6 +31,21 @@ impl PyTask {
         self.task.name.as_str()
     }
 
+    /// `task.session`: the session of the request being served, as `item.session`.
+    #[getter]
+    fn session<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        session_dict(py, &self.task)
+    }
+
+    /// `task.user_info`, a shortcut for `task.session['user_info']`.
+    #[getter]
+    fn user_info<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        match session_dict(py, &self.task)? {
+            Some(s) => s.get_item("user_info"),
+            None => Ok(None),
+        }
+    }
+
     #[getter]
     fn item_caption(&self) -> &str {
         &self.task.caption
@@ -460,6 +475,10 @@ pub(crate) fn session_dict<'py>(
             info.set_item("role_id", u.role_id)?;
             info.set_item("role_name", &u.role_name)?;
             info.set_item("tenant_id", u.tenant_id)?;
+            // The other keys a custom on_login returned, as it returned them.
+            for (k, v) in &u.extra {
+                info.set_item(k, crate::convert::json_to_py(py, v)?)?;
+            }
         }
         None => {
             // An anonymous request (no safe mode): Jam.py's empty user_info.

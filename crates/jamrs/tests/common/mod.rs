@@ -186,6 +186,13 @@ impl TestServer {
             .unwrap_or_else(|e| panic!("the test server does not start: {e}"))
     }
 
+    /// Serves a project as it is, with an administrator added (a safe-mode project without
+    /// users of its own, such as an import of a Builder export).
+    #[allow(dead_code)]
+    pub fn existing_with_admin(dir: TempDir, project: &Path) -> TestServer {
+        Self::start(dir, project)
+    }
+
     fn try_start(dir: TempDir, project: &Path, opts: &RunOptions) -> Result<TestServer, String> {
         Self::try_start_as(dir, project, opts, true)
     }

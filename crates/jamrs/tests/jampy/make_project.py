@@ -3,18 +3,28 @@
 Run with a virtualenv's Python that has Jam.py (v5: jam-py, v7: jam.py-v7):
 `python make_project.py DIR` prints, as JSON, the rows Jam.py's own API opens for user "a".
 `python make_project.py DIR --read` prints the rows again (after jamrs wrote to the data).
+`python make_project.py DIR --export` makes a Builder export of the project and prints its path.
 
 It drives the Builder's server code (jam/admin/builder.py) as its client does, as
 bench/jampy/make_project.py does: the template (jam-project.py), language, task name and
 database, a role, items with the group's common fields plus their own (every data type but keys, a
-lookup, a lookup list, a lookup two levels deep), a filter, an index, server modules, users
-(plain-text passwords, as Jam.py keeps them), safe mode; then data through Jam.py's datasets.
+lookup, a lookup list, a lookup two levels deep), details of both kinds under orders (order lines by master_id and
+master_rec_id; in v7 also payments by master_field), history and an edit lock on customers
+with Jam.py's history item, a
+filter, an index, server modules, a report with a lookup param (its template written here),
+users (plain-text passwords, as Jam.py keeps them), safe mode; then data through Jam.py's
+datasets.
 """
 
 import json
 import os
 import subprocess
 import sys
+
+
+def jampy_v5():
+    from jam.common import consts
+    return not hasattr(consts, 'SQLITE')
 
 
 def on_apply(builder, item, name):
@@ -35,6 +45,7 @@ def make(project):
 
     app = create_application(project, testing=True)
     admin = app.admin
+    V5 = jampy_v5()
 
     params = admin.sys_params.copy()
     params.open()
@@ -79,24 +90,30 @@ def make(project):
     lists.apply(params={})
     status_list = lists.id.value
 
-    group = admin.sys_items.copy(handlers=False)
-    group.set_where(type_id=consts.ITEMS_TYPE, f_item_name='catalogs')
-    group.open()
-    group_fields = admin.sys_fields.copy(handlers=False)
-    group_fields.set_where(owner_rec_id=group.id.value)
-    group_fields.set_order_by('id')
-    group_fields.open()
+    def group_of(type_id, item_name):
+        group = admin.sys_items.copy(handlers=False)
+        group.set_where(type_id=type_id, f_item_name=item_name)
+        group.open()
+        group_fields = admin.sys_fields.copy(handlers=False)
+        group_fields.set_where(owner_rec_id=group.id.value)
+        group_fields.set_order_by('id')
+        group_fields.open()
+        return group, group_fields
+
+    catalogs = group_of(consts.ITEMS_TYPE, 'catalogs')
 
     ids = {}
 
-    def add_item(name, caption, fields, module=None):
+    def add_item(name, caption, fields, module=None, history=False, edit_lock=False,
+                 in_group=None, type_id=consts.ITEM_TYPE, system=None):
+        group, group_fields = in_group or catalogs
         table_name, gen_name = builder.get_new_table_name(admin, name)
         items = admin.sys_items.copy()
         items.open(open_empty=True)
         items.append()
         items.parent.value = group.id.value
         items.task_id.value = task_id
-        items.type_id.value = consts.ITEM_TYPE
+        items.type_id.value = type_id
         items.table_id.value = 0
         items.f_index.value = len(ids)
         items.f_visible.value = True
@@ -105,9 +122,8 @@ def make(project):
         items.f_table_name.value = table_name
         items.sys_fields.open()
         field_ids = {}
-        v5 = not hasattr(consts, 'SQLITE')
         for gf in group_fields:
-            if v5:
+            if V5:
                 # v5: an item has its group's common fields without copies of its own.
                 field_ids[gf.f_field_name.value] = gf.id.value
                 for attr in ('f_primary_key', 'f_deleted_flag', 'f_master_id',
@@ -127,6 +143,10 @@ def make(project):
                     items.field_by_name(attr).value = items.sys_fields.id.value
         if items.f_deleted_flag.value:
             items.f_soft_delete.value = True
+        # History and Edit lock, as the item editor's checkboxes set them (v5 has no record
+        # version field: its edit lock works without one).
+        items.f_keep_history.value = history
+        items.f_edit_lock.value = edit_lock
         for spec in fields:
             fname, fcaption, data_type = spec[:3]
             opts = spec[3] if len(spec) > 3 else {}
@@ -153,6 +173,9 @@ def make(project):
             sf.f_alignment.value = builder.get_alignment(data_type)
             sf.post()
             field_ids[fname] = sf.id.value
+        # System fields the item names among its own (the item editor's selections).
+        for attr, fname in (system or {}).items():
+            items.field_by_name(attr).value = field_ids[fname]
         items.post()
         on_apply(builder, items, 'items_apply_changes')
         items.apply(params={'manual_update': False})
@@ -175,7 +198,7 @@ def make(project):
         ('notes', 'Notes', consts.LONGTEXT),
         ('contract', 'Contract', consts.FILE),
         ('photo', 'Photo', consts.IMAGE),
-    ])
+    ], history=True, edit_lock=True)
     add_item('orders', 'Orders', [
         ('customer', 'Customer', consts.INTEGER, {'lookup': ('customers', 'name')}),
         ('customer_country', 'Customer country', consts.INTEGER,
@@ -183,6 +206,33 @@ def make(project):
         ('status', 'Status', consts.INTEGER, {'values': True}),
         ('total', 'Total', consts.CURRENCY),
     ], module='def total_of(item, n):\n    return n * 2\n')
+
+    # Details of both kinds under orders: order lines, a prototype of the detail group linked
+    # by master_id + master_rec_id (v5 and v7), and (v7) payments, an item linked by its own
+    # field holding the order's key (master_field).
+    line_fields = [
+        ('item', 'Item', consts.TEXT, {'size': 50}),
+        ('qty', 'Quantity', consts.INTEGER),
+        ('price', 'Price', consts.CURRENCY),
+    ]
+    if V5:
+        # v5: a prototype of the detail group, whose common fields hold the link.
+        add_item('order_lines', 'Order lines', line_fields,
+                 in_group=group_of(consts.TABLES_TYPE, 'details'), type_id=consts.TABLE_TYPE)
+    else:
+        # v7 has no detail group: an item with link fields of its own.
+        add_item('order_lines', 'Order lines', line_fields + [
+            ('master_id', 'Master ID', consts.INTEGER),
+            ('master_rec_id', 'Master record ID', consts.INTEGER),
+        ], system={'f_master_id': 'master_id', 'f_master_rec_id': 'master_rec_id'})
+    links = [[ids['order_lines'][0], None, None]]
+    if not V5:
+        add_item('payments', 'Payments', [
+            ('order_id', 'Order', consts.INTEGER),
+            ('amount', 'Amount', consts.CURRENCY),
+        ])
+        links.append([ids['payments'][0], None, ids['payments'][1]['order_id']])
+    builder.server_update_details(admin.sys_items, ids['orders'][0], links)
 
     # A filter on orders.customer and an index on it.
     filters = admin.sys_filters.copy()
@@ -211,6 +261,50 @@ def make(project):
     on_apply(builder, indexes, 'indices_apply_changes')
     indexes.apply(params={'manual_update': False})
 
+    # Jam.py's history item (Builder: Project parameters → History item), which records the
+    # changes of items that keep history.
+    builder.create_system_item(admin, 'f_history_item')
+
+    # A report with a lookup param, its template in reports/ and its module.
+    reports_group = admin.sys_items.copy(handlers=False)
+    reports_group.set_where(type_id=consts.REPORTS_TYPE)
+    reports_group.open()
+    items = admin.sys_items.copy()
+    items.open(open_empty=True)
+    items.append()
+    items.parent.value = reports_group.id.value
+    items.task_id.value = task_id
+    items.type_id.value = consts.REPORT_TYPE
+    items.table_id.value = 0
+    items.f_index.value = 0
+    items.f_visible.value = True
+    items.f_name.value = 'Customer card'
+    items.f_item_name.value = 'customerCard'
+    items.f_view_template.value = 'customer_card.ods'
+    items.post()
+    on_apply(builder, items, 'items_apply_changes')
+    items.apply(params={'manual_update': False})
+    report_id = items.id.value
+    report_params = admin.sys_report_params.copy()
+    report_params.open(open_empty=True)
+    report_params.append()
+    report_params.owner_id.value = admin.sys_items.ID
+    report_params.owner_rec_id.value = report_id
+    report_params.task_id.value = task_id
+    report_params.f_index.value = 0
+    report_params.f_name.value = 'Customer'
+    report_params.f_param_name.value = 'customer'
+    report_params.f_data_type.value = consts.INTEGER
+    report_params.f_object.value = ids['customers'][0]
+    report_params.f_object_field.value = ids['customers'][1]['name']
+    report_params.f_required.value = True
+    report_params.f_visible.value = True
+    report_params.post()
+    report_params.apply(params={})
+    res = builder.server_save_edit(admin, report_id, REPORT_MODULE, True)
+    assert not res['error'], res
+    write_template(os.path.join(project, 'reports', 'customer_card.ods'))
+
     sys_users = admin.sys_users.copy()
     sys_users.open(open_empty=True)
     sys_users.append()
@@ -229,6 +323,49 @@ def make(project):
     params.post()
     on_apply(builder, params, 'do_on_apply_param_changes')
     params.apply(params={})
+
+
+REPORT_MODULE = """def on_generate(report):
+    customers = report.task.customers.copy()
+    customers.set_where(id=report.customer.value)
+    customers.open()
+    name = customers.name.value
+    credit = customers.credit.value
+    report.print_band('title', locals())
+"""
+
+
+def write_template(path):
+    """A LibreOffice Calc spreadsheet of one band, `title`: "Customer %(name)s" and the credit."""
+    import zipfile
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+
+    def cell(text):
+        return ('<table:table-cell office:value-type="string"><text:p>%s</text:p>'
+                '</table:table-cell>' % text)
+
+    content = ('<?xml version="1.0" encoding="UTF-8"?>'
+               '<office:document-content %s office:version="1.2"><office:body>'
+               '<office:spreadsheet><table:table table:name="Sheet1">'
+               '<table:table-column table:number-columns-repeated="3"/>'
+               '<table:table-row>%s%s%s</table:table-row>'
+               '</table:table></office:spreadsheet></office:body></office:document-content>'
+               % (ns, cell('title'), cell('Customer %(name)s'), cell('%(credit)s')))
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?>'
+                '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" '
+                'manifest:version="1.2"><manifest:file-entry manifest:full-path="/" '
+                'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                '</manifest:manifest>')
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with zipfile.ZipFile(path, 'w') as z:
+        # ODF: the mimetype first, stored.
+        z.writestr(zipfile.ZipInfo('mimetype'), 'application/vnd.oasis.opendocument.spreadsheet',
+                   compress_type=zipfile.ZIP_STORED)
+        z.writestr('META-INF/manifest.xml', manifest, compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr('content.xml', content, compress_type=zipfile.ZIP_DEFLATED)
 
 
 def task_of(project):
@@ -272,6 +409,24 @@ def fill(task):
         orders.total.value = total
         orders.post()
     orders.apply()
+    # Detail rows, through the master as Jam.py's forms add them.
+    orders.open()
+    for order in orders:
+        orders.edit()
+        orders.order_lines.open()
+        for n in range(orders.id.value):
+            orders.order_lines.append()
+            orders.order_lines.item.value = 'item %d.%d' % (orders.id.value, n)
+            orders.order_lines.qty.value = n + 1
+            orders.order_lines.price.value = 2.5 * (n + 1)
+            orders.order_lines.post()
+        if not jampy_v5():
+            orders.payments.open()
+            orders.payments.append()
+            orders.payments.amount.value = orders.total.value
+            orders.payments.post()
+        orders.post()
+    orders.apply()
     # A row deleted through Jam.py: soft delete keeps it in the table, hidden.
     orders.open()
     orders.locate('total', 3.0)
@@ -295,6 +450,19 @@ def read(task):
     out = {}
     for name in ['countries', 'customers', 'orders']:
         item = task.item_by_name(name).copy()
+        if name == 'orders':
+            # Each order's detail rows, opened through the master as Jam.py's forms do.
+            item.set_order_by('id')
+            item.open()
+            for r in item:
+                for detail in item.details:
+                    detail.set_order_by('id')
+                    detail.open()
+                    out.setdefault(detail.item_name, []).extend(
+                        {f.field_name: (None if f.data is None else plain(f.value))
+                         for f in d.fields if f.field_name not in ('deleted', 'record_version')}
+                        for d in detail)
+            item = task.item_by_name(name).copy()
         item.set_order_by('id')
         item.open()
         rows = []
@@ -312,8 +480,21 @@ def read(task):
     return out
 
 
+def export(project):
+    """The Builder's Export (Project → Export): a zip of the metadata, code and templates."""
+    from jam.wsgi import create_application
+    from jam.admin.export_metadata import export_task
+    os.chdir(project)  # Jam.py zips the folders of the working directory
+    app = create_application(project, testing=True)
+    name = export_task(app.admin, None)
+    return os.path.join(project, 'static', 'internal', name)
+
+
 def main():
     project = os.path.abspath(sys.argv[1])
+    if '--export' in sys.argv:
+        print(json.dumps(export(project)))
+        return
     if '--read' not in sys.argv:
         make(project)
         fill(task_of(project))
