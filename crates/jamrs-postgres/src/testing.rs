@@ -108,7 +108,11 @@ impl TestDatabase {
     /// must not pass without it.
     pub fn create() -> Option<TestDatabase> {
         if skipping() {
-            eprintln!(
+            // Written to the process's stderr itself, past the test harness's capture, so the
+            // skip shows in every run.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n!!!!! SKIPPED: a PostgreSQL test did not run (JAMRS_SKIP_POSTGRES=1) !!!!!\n"
             );
             return None;
