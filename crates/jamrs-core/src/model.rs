@@ -135,8 +135,10 @@ pub struct LoginSettings {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatabaseSettings {
-    /// SQLite file, relative to the project folder.
+    /// SQLite file, relative to the project folder (used when `url` is `None`).
     pub path: String,
+    /// A PostgreSQL database (`postgres://…` or `postgresql://…`), instead of the SQLite file.
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

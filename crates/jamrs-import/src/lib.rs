@@ -224,6 +224,7 @@ pub fn import(
             };
             files.task.database = Some(DatabaseFile {
                 path: Some(path),
+                url: None,
                 managed: Some(false),
             });
             report.converted(

@@ -162,7 +162,7 @@ impl SqliteStore {
 }
 
 /// Runs a database thread's whole loop (see [`SqliteStore::open_with`]).
-pub type ThreadWrap = Arc<dyn Fn(Box<dyn FnOnce() + Send>) + Send + Sync>;
+pub use jamrs_store::store::ThreadWrap;
 
 /// The stack of a database thread: server modules' Python runs on these threads, and CPython's
 /// recursion limit (1000 frames, some of them through C) assumes a main thread's 8 MiB; on

@@ -290,21 +290,34 @@ pub fn add_user(conn: &mut dyn Conn, task: &Task, user: &NewUserRow, now: i64) -
     } else {
         name.trim()
     };
+    // The id column is named only when the id is given: a database that numbers rows with an
+    // identity column (PostgreSQL) refuses an explicit NULL there.
+    let (id_column, id_value) = match id {
+        Some(id) => ("id, ", vec![Value::Int(id)]),
+        None => ("", Vec::new()),
+    };
+    let mut text = format!(
+        "INSERT INTO {USERS} ({id_column}login, name, role_id, active, tenant_id, password_hash, created_at) VALUES ({}?, ?, ?, ?, ?, ?, ?)",
+        if id.is_some() { "?, " } else { "" }
+    );
+    if let Some(ret) = conn.dialect().insert_returning("id") {
+        text.push_str(&ret);
+    }
     let q = sql(
         conn,
-        &format!(
-            "INSERT INTO {USERS} (id, login, name, role_id, active, tenant_id, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        ),
-        vec![
-            id.map_or(Value::Null, Value::Int),
-            Value::Text(login.clone()),
-            Value::Text(name.to_string()),
-            Value::Int(role.id),
-            Value::Bool(active),
-            tenant_id.map_or(Value::Null, Value::Int),
-            Value::Text(password_hash.to_string()),
-            Value::Int(now),
-        ],
+        &text,
+        id_value
+            .into_iter()
+            .chain([
+                Value::Text(login.clone()),
+                Value::Text(name.to_string()),
+                Value::Int(role.id),
+                Value::Bool(active),
+                tenant_id.map_or(Value::Null, Value::Int),
+                Value::Text(password_hash.to_string()),
+                Value::Int(now),
+            ])
+            .collect(),
     );
     conn.insert(&q)
 }
@@ -389,6 +402,9 @@ pub fn create_session(
 /// Deletes sessions idle for longer than `timeout` seconds (they can no longer be used; this
 /// only keeps the table small). Run on each login.
 pub fn delete_expired(conn: &mut dyn Conn, now: i64, timeout: i64) -> Result<u64> {
+    // Logins at once (on several writers or instances) would delete the same rows, each
+    // holding some while it waits for the others': one at a time.
+    conn.lock_key(SESSIONS_CLEANUP)?;
     let q = sql(
         conn,
         &format!("DELETE FROM {SESSIONS} WHERE last_seen < ?"),
@@ -569,7 +585,7 @@ pub fn authenticate(
         if task.settings.safe_mode {
             return Err(Error::unauthorized("log in first"));
         }
-        return Ok(anonymous());
+        return scoped(conn, task, anonymous());
     };
     // Every request runs this; build its text once.
     static SESSION_QUERY: OnceLock<String> = OnceLock::new();
@@ -604,7 +620,7 @@ pub fn authenticate(
                 "the session has expired or was ended; log in again",
             ));
         }
-        return Ok(anonymous());
+        return scoped(conn, task, anonymous());
     };
     let resolved = match &user {
         Ok(user) => user_info(task, user).ok_or(user.role_id),
@@ -623,13 +639,24 @@ pub fn authenticate(
             "your role (id {role_id}) no longer exists; ask an administrator"
         ))
     })?;
-    Ok(Authenticated {
-        caller: Caller {
-            user: Some(info),
-            role: Some(role),
+    scoped(
+        conn,
+        task,
+        Authenticated {
+            caller: Caller {
+                user: Some(info),
+                role: Some(role),
+            },
+            needs_touch: now - last_seen >= touch_interval(task.settings.session_timeout),
         },
-        needs_touch: now - last_seen >= touch_interval(task.settings.session_timeout),
-    })
+    )
+}
+
+/// The request's transaction reaches the rows of the session's tenant alone, whatever SQL runs
+/// in it (`Conn::scope`): the database's wall comes from the session, not from the engine.
+fn scoped(conn: &mut dyn Conn, task: &Task, who: Authenticated) -> Result<Authenticated> {
+    conn.scope(&who.caller.tenant(task))?;
+    Ok(who)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -644,6 +671,11 @@ pub fn login_key(login: &str) -> String {
 pub fn address_key(address: &str) -> String {
     format!("address:{address}")
 }
+
+/// `Conn::lock_key` names of the cleanups every login runs (see `delete_expired`); the `jamrs:`
+/// prefix keeps them apart from throttling keys, which are `login:` and `address:`.
+const SESSIONS_CLEANUP: &str = "jamrs:sessions-cleanup";
+const FAILURES_CLEANUP: &str = "jamrs:login-failures-cleanup";
 
 /// How long an attempt whose password is being checked holds its place in the count: long
 /// past any check, so that only a process that died mid-check leaves one behind, and then not
@@ -675,31 +707,50 @@ pub fn reserve_attempt(
     now: i64,
     window: i64,
 ) -> Result<Gate> {
+    // Several writers (connections of a pool, instances of jamrs) may run this at once: each
+    // key is held until the transaction ends, so the counts below and the reservation after
+    // them are one step. Taken in one order, so two attempts cannot wait for each other.
+    let mut held: Vec<&String> = keys.iter().collect();
+    held.sort();
+    held.dedup();
+    for key in held {
+        conn.lock_key(key)?;
+    }
     let mut busy = false;
     for (key, &limit) in keys.iter().zip(limits) {
+        // Failures and attempts in flight are counted by one statement, so they are counted in
+        // one state of the database: an attempt that turns from in flight to failed meanwhile
+        // (`attempt_failed`, in another writer's transaction) is counted once, never zero
+        // times.
         let q = sql(
             conn,
             &format!(
-                "SELECT COUNT(*) FROM {LOGIN_FAILURES} WHERE key = ? AND pending = 0 AND at > ?"
+                "SELECT SUM(CASE WHEN pending = 0 AND at > ? THEN 1 ELSE 0 END), \
+                 SUM(CASE WHEN pending = 1 AND at > ? THEN 1 ELSE 0 END) \
+                 FROM {LOGIN_FAILURES} WHERE key = ?"
             ),
-            vec![Value::Text(key.clone()), Value::Int(now - window)],
+            vec![
+                Value::Int(now - window),
+                Value::Int(now - ATTEMPT_TTL),
+                Value::Text(key.clone()),
+            ],
         );
-        let failed = count(conn, &q)?;
+        let row = conn.query(&q, &[FieldType::Integer, FieldType::Integer])?;
+        let counted = |i: usize| -> u64 {
+            row.first().and_then(|r| r[i].as_i64()).unwrap_or(0).max(0) as u64
+        };
+        let (failed, in_flight) = (counted(0), counted(1));
         if failed >= limit {
             return Ok(Gate::Throttled);
         }
-        let q = sql(
-            conn,
-            &format!(
-                "SELECT COUNT(*) FROM {LOGIN_FAILURES} WHERE key = ? AND pending = 1 AND at > ?"
-            ),
-            vec![Value::Text(key.clone()), Value::Int(now - ATTEMPT_TTL)],
-        );
-        busy |= failed + count(conn, &q)? >= limit;
+        busy |= failed + in_flight >= limit;
     }
     if busy {
         return Ok(Gate::Busy);
     }
+    // Every attempt removes every key's old rows: one at a time (see `delete_expired`), after
+    // the keys (the one order all of this module's locks are taken in).
+    conn.lock_key(FAILURES_CLEANUP)?;
     let q = sql(
         conn,
         &format!("DELETE FROM {LOGIN_FAILURES} WHERE at <= ?"),
@@ -738,6 +789,8 @@ pub fn attempt_failed(conn: &mut dyn Conn, attempt: &str, now: i64) -> Result<()
 /// The attempt succeeded: it counts for nothing, and the login's earlier failures are forgotten
 /// (the address's stay: one correct password does not clear a spray of guesses at others).
 pub fn attempt_succeeded(conn: &mut dyn Conn, attempt: &str, login_key: &str) -> Result<()> {
+    // The login's rows are removed by each of its correct logins: held as in `reserve_attempt`.
+    conn.lock_key(login_key)?;
     let q = sql(
         conn,
         &format!("DELETE FROM {LOGIN_FAILURES} WHERE attempt = ?"),
@@ -745,15 +798,6 @@ pub fn attempt_succeeded(conn: &mut dyn Conn, attempt: &str, login_key: &str) ->
     );
     conn.execute(&q)?;
     clear_failures(conn, login_key)
-}
-
-fn count(conn: &mut dyn Conn, q: &Sql) -> Result<u64> {
-    Ok(conn
-        .query(q, &[FieldType::Integer])?
-        .first()
-        .and_then(|r| r[0].as_i64())
-        .unwrap_or(0)
-        .max(0) as u64)
 }
 
 /// Forgets the failures of a key (after a successful login).

@@ -3,6 +3,7 @@
 
 use std::any::Any;
 
+use jamrs_core::session::Tenant;
 use jamrs_core::{FieldType, Result, Value};
 
 use crate::dialect::Dialect;
@@ -30,6 +31,23 @@ pub trait Conn {
     fn commit(&mut self) -> Result<()>;
     fn rollback(&mut self) -> Result<()>;
 
+    /// Waits until no other transaction holds `key`, then holds it until this transaction
+    /// ends: what lets a check and the write that depends on it (the login throttle's count
+    /// and its reservation) run as one, whichever instance of jamrs runs them. A backend that
+    /// runs one write transaction at a time (SQLite) already has that, and does nothing.
+    fn lock_key(&mut self, _key: &str) -> Result<()> {
+        Ok(())
+    }
+
+    /// Tells the database whose rows the rest of this transaction may reach: the second wall
+    /// under the engine's own tenant predicates (PostgreSQL's row-level security reads it; a
+    /// connection that sets nothing reaches no covered row). Set from the session by
+    /// `auth::authenticate`, widened only for what server code asks to see unscoped. SQLite:
+    /// nothing (the engine is its one wall).
+    fn scope(&mut self, _tenant: &Tenant) -> Result<()> {
+        Ok(())
+    }
+
     /// True for a connection that cannot write (the store's readers).
     fn read_only(&self) -> bool;
 
@@ -42,4 +60,19 @@ pub trait Conn {
 
     /// For [`Conn::restore`] to get its own type back.
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+/// Runs `f` with the transaction widened to every tenant (server code's unscoped datasets, the
+/// one deliberate bypass), then narrowed back to `back` (see [`Conn::scope`]).
+pub fn widened<T>(
+    conn: &mut dyn Conn,
+    back: &Tenant,
+    f: impl FnOnce(&mut dyn Conn) -> Result<T>,
+) -> Result<T> {
+    conn.scope(&Tenant::All)?;
+    let out = f(conn);
+    let restored = conn.scope(back);
+    let out = out?;
+    restored?;
+    Ok(out)
 }

@@ -43,6 +43,31 @@ pub trait Dialect: Send + Sync + 'static {
     fn insert_returning(&self, _pk: &str) -> Option<String> {
         None
     }
+
+    /// The text after an ORDER BY term. Jam.py's order puts NULLs first when ascending and
+    /// last when descending, which is SQLite's own order; a database that orders NULLs the
+    /// other way (PostgreSQL) says so here.
+    fn order(&self, desc: bool) -> &'static str {
+        if desc { " DESC" } else { " ASC" }
+    }
+
+    /// The text after a SELECT of stored rows that a write transaction reads to change them
+    /// (`FOR UPDATE`) or to rely on their existence (`FOR SHARE`), so a concurrent writer waits
+    /// for this transaction. Empty where writes are serialised anyway (SQLite's one writer).
+    fn row_lock(&self, _lock: RowLock) -> &'static str {
+        ""
+    }
+}
+
+/// How a write transaction's read holds the rows it reads (see [`Dialect::row_lock`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowLock {
+    /// A plain read (a read job, or a read whose rows the transaction does not rely on).
+    None,
+    /// The rows must keep existing until the transaction ends (a lookup's target).
+    Share,
+    /// The transaction changes the rows it read (an apply's stored rows).
+    Update,
 }
 
 /// Escapes LIKE wildcards so user text matches literally (escape character `\`).

@@ -27,6 +27,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::builder::{self, CalcFilters, Column, Keys, Link, Under, Where};
 use crate::conn::Conn;
+use crate::dialect::RowLock;
 use crate::history::{self, FieldChange, NewEntry, Operation};
 use crate::hooks::Hooks;
 
@@ -458,7 +459,7 @@ impl Engine<'_> {
 
     fn require_live(&self, conn: &mut dyn Conn, item: &Item, id: i64) -> Result<()> {
         self.require_tenant(item)?;
-        let sql = builder::lookup_exists(conn.dialect(), item, id, &self.tenant);
+        let sql = builder::lookup_exists(conn.dialect(), item, id, &self.tenant, RowLock::None);
         if conn.query(&sql, &[FieldType::Integer])?.is_empty() {
             return Err(Error::not_found(format!(
                 "{} {id} does not exist",
@@ -526,7 +527,14 @@ impl Engine<'_> {
         let pk = item.stored_fields().position(|f| f.id == item.primary_key);
         let mut stored: HashMap<i64, Vec<Value>> = HashMap::new();
         for keys in Keys::chunks(&ids) {
-            let sql = builder::select_rows(conn.dialect(), item, keys, link, &self.tenant);
+            // The rows are about to change: hold them so a concurrent apply (another writer
+            // connection, another instance) waits instead of writing over what is read here.
+            let lock = if conn.read_only() {
+                RowLock::None
+            } else {
+                RowLock::Update
+            };
+            let sql = builder::select_rows(conn.dialect(), item, keys, link, &self.tenant, lock);
             for row in conn.query(&sql, &types)? {
                 if let Some(id) = pk.and_then(|p| row[p].as_i64()) {
                     stored.insert(id, row);
@@ -1209,7 +1217,13 @@ impl Engine<'_> {
                 (&f.lookup, v, f.field_type)
             {
                 let target = self.task.item(lookup.item());
-                let sql = builder::lookup_exists(conn.dialect(), target, *key, &self.tenant);
+                // The target must still exist when this transaction commits.
+                let lock = if conn.read_only() {
+                    RowLock::None
+                } else {
+                    RowLock::Share
+                };
+                let sql = builder::lookup_exists(conn.dialect(), target, *key, &self.tenant, lock);
                 // A client, and server code writing for one, may only point at a row the client
                 // could open (as it would pick it from the lookup's list); the answer is the
                 // same as for a row that does not exist.

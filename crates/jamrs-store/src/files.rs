@@ -426,7 +426,14 @@ impl Engine<'_> {
             return Ok(None);
         }
         self.require_tenant(item)?;
-        let sql = builder::select_rows(conn.dialect(), item, Keys::one(&id), None, self.tenant());
+        let sql = builder::select_rows(
+            conn.dialect(),
+            item,
+            Keys::one(&id),
+            None,
+            self.tenant(),
+            crate::dialect::RowLock::None,
+        );
         let types: Vec<FieldType> = item.stored_fields().map(|f| f.field_type).collect();
         let Some(stored) = conn.query(&sql, &types)?.into_iter().next() else {
             return Ok(None);

@@ -239,7 +239,13 @@ impl crate::engine::Engine<'_> {
         };
         let mut live = false;
         if let Some(id) = record_id {
-            let sql = crate::builder::lookup_exists(conn.dialect(), item, id, self.tenant());
+            let sql = crate::builder::lookup_exists(
+                conn.dialect(),
+                item,
+                id,
+                self.tenant(),
+                crate::dialect::RowLock::None,
+            );
             live = !conn.query(&sql, &[FieldType::Integer])?.is_empty();
             let hidden = match &reach {
                 Some(q) => !live || !self.reachable_ids(conn, item, q, &[id])?.contains(&id),

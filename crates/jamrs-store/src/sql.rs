@@ -59,3 +59,95 @@ impl<'d> SqlWriter<'d> {
         self.sql
     }
 }
+
+/// Raw SQL from a server module (`task.execute/select`) in the dialect's placeholders: its
+/// `?` become `$1`, `$2`, … on PostgreSQL (and stay `?` on SQLite), so a module's SQL takes the
+/// same placeholders on every backend. A `?` inside a quoted string or name, or a comment, is
+/// text and stays as it is.
+pub fn raw_placeholders(dialect: &dyn Dialect, text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut n = 0;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                out.push(c);
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == c {
+                        break;
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                out.push(c);
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                out.push(c);
+                let mut star = false;
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if star && d == '/' {
+                        break;
+                    }
+                    star = d == '*';
+                }
+            }
+            '?' => {
+                n += 1;
+                dialect.push_placeholder(&mut out, n);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `$n` placeholders when true, `?` when false.
+    struct Dollar(bool);
+    impl Dialect for Dollar {
+        fn name(&self) -> &'static str {
+            "dollar"
+        }
+        fn push_placeholder(&self, out: &mut String, n: usize) {
+            if self.0 {
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push('?');
+            }
+        }
+        fn ilike(&self) -> [&'static str; 3] {
+            ["", "", ""]
+        }
+        fn distinct(&self) -> [&'static str; 3] {
+            ["", "", ""]
+        }
+        fn column_type(&self, _t: jamrs_core::FieldType) -> &'static str {
+            ""
+        }
+        fn primary_key_type(&self) -> &'static str {
+            ""
+        }
+    }
+
+    #[test]
+    fn raw_placeholders_skip_strings_names_and_comments() {
+        let sql = "SELECT '?', \"a?\" FROM t -- ?\nWHERE a = ? /* ? */ AND b = ?";
+        assert_eq!(
+            raw_placeholders(&Dollar(true), sql),
+            "SELECT '?', \"a?\" FROM t -- ?\nWHERE a = $1 /* ? */ AND b = $2"
+        );
+        assert_eq!(raw_placeholders(&Dollar(false), sql), sql);
+    }
+}

@@ -7,8 +7,11 @@
 //!
 //! The backend may run several queued bodies in one transaction (group commit), each inside a
 //! savepoint of its own: a failing body rolls back to its savepoint and leaves the others alone,
-//! and no body is answered before the COMMIT that makes it durable. So bodies must not begin,
-//! commit or roll back transactions themselves.
+//! and no body is answered before the COMMIT that makes it durable (SQLite). Or it may run each
+//! body in a transaction of its own, several at once on a pool of writer connections
+//! (PostgreSQL). So bodies must not begin, commit or roll back transactions themselves, and
+//! must not rely on writes being serialised: a body that reads rows and writes what depends on
+//! them holds them ([`crate::dialect::RowLock`], [`crate::Conn::lock_key`]).
 //!
 //! A backend may also run short reads on the calling thread ([`Store::read_here`]): handing a
 //! 20-row page to another thread and back costs more CPU than the query. It must then bound how
@@ -21,6 +24,11 @@ use tokio::sync::oneshot;
 
 use crate::conn::Conn;
 use crate::dialect::Dialect;
+
+/// Runs a database thread's whole loop: server modules use it to give each database thread one
+/// long-lived Python thread state instead of making one for every handler call. Every backend's
+/// store takes one.
+pub type ThreadWrap = std::sync::Arc<dyn Fn(Box<dyn FnOnce() + Send>) + Send + Sync>;
 
 /// A unit of work for one connection.
 pub type Job = Box<dyn FnOnce(&mut dyn Conn) + Send>;

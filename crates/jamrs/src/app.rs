@@ -1,18 +1,18 @@
 //! Wiring: a loaded project → its database migrated → the store → the HTTP server.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use jamrs_core::{Error, Task};
 use jamrs_http::{AppState, Services};
+use jamrs_postgres::PgStore;
 use jamrs_sqlite::SqliteStore;
-use jamrs_sqlite::store::ThreadWrap;
+use jamrs_store::store::ThreadWrap;
 use jamrs_store::{Engine, Events, Hooks, NoHooks, Store, TaskEvent, store};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::config::database_path;
+use crate::database::Database;
 use crate::migrate;
 
 /// What `jamrs run` needs besides the project.
@@ -27,7 +27,7 @@ pub struct RunOptions {
 /// A running server.
 pub struct Server {
     pub addr: SocketAddr,
-    pub database: PathBuf,
+    pub database: Database,
     shutdown: Option<oneshot::Sender<()>>,
     handle: JoinHandle<std::io::Result<()>>,
 }
@@ -68,25 +68,37 @@ const READ_BUDGET: std::time::Duration = std::time::Duration::from_millis(1);
 /// Migrates the project's database (additive changes always, destructive ones only when
 /// allowed), opens the store and starts serving on the task's `server.bind`.
 pub async fn start(task: Task, opts: &RunOptions) -> Result<Server, Error> {
-    let db = database_path(&task);
-    let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+    let db = Database::of(&task);
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let readers = cores.clamp(2, 8);
     let bind = task.settings.server.bind.clone();
     let task = Arc::new(task);
     // Modules first: one that does not load (or a jamrs without Python) stops the start before
     // anything else runs, the database included.
     let (hooks, events) = modules(&task, opts)?;
-    migrate::at_start(&task, &db, opts.allow_destructive)?;
+    migrate::at_start(&task, opts.allow_destructive)?;
     let wrap = thread_wrap(&task);
     // Reports and exports run on job threads of their own, a few at a time.
-    let mut sqlite = SqliteStore::open_with(&db, readers, wrap.clone())?
-        .with_job_threads(task.settings.reports.concurrency)?;
-    // Without modules every read is SQL jamrs built, so short ones run on the request's own
-    // thread (crates/jamrs-sqlite/src/store.rs); with modules, a read may run Python of any
-    // length, which must not hold an async worker.
-    if wrap.is_none() {
-        sqlite = sqlite.read_on_caller(READ_BUDGET);
-    }
-    let store: Arc<dyn Store> = Arc::new(sqlite);
+    let jobs = task.settings.reports.concurrency;
+    let store: Arc<dyn Store> = match &db {
+        Database::Sqlite(path) => {
+            let mut sqlite =
+                SqliteStore::open_with(path, readers, wrap.clone())?.with_job_threads(jobs)?;
+            // Without modules every read is SQL jamrs built, so short ones run on the
+            // request's own thread (crates/jamrs-sqlite/src/store.rs); with modules, a read may
+            // run Python of any length, which must not hold an async worker.
+            if wrap.is_none() {
+                sqlite = sqlite.read_on_caller(READ_BUDGET);
+            }
+            Arc::new(sqlite)
+        }
+        // Writers wait on row locks and the network: half as many as readers, at least two.
+        // Each instance holds readers + writers + jobs connections (crates/jamrs-postgres).
+        Database::Postgres(url) => Arc::new(
+            PgStore::open(url, readers, (readers / 2).max(2), wrap.clone())?
+                .with_job_threads(jobs)?,
+        ),
+    };
     // on_created(task): once, with no session, in a transaction of its own.
     {
         let (task, hooks, events) = (task.clone(), hooks.clone(), events.clone());

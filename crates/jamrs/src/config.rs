@@ -13,6 +13,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("JAMRS_SERVER_BIND", "server.bind"),
     ("JAMRS_SERVER_MAX_BODY_BYTES", "server.max_body_bytes"),
     ("JAMRS_DATABASE_PATH", "database.path"),
+    ("JAMRS_DATABASE_URL", "database.url"),
     ("JAMRS_MAX_LIMIT", "max_limit"),
     ("JAMRS_REPORTS_SOFFICE", "reports.soffice"),
 ];
@@ -21,6 +22,8 @@ pub const ENV_VARS: &[(&str, &str)] = &[
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
     pub bind: Option<String>,
+    /// `--database-url`: a PostgreSQL database instead of the project's SQLite file.
+    pub database_url: Option<String>,
 }
 
 /// Reads the project, applies environment and command-line overrides, and validates it all.
@@ -40,14 +43,8 @@ pub fn load_project(
                 Ok(n) => server(t).max_body_bytes = Some(n),
                 Err(_) => errors.push(format!("{var}: \"{value}\" is not a number of bytes")),
             },
-            "JAMRS_DATABASE_PATH" => {
-                t.database
-                    .get_or_insert(DatabaseFile {
-                        path: None,
-                        managed: None,
-                    })
-                    .path = Some(value)
-            }
+            "JAMRS_DATABASE_PATH" => database(t).path = Some(value),
+            "JAMRS_DATABASE_URL" => database(t).url = Some(value),
             "JAMRS_MAX_LIMIT" => match value.parse() {
                 Ok(n) => t.max_limit = Some(n),
                 Err(_) => errors.push(format!("{var}: \"{value}\" is not a number")),
@@ -59,10 +56,21 @@ pub fn load_project(
     if let Some(bind) = &overrides.bind {
         server(t).bind = Some(bind.clone());
     }
+    if let Some(url) = &overrides.database_url {
+        database(t).url = Some(url.clone());
+    }
     if !errors.is_empty() {
         return Err(ProjectError { errors });
     }
     files.resolve(dir)
+}
+
+fn database(t: &mut jamrs_core::project::TaskFile) -> &mut DatabaseFile {
+    t.database.get_or_insert(DatabaseFile {
+        path: None,
+        url: None,
+        managed: None,
+    })
 }
 
 fn server(t: &mut jamrs_core::project::TaskFile) -> &mut ServerFile {
@@ -116,9 +124,40 @@ mod tests {
         assert_eq!(database_path(&task), PathBuf::from("/tmp/x.sqlite"));
         let flags = Overrides {
             bind: Some("127.0.0.1:3000".into()),
+            database_url: None,
         };
         let task = load_project(dir.path(), &flags, &env).unwrap();
         assert_eq!(task.settings.server.bind, "127.0.0.1:3000");
+    }
+
+    #[test]
+    fn a_database_url_comes_from_the_file_the_environment_or_a_flag() {
+        let dir = project();
+        let task = load_project(dir.path(), &Overrides::default(), &|_| None).unwrap();
+        assert_eq!(task.settings.database.url, None);
+        let env = |v: &str| {
+            (v == "JAMRS_DATABASE_URL").then(|| "postgres://a@127.0.0.1:5432/env".to_string())
+        };
+        let task = load_project(dir.path(), &Overrides::default(), &env).unwrap();
+        assert_eq!(
+            task.settings.database.url.as_deref(),
+            Some("postgres://a@127.0.0.1:5432/env")
+        );
+        let flags = Overrides {
+            bind: None,
+            database_url: Some("postgresql://b@127.0.0.1/flag".into()),
+        };
+        let task = load_project(dir.path(), &flags, &env).unwrap();
+        assert_eq!(
+            task.settings.database.url.as_deref(),
+            Some("postgresql://b@127.0.0.1/flag")
+        );
+        let flags = Overrides {
+            bind: None,
+            database_url: Some("mysql://c@127.0.0.1/x".into()),
+        };
+        let err = load_project(dir.path(), &flags, &|_| None).unwrap_err();
+        assert!(err.to_string().contains("database.url"), "{err}");
     }
 
     #[test]
@@ -129,6 +168,7 @@ mod tests {
         assert!(err.to_string().contains("JAMRS_MAX_LIMIT"), "{err}");
         let flags = Overrides {
             bind: Some("nowhere".into()),
+            database_url: None,
         };
         let err = load_project(dir.path(), &flags, &|_| None).unwrap_err();
         assert!(err.to_string().contains("server.bind"), "{err}");

@@ -10,10 +10,9 @@
 use jamrs_core::delta::{Change, DetailChanges};
 use jamrs_core::model::Item;
 use jamrs_core::{Error, Task, Value};
-use jamrs_sqlite::store::with_connection;
 use jamrs_store::{Engine, NoHooks};
 
-use crate::config::database_path;
+use crate::database::Database;
 
 /// How much the demo holds.
 pub const GENRES: usize = 25;
@@ -349,9 +348,8 @@ pub fn seed(task: &Task) -> Result<usize, Error> {
     );
     let mut rng = Rng(0x6a61_6d72_735f_6465);
     let engine = Engine::for_server(task, &NoHooks);
-    let db = database_path(task);
-    with_connection(&db, |c| {
-        jamrs_store::store::in_transaction(c, |conn| {
+    Database::of(task).transaction(|conn| {
+        {
             let mut count = 0;
             let mut insert =
                 |item: &Item, rows: Vec<Vec<(&str, Value)>>| -> Result<Vec<i64>, Error> {
@@ -551,7 +549,7 @@ pub fn seed(task: &Task) -> Result<usize, Error> {
                         .sum::<usize>();
             }
             Ok(count)
-        })
+        }
     })
 }
 

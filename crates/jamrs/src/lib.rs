@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod config;
+pub mod database;
 pub mod demo_data;
 pub mod migrate;
 pub mod templates;

@@ -25,12 +25,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
                   filters, lookups and details) as a JSON API, on an embedded SQLite database.\n\n\
                   Start with `jamrs new myapp` and `jamrs run myapp`.\n\n\
                   Settings in jamrs.toml can be overridden by the environment variables \
-                  JAMRS_SERVER_BIND, JAMRS_SERVER_MAX_BODY_BYTES, JAMRS_DATABASE_PATH and \
-                  JAMRS_MAX_LIMIT. Logging follows RUST_LOG (default: info)."
+                  JAMRS_SERVER_BIND, JAMRS_SERVER_MAX_BODY_BYTES, JAMRS_DATABASE_PATH, \
+                  JAMRS_DATABASE_URL and JAMRS_MAX_LIMIT. Logging follows RUST_LOG (default: info)."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Use this PostgreSQL database (postgres://user@host:port/database) instead of the
+    /// project's SQLite file (overrides [database] url and JAMRS_DATABASE_URL)
+    #[arg(long, global = true)]
+    database_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -77,6 +81,10 @@ enum Command {
         /// Print the SQL without running it
         #[arg(long)]
         dry_run: bool,
+        /// With --dry-run: print the DDL a Citus cluster needs (tables distributed by the
+        /// tenant column), never run by jamrs (docs/scaling.md)
+        #[arg(long, requires = "dry_run")]
+        citus: bool,
         /// Also apply changes that drop or retype columns or tables
         #[arg(long)]
         allow_destructive: bool,
@@ -188,8 +196,8 @@ fn print_first_user(password: &str, dir: &std::path::Path) {
     );
 }
 
-fn user_command(command: UserCommand) -> Result<(), String> {
-    let project = |dir: &std::path::Path| load(dir, &Overrides::default());
+fn user_command(command: UserCommand, overrides: &Overrides) -> Result<(), String> {
+    let project = |dir: &std::path::Path| load(dir, overrides);
     match command {
         UserCommand::Add {
             login,
@@ -340,13 +348,21 @@ fn load(dir: &std::path::Path, overrides: &Overrides) -> Result<jamrs_core::Task
 }
 
 fn run(cli: Cli) -> Result<(), String> {
+    let url = cli.database_url;
+    let overrides = || Overrides {
+        bind: None,
+        database_url: url.clone(),
+    };
     match cli.command {
         Command::New { dir, template } => {
             templates::create(&dir, &template).map_err(|e| e.to_string())?;
+            if let Some(url) = &url {
+                // The new project keeps its database: `jamrs run` needs no flag.
+                templates::use_database_url(&dir, url).map_err(|e| e.to_string())?;
+            }
             println!("Created {} from the {template} template.", dir.display());
-            let task = load(&dir, &Overrides::default())?;
-            migrate::at_start(&task, &jamrs::config::database_path(&task), false)
-                .map_err(|e| e.message)?;
+            let task = load(&dir, &overrides())?;
+            migrate::at_start(&task, false).map_err(|e| e.message)?;
             if template == "demo" {
                 let rows = jamrs::demo_data::seed(&task).map_err(|e| e.message)?;
                 println!("Filled the music store with {rows} rows of made-up data.");
@@ -357,7 +373,7 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("Run it with:  jamrs run {}", dir.display());
             Ok(())
         }
-        Command::User { command } => user_command(command),
+        Command::User { command } => user_command(command, &overrides()),
         Command::Import {
             source,
             dir,
@@ -388,7 +404,7 @@ fn run(cli: Cli) -> Result<(), String> {
             dir,
         } => import_table(&table, db, name, dir),
         Command::Check { dir } => {
-            let task = load(&dir, &Overrides::default())?;
+            let task = load(&dir, &overrides())?;
             let report = migrate::check(&task).map_err(|e| e.message)?;
             print!("{report}");
             Ok(())
@@ -396,9 +412,15 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Migrate {
             dir,
             dry_run,
+            citus,
             allow_destructive,
         } => {
-            let task = load(&dir, &Overrides::default())?;
+            let task = load(&dir, &overrides())?;
+            if citus {
+                let sql = jamrs_postgres::migrate::citus_sql(&task).map_err(|e| e.message)?;
+                print!("{sql}");
+                return Ok(());
+            }
             let report =
                 migrate::migrate(&task, dry_run, allow_destructive).map_err(|e| e.message)?;
             print!("{report}");
@@ -410,7 +432,13 @@ fn run(cli: Cli) -> Result<(), String> {
             allow_destructive,
             dev,
         } => {
-            let task = load(&dir, &Overrides { bind })?;
+            let task = load(
+                &dir,
+                &Overrides {
+                    bind,
+                    database_url: url.clone(),
+                },
+            )?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -437,7 +465,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 println!(
                     "jamrs: serving \"{caption}\" at {}/ (database {}). Press Ctrl-C to stop.",
                     server.url(),
-                    server.database.display()
+                    server.database.describe()
                 );
                 server
                     .run_until_signal()

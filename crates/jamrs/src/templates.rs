@@ -80,6 +80,23 @@ pub fn create(dir: &Path, name: &str) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes `[database] url` into a new project's `jamrs.toml` (`jamrs new --database-url`), in
+/// the canonical layout.
+pub fn use_database_url(dir: &Path, url: &str) -> io::Result<()> {
+    let mut files = jamrs_core::project::ProjectFiles::read(dir)
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    files
+        .task
+        .database
+        .get_or_insert(jamrs_core::project::DatabaseFile {
+            path: None,
+            url: None,
+            managed: None,
+        })
+        .url = Some(url.to_string());
+    files.save(dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,11 +4,9 @@ use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use jamrs_core::{Error, Task};
-use jamrs_sqlite::store::with_connection;
-use jamrs_sqlite::system;
 use jamrs_store::auth;
 
-use crate::config::database_path;
+use crate::database::Database;
 
 fn now() -> i64 {
     SystemTime::now()
@@ -29,24 +27,16 @@ fn password_or_generated(given: Option<String>) -> Result<(String, bool), Error>
 
 /// Runs `f` on the project's database, creating its system tables first if needed, and adding
 /// the users `jamrs import` left in the project (`jampy/users.json`) the first time.
-fn with_users<T>(
+fn with_users<T: Send>(
     task: &Task,
-    f: impl FnOnce(&mut dyn jamrs_store::Conn) -> Result<T, Error>,
+    f: impl FnOnce(&mut dyn jamrs_store::Conn) -> Result<T, Error> + Send,
 ) -> Result<T, Error> {
-    let db = database_path(task);
-    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
-    }
     let imported = jamrs_import::users::pending(&task.dir);
-    let out = with_connection(&db, |c| {
-        system::ensure(c.raw())?;
-        jamrs_store::store::in_transaction(c, |conn| {
-            if let Some(path) = &imported {
-                add_imported(task, conn, path)?;
-            }
-            f(conn)
-        })
+    let out = Database::of(task).transaction(|conn| {
+        if let Some(path) = &imported {
+            add_imported(task, conn, path)?;
+        }
+        f(conn)
     })?;
     if let Some(path) = imported {
         // Taken: the users are in the database now.

@@ -14,6 +14,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::{Client, assert_error, ok};
+use jamrs_postgres::testing::TestDatabase;
 use serde_json::json;
 
 const PASSWORD: &str = "process-password-1";
@@ -32,9 +33,14 @@ name = "clerk"
 default = ["view", "create", "edit"]
 "#;
 
-fn task_file(roles: &str) -> String {
+/// The project's settings; on PostgreSQL (`JAMRS_TEST_BACKEND=postgres`) with the URL of the
+/// test's own database, so both processes share it as they share the SQLite file otherwise.
+fn task_file(roles: &str, pg: Option<&TestDatabase>) -> String {
+    let database = pg.map_or(String::new(), |d| {
+        format!("\n[database]\nurl = \"{}\"\n", d.url)
+    });
     format!(
-        "name = \"two\"\n\n[login]\nmax_failures = 3\nmax_failures_per_address = 100\n\n[[groups]]\nname = \"g\"\nitems = [\"notes\"]\n{roles}"
+        "name = \"two\"\n{database}\n[login]\nmax_failures = 3\nmax_failures_per_address = 100\n\n[[groups]]\nname = \"g\"\nitems = [\"notes\"]\n{roles}"
     )
 }
 
@@ -168,13 +174,16 @@ impl Drop for Running {
     }
 }
 
-fn project() -> tempfile::TempDir {
+fn project() -> (tempfile::TempDir, Option<TestDatabase>) {
+    let pg = common::on_postgres().then(|| {
+        TestDatabase::create().expect("JAMRS_TEST_BACKEND=postgres with JAMRS_SKIP_POSTGRES=1")
+    });
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("p");
     std::fs::create_dir_all(dir.join("items")).unwrap();
     std::fs::write(
         dir.join("jamrs.toml"),
-        task_file(&format!("{ROLES}{CLERK}")),
+        task_file(&format!("{ROLES}{CLERK}"), pg.as_ref()),
     )
     .unwrap();
     std::fs::write(
@@ -185,12 +194,12 @@ fn project() -> tempfile::TempDir {
     for (login, role) in [("alice", "clerk"), ("bob", "clerk"), ("root", "admin")] {
         add_user(&dir, login, role);
     }
-    tmp
+    (tmp, pg)
 }
 
 #[test]
 fn two_processes_share_sessions_logouts_and_revocations() {
-    let tmp = project();
+    let (tmp, _pg) = project();
     let dir = tmp.path().join("p");
     let a = Running::start(&dir);
     let b = Running::start(&dir);
@@ -266,7 +275,7 @@ fn two_processes_share_sessions_logouts_and_revocations() {
 
 #[test]
 fn failed_logins_are_counted_across_processes() {
-    let tmp = project();
+    let (tmp, _pg) = project();
     let dir = tmp.path().join("p");
     let a = Running::start(&dir);
     let b = Running::start(&dir);
@@ -314,13 +323,13 @@ fn failed_logins_are_counted_across_processes() {
 /// and logins are refused, and nobody else's are.
 #[test]
 fn a_restart_without_a_role_refuses_its_sessions() {
-    let tmp = project();
+    let (tmp, pg) = project();
     let dir = tmp.path().join("p");
     let (alice, root) = {
         let a = Running::start(&dir);
         (a.login("alice"), a.login("root"))
     };
-    std::fs::write(dir.join("jamrs.toml"), task_file(ROLES)).unwrap();
+    std::fs::write(dir.join("jamrs.toml"), task_file(ROLES, pg.as_ref())).unwrap();
     let a = Running::start(&dir);
     let err = assert_error(&a.client(alice).get("/api/task"), 401, "unauthorized");
     assert!(err["message"].as_str().unwrap().contains("role"), "{err}");

@@ -405,6 +405,7 @@ impl Project {
     fn start(&self, dev: bool) -> Result<Running, String> {
         let overrides = jamrs::config::Overrides {
             bind: Some("127.0.0.1:0".into()),
+            database_url: None,
         };
         let task = jamrs::config::load_project(&self.path(""), &overrides, &|_| None)
             .map_err(|e| e.to_string())?;
@@ -422,7 +423,11 @@ impl Project {
             .map_err(|e| e.message)?;
         Ok(Running {
             url: server.url(),
-            database: server.database.clone(),
+            database: server
+                .database
+                .sqlite_path()
+                .expect("the docs' examples run on SQLite")
+                .to_path_buf(),
             server: Some(server),
             runtime,
         })

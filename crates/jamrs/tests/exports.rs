@@ -218,9 +218,15 @@ fn sheet_xml(bytes: &[u8]) -> String {
 
 /// Adds `n` customers for user `owner` straight into the database (fast).
 fn many_customers(server: &TestServer, owner: i64, n: u64) {
+    // c0000001, c0000002, …: SQLite's printf, PostgreSQL's lpad.
+    let name = if common::on_postgres() {
+        "'c' || lpad(CAST(i AS text), 7, '0')"
+    } else {
+        "printf('c%07d', i)"
+    };
     server.db_execute(&format!(
         "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < {n})
-         INSERT INTO customers (name, country, user_id) SELECT printf('c%07d', i), CASE i % 3 WHEN 0 THEN 'France' ELSE 'Spain' END, {owner} FROM k"
+         INSERT INTO customers (name, country, user_id) SELECT {name}, CASE i % 3 WHEN 0 THEN 'France' ELSE 'Spain' END, {owner} FROM k"
     ));
 }
 

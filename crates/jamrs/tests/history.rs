@@ -282,7 +282,12 @@ fn a_reused_key_shows_only_its_own_record() {
         &json!({"changes": [{"op": "delete", "id": first}]}),
     ));
     let second = o.insert(&o.alice, "customers", json!({"name": "second"}));
-    assert_eq!(second, first, "SQLite gave the key again");
+    if common::on_postgres() {
+        // An identity column never gives a key again; the history is still the new record's.
+        assert_ne!(second, first);
+    } else {
+        assert_eq!(second, first, "SQLite gave the key again");
+    }
     let reply = ok(history(&o.alice, "customers", json!({"id": second})));
     assert_eq!(
         entries(&reply),

@@ -406,10 +406,10 @@ impl Case<'_> {
         let id = self.w.ids[u];
         self.w.server.db_query(&format!(
             "SELECT 'notes', n.id, n.contact FROM notes n JOIN contacts c ON c.id = n.contact \
-             WHERE n.user_id = {id} AND c.user_id IS NOT {id} \
+             WHERE n.user_id = {id} AND c.user_id IS DISTINCT FROM {id} \
              UNION ALL SELECT 'lines', l.id, l.contact FROM lines l \
              JOIN notes n ON n.id = l.note JOIN contacts c ON c.id = l.contact \
-             WHERE n.user_id = {id} AND c.user_id IS NOT {id} ORDER BY 1, 2"
+             WHERE n.user_id = {id} AND c.user_id IS DISTINCT FROM {id} ORDER BY 1, 2"
         ))
     }
 

@@ -121,6 +121,10 @@ pub struct RoleFile {
 pub struct DatabaseFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// A PostgreSQL server's database (`postgres://user@host:port/database`) instead of the
+    /// SQLite file `path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// Whether jamrs creates and migrates the items' tables (default true). `false` for a
     /// database jamrs did not make (an imported Jam.py one): `migrate` never changes those
     /// tables, and `run` only checks that the columns the items use are there. An item's own

@@ -268,6 +268,20 @@ fn resolve_settings(tf: &TaskFile, errs: &mut Errors) -> Settings {
             "database.path must name a file (it is empty or holds a NUL character)",
         );
     }
+    let db_url = tf
+        .database
+        .as_ref()
+        .and_then(|d| d.url.clone())
+        .filter(|u| !u.trim().is_empty());
+    if let Some(url) = &db_url
+        && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+    {
+        // Only the scheme: the URL's host, user and database are checked when connecting.
+        errs.push(
+            TASK_FILE,
+            "database.url must be a PostgreSQL URL (postgres://user@host:port/database); leave it out to use the SQLite file database.path",
+        );
+    }
     let server = tf.server.as_ref();
     let bind = server
         .and_then(|s| s.bind.clone())
@@ -377,7 +391,10 @@ fn resolve_settings(tf: &TaskFile, errs: &mut Errors) -> Settings {
         login,
         max_limit,
         max_apply_records: usize::try_from(max_apply_records).unwrap_or(usize::MAX),
-        database: DatabaseSettings { path: db_path },
+        database: DatabaseSettings {
+            path: db_path,
+            url: db_url,
+        },
         server: ServerSettings {
             bind,
             max_body_bytes,

@@ -97,9 +97,10 @@ pub async fn post(
         fields,
         format,
     };
+    let tenant = work.caller.tenant(&state.task);
     state
         .jobs()
-        .submit(&*state.store, job.clone(), move |conn, job| {
+        .submit(&*state.store, job.clone(), tenant, move |conn, job| {
             run(conn, job, work)
         })?;
     Ok((StatusCode::ACCEPTED, axum::Json(job.json())).into_response())

@@ -117,9 +117,10 @@ pub async fn print(
         format,
         template,
     };
+    let tenant = work.caller.tenant(&state.task);
     state
         .jobs()
-        .submit(&*state.store, job.clone(), move |conn, job| {
+        .submit(&*state.store, job.clone(), tenant, move |conn, job| {
             run(conn, job, work)
         })?;
     Ok((StatusCode::ACCEPTED, axum::Json(job.json())).into_response())

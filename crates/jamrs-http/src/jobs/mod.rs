@@ -419,16 +419,18 @@ impl Jobs {
     }
 
     /// Queues `work` for `job` on the store's job threads; the job ends with its outcome
-    /// (also when the work panics: the job fails and the thread goes on).
+    /// (also when the work panics: the job fails and the thread goes on). Its transaction
+    /// reaches the rows of `tenant`, the session's (`Conn::scope`), as the request's would.
     pub fn submit(
         &self,
         store: &dyn jamrs_store::Store,
         job: Arc<Job>,
+        tenant: jamrs_core::session::Tenant,
         work: impl FnOnce(&mut dyn Conn, &Arc<Job>) -> Result<Output> + Send + 'static,
     ) -> Result<()> {
         let queued = job.clone();
         let submitted = store.submit_job(Box::new(move |conn| {
-            let result = match job.progress.check() {
+            let result = match job.progress.check().and_then(|()| conn.scope(&tenant)) {
                 Err(e) => Err(e),
                 Ok(()) => {
                     job.progress.start();

@@ -551,6 +551,7 @@ impl PyDataset {
             engine = engine.unscoped();
         }
         let item = task.item(item_id);
+        let back = frame.caller().tenant(&task);
         let result = frame
             .with_conn(|c| {
                 if open_empty {
@@ -560,6 +561,9 @@ impl PyDataset {
                         rows: Vec::new(),
                         total: None,
                     });
+                }
+                if unscoped {
+                    return jamrs_store::conn::widened(c, &back, |c| engine.open(c, item, p));
                 }
                 engine.open(c, item, p)
             })
@@ -809,8 +813,16 @@ impl PyDataset {
             engine = engine.unchecked();
         }
         let item = task.item(item_id);
+        let back = frame.caller().tenant(&task);
         let result = frame
-            .with_conn(|c| engine.apply(c, item, changes, user_params, false))
+            .with_conn(|c| {
+                if unscoped {
+                    return jamrs_store::conn::widened(c, &back, |c| {
+                        engine.apply(c, item, changes, user_params, false)
+                    });
+                }
+                engine.apply(c, item, changes, user_params, false)
+            })
             .map_err(to_py_err)?;
         // New keys into the inserted rows (unless the dataset was opened again meanwhile).
         let pk = item.primary_key;

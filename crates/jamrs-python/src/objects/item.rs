@@ -103,7 +103,10 @@ impl PyTask {
         for (text, p) in statements {
             let sql = raw_sql(text, p.as_ref(), &mut budget)?;
             frame
-                .with_conn(|c| c.execute(&sql))
+                .with_conn(|c| {
+                    let sql = in_dialect(c, sql);
+                    c.execute(&sql)
+                })
                 .map_err(super::to_py_err)?;
         }
         Ok(())
@@ -122,7 +125,10 @@ impl PyTask {
         let frame = raw_frame(&self.task)?;
         let sql = raw_sql(sql, params.as_ref(), &mut crate::convert::Budget::default())?;
         let rows = frame
-            .with_conn(|c| c.query_any(&sql))
+            .with_conn(|c| {
+                let sql = in_dialect(c, sql);
+                c.query_any(&sql)
+            })
             .map_err(super::to_py_err)?;
         let out = PyList::empty(py);
         for row in rows {
@@ -418,6 +424,14 @@ fn raw_frame(task: &Task) -> PyResult<std::rc::Rc<context::Frame>> {
     context::current().ok_or_else(|| {
         pyo3::exceptions::PyRuntimeError::new_err("raw SQL can run only while a handler runs")
     })
+}
+
+/// A module's SQL (`?` placeholders on every backend) in the connection's placeholders.
+fn in_dialect(c: &dyn jamrs_store::Conn, sql: jamrs_store::Sql) -> jamrs_store::Sql {
+    jamrs_store::Sql {
+        text: jamrs_store::sql::raw_placeholders(c.dialect(), &sql.text),
+        params: sql.params,
+    }
 }
 
 fn raw_sql(

@@ -362,13 +362,15 @@ fn push_select(
                 }
                 None => b.push_value(w, field),
             }
-            w.push(if o.desc { " DESC" } else { " ASC" });
+            let order = w.dialect.order(o.desc);
+            w.push(order);
         }
         // A stable order, so pages neither repeat nor skip rows.
         if !aggregate && !q.order.iter().any(|o| o.field == item.primary_key) {
             sep(w);
             b.push_value(w, item.pk());
-            w.push(" ASC");
+            let order = w.dialect.order(false);
+            w.push(order);
         }
         w.push(" LIMIT ")
             .param(Value::Int(i64::try_from(q.limit).unwrap_or(i64::MAX)))

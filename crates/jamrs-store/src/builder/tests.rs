@@ -12,7 +12,7 @@ use jamrs_core::{Error, FieldType, Kind, Task, Value};
 use serde_json::{Value as Json, json};
 
 use super::*;
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, RowLock};
 use crate::sql::Sql;
 
 /// `?` placeholders and a LOWER-based case-insensitive LIKE.
@@ -1197,6 +1197,7 @@ fn write_statements_number_their_values() {
         Keys::chunks(&[8]).next().unwrap(),
         None,
         &ALL,
+        RowLock::None,
     );
     assert_eq!(
         s.text,
@@ -1215,7 +1216,7 @@ fn write_statements_number_their_values() {
         s.text,
         "SELECT \"id\" FROM \"lines\" WHERE 1=1 AND \"deleted\" = 0 AND \"invoice\" = ?"
     );
-    let s = lookup_exists(&Question, item("customers"), 6, &ALL);
+    let s = lookup_exists(&Question, item("customers"), 6, &ALL, RowLock::None);
     assert_eq!(s.text, "SELECT 1 FROM \"customers\" WHERE \"id\" = ?");
     assert_eq!(s.params, [int(6)]);
 }

@@ -15,6 +15,7 @@ use serde_json::{Value as Json, json};
 
 use super::tests::Question;
 use super::*;
+use crate::dialect::RowLock;
 
 /// A shop under `[tenancy] column = "tenant_id"`: customers, invoices and their lines and
 /// notes are each tenant's; products are shared, and total the lines and notes that name them.
@@ -262,7 +263,7 @@ fn apply_statements_carry_the_tenant() {
             vec![int(10), int(4), int(5), int(7)],
         ),
         (
-            select_rows(&Question, lines, keys, Some(link), &tenant),
+            select_rows(&Question, lines, keys, Some(link), &tenant, RowLock::None),
             "SELECT \"id\", \"invoice\", \"product\", \"quantity\", \"tenant_id\", \"deleted\" FROM \"lines\" \
              WHERE \"id\" IN (?, ?) AND \"deleted\" = 0 AND \"invoice\" = ? AND \"tenant_id\" = ?",
             vec![int(4), int(5), int(3), int(7)],
@@ -281,17 +282,23 @@ fn apply_statements_carry_the_tenant() {
             vec![int(4), int(5), int(7)],
         ),
         (
-            lookup_exists(&Question, item("customers"), 9, &tenant),
+            lookup_exists(&Question, item("customers"), 9, &tenant, RowLock::None),
             "SELECT 1 FROM \"customers\" WHERE \"id\" = ? AND \"tenant_id\" = ?",
             vec![int(9), int(7)],
         ),
         (
-            lookup_exists(&Question, item("customers"), 9, &Tenant::Nobody),
+            lookup_exists(
+                &Question,
+                item("customers"),
+                9,
+                &Tenant::Nobody,
+                RowLock::None,
+            ),
             "SELECT 1 FROM \"customers\" WHERE \"id\" = ? AND 1=0",
             vec![int(9)],
         ),
         (
-            lookup_exists(&Question, item("products"), 9, &tenant),
+            lookup_exists(&Question, item("products"), 9, &tenant, RowLock::None),
             "SELECT 1 FROM \"products\" WHERE \"id\" = ? AND \"deleted\" = 0",
             vec![int(9)],
         ),

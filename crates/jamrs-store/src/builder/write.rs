@@ -5,7 +5,7 @@ use jamrs_core::Value;
 use jamrs_core::model::{FieldId, Item};
 
 use super::scope::{Keys, Link, RowScope, Under, push_in};
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, RowLock};
 use crate::sql::{Sql, SqlWriter};
 use jamrs_core::session::Tenant;
 
@@ -182,13 +182,15 @@ pub fn delete_under(
 }
 
 /// Reads the stored rows `ids` (live, within `link`). Columns are `item.stored_fields()` in
-/// order (the key among them).
+/// order (the key among them). `lock` holds them for the transaction (see
+/// [`Dialect::row_lock`]).
 pub fn select_rows(
     d: &dyn Dialect,
     item: &Item,
     ids: Keys,
     link: Option<Link>,
     tenant: &Tenant,
+    lock: RowLock,
 ) -> Sql {
     let mut w = SqlWriter::new(d);
     w.push("SELECT ");
@@ -208,6 +210,7 @@ pub fn select_rows(
         link.as_ref().map(Under::link),
         tenant,
     );
+    w.push(d.row_lock(lock));
     w.finish()
 }
 
@@ -222,11 +225,13 @@ pub fn select_keys(d: &dyn Dialect, item: &Item, under: Under, tenant: &Tenant) 
     w.finish()
 }
 
-/// `SELECT 1` if the live row `id` of a lookup item exists.
-pub fn lookup_exists(d: &dyn Dialect, item: &Item, id: i64, tenant: &Tenant) -> Sql {
+/// `SELECT 1` if the live row `id` of a lookup item exists; `lock` holds it for the
+/// transaction (see [`Dialect::row_lock`]).
+pub fn lookup_exists(d: &dyn Dialect, item: &Item, id: i64, tenant: &Tenant, lock: RowLock) -> Sql {
     let mut w = SqlWriter::new(d);
     w.push("SELECT 1 FROM ").ident(&item.table);
     push_where(&mut w, item, Some(Keys::one(&id)), None, tenant);
+    w.push(d.row_lock(lock));
     w.finish()
 }
 

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use jamrs::app::{self, RunOptions, Server};
 use jamrs::config::{self, Overrides};
+use jamrs_postgres::testing::TestDatabase;
 use rusqlite::types::Value as Sql;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -26,8 +27,13 @@ use tempfile::TempDir;
 /// the folder removed, on drop.
 pub struct TestServer {
     pub url: String,
-    /// The project's SQLite file.
+    /// The project's SQLite file (unused on PostgreSQL).
     pub database: PathBuf,
+    /// On PostgreSQL (`JAMRS_TEST_BACKEND=postgres`): the test's own database, dropped after
+    /// the server stops.
+    pub postgres: Option<TestDatabase>,
+    /// The database URL the project is loaded with (the PostgreSQL database's), if any.
+    url_override: Option<String>,
     server: Option<Server>,
     runtime: tokio::runtime::Runtime,
     dir: TempDir,
@@ -37,6 +43,34 @@ pub struct TestServer {
 
 /// The password the harness gives the users it creates.
 pub const PASSWORD: &str = "test-password-1";
+
+/// True when the suites run on PostgreSQL: `JAMRS_TEST_BACKEND=postgres` (`./dev test` runs
+/// the HTTP suites a second time so). Each server then gets a database of its own on the test
+/// server (`jamrs_postgres::testing`); one that cannot be reached fails the test.
+pub fn on_postgres() -> bool {
+    std::env::var("JAMRS_TEST_BACKEND").is_ok_and(|v| v == "postgres")
+}
+
+/// A database of its own for a server on PostgreSQL, `None` on SQLite.
+fn postgres_database() -> Option<TestDatabase> {
+    if !on_postgres() {
+        return None;
+    }
+    Some(TestDatabase::create().unwrap_or_else(|| {
+        panic!("JAMRS_TEST_BACKEND=postgres and JAMRS_SKIP_POSTGRES=1 contradict each other")
+    }))
+}
+
+/// Loads the test project with no environment (a developer's JAMRS_* variables must not
+/// change the tests), on `database` when given.
+fn load_task(project: &Path, bind: Option<String>, url: Option<&str>) -> jamrs_core::Task {
+    let overrides = Overrides {
+        bind,
+        database_url: url.map(str::to_string),
+    };
+    config::load_project(project, &overrides, &|_| None)
+        .unwrap_or_else(|e| panic!("the test project does not load: {e}"))
+}
 
 impl TestServer {
     /// A project made by `jamrs new --template <name>`.
@@ -52,10 +86,12 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let project = dir.path().join("project");
         jamrs::templates::create(&project, "demo").unwrap();
-        let task = jamrs_core::project::load(&project).unwrap();
-        jamrs::migrate::at_start(&task, &jamrs::config::database_path(&task), false).unwrap();
+        let postgres = postgres_database();
+        let task = load_task(&project, None, postgres.as_ref().map(|d| d.url.as_str()));
+        jamrs::migrate::at_start(&task, false).unwrap();
         jamrs::demo_data::seed(&task).unwrap();
-        Self::start(dir, &project)
+        Self::try_start_on(dir, &project, &RunOptions::default(), true, postgres)
+            .unwrap_or_else(|e| panic!("the test server does not start: {e}"))
     }
 
     /// A project from file contents: `("jamrs.toml", …)`, `("items/x.toml", …)`.
@@ -68,6 +104,24 @@ impl TestServer {
             std::fs::write(target, text).unwrap();
         }
         Self::start(dir, &project)
+    }
+
+    /// [`TestServer::from_files`] on a PostgreSQL database of its own, whatever
+    /// `JAMRS_TEST_BACKEND` says; `None` (after a loud line) when `JAMRS_SKIP_POSTGRES=1`.
+    #[allow(dead_code)]
+    pub fn on_postgres_from_files(files: &[(&str, &str)]) -> Option<TestServer> {
+        let postgres = TestDatabase::create()?;
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("project");
+        for (path, text) in files {
+            let target = project.join(path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(target, text).unwrap();
+        }
+        Some(
+            Self::try_start_on(dir, &project, &RunOptions::default(), true, Some(postgres))
+                .unwrap_or_else(|e| panic!("the test server does not start: {e}")),
+        )
     }
 
     /// [`TestServer::from_files`] with files that are not text too (report templates).
@@ -149,12 +203,44 @@ impl TestServer {
         opts: &RunOptions,
         with_admin: bool,
     ) -> Result<TestServer, String> {
-        let overrides = Overrides {
-            bind: Some("127.0.0.1:0".into()),
-        };
-        // No environment: a developer's JAMRS_* variables must not change the tests.
-        let task = config::load_project(project, &overrides, &|_| None)
-            .unwrap_or_else(|e| panic!("the test project does not load: {e}"));
+        Self::try_start_on(dir, project, opts, with_admin, postgres_database())
+    }
+
+    fn try_start_on(
+        dir: TempDir,
+        project: &Path,
+        opts: &RunOptions,
+        with_admin: bool,
+        postgres: Option<TestDatabase>,
+    ) -> Result<TestServer, String> {
+        Self::try_start_at(dir, project, opts, with_admin, postgres, None)
+    }
+
+    /// [`TestServer::from_files`] on the database `url` (a PostgreSQL database the test made,
+    /// served as a role of its choosing), whatever `JAMRS_TEST_BACKEND` says.
+    #[allow(dead_code)]
+    pub fn from_files_at(files: &[(&str, &str)], url: &str) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("project");
+        for (path, text) in files {
+            let target = project.join(path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(target, text).unwrap();
+        }
+        Self::try_start_at(dir, &project, &RunOptions::default(), true, None, Some(url))
+            .unwrap_or_else(|e| panic!("the test server does not start: {e}"))
+    }
+
+    fn try_start_at(
+        dir: TempDir,
+        project: &Path,
+        opts: &RunOptions,
+        with_admin: bool,
+        postgres: Option<TestDatabase>,
+        url: Option<&str>,
+    ) -> Result<TestServer, String> {
+        let url = self_url(postgres.as_ref(), url);
+        let task = load_task(project, Some("127.0.0.1:0".into()), url.as_deref());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -162,7 +248,7 @@ impl TestServer {
             .unwrap();
         // With safe mode every request needs a session: make an administrator to log in as.
         let admin = if task.settings.safe_mode && with_admin {
-            jamrs::migrate::at_start(&task, &config::database_path(&task), false).unwrap();
+            jamrs::migrate::at_start(&task, false).unwrap();
             let role = jamrs::users::first_admin_role(&task)
                 .expect("a safe-mode project has roles")
                 .to_string();
@@ -176,7 +262,13 @@ impl TestServer {
             .map_err(|e| e.to_string())?;
         Ok(TestServer {
             url: server.url(),
-            database: server.database.clone(),
+            database: server
+                .database
+                .sqlite_path()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+            url_override: url,
+            postgres,
             server: Some(server),
             runtime,
             dir,
@@ -186,7 +278,7 @@ impl TestServer {
 
     /// The project as loaded now (for adding users).
     pub fn task(&self) -> jamrs_core::Task {
-        config::load_project(&self.project(), &Overrides::default(), &|_| None).unwrap()
+        load_task(&self.project(), None, self.url_override.as_deref())
     }
 
     /// Adds a user with the harness's password.
@@ -242,6 +334,21 @@ impl TestServer {
     /// Every row of every table (the `sqlite_` ones excepted), each table's rows sorted, read
     /// through a read-only connection of its own.
     pub fn db_snapshot(&self) -> Snapshot {
+        if let Some(pg) = &self.postgres {
+            let names = pg_query(
+                pg,
+                "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relkind = 'r' ORDER BY 1",
+            );
+            let mut tables = BTreeMap::new();
+            for row in names {
+                let Sql::Text(name) = &row[0] else { continue };
+                let mut rows = pg_query(pg, &format!("SELECT * FROM \"{name}\""));
+                rows.sort_by_key(|r| format!("{r:?}"));
+                tables.insert(name.clone(), rows);
+            }
+            return Snapshot(tables);
+        }
         let conn = self.read_only();
         let mut names: Vec<String> = conn
             .prepare(
@@ -265,12 +372,27 @@ impl TestServer {
     /// Rows of a query on the database, read-only (to look at what clients cannot see, such as
     /// the soft-delete flag).
     pub fn db_query(&self, sql: &str) -> Vec<Vec<Sql>> {
+        if let Some(pg) = &self.postgres {
+            return pg_query(pg, sql);
+        }
         query(&self.read_only(), sql)
     }
 
     /// Runs a statement on the database behind the server's back (to age a session, say);
     /// returns the number of rows changed.
     pub fn db_execute(&self, sql: &str) -> usize {
+        if let Some(pg) = &self.postgres {
+            let sql = sql.to_string();
+            let url = pg.admin_url.clone();
+            return off_runtime(move || {
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                let n = c
+                    .execute(sql.as_str(), &[])
+                    .unwrap_or_else(|e| panic!("{sql}: {}", jamrs_postgres::conn::describe(&e)));
+                sync_identities(&mut c);
+                n as usize
+            });
+        }
         let conn = rusqlite::Connection::open(&self.database).unwrap();
         conn.busy_timeout(Duration::from_secs(10)).unwrap();
         conn.execute(sql, []).unwrap()
@@ -279,6 +401,16 @@ impl TestServer {
     /// Runs several statements on the database behind the server's back (to plant rows a client
     /// could not write, or to reset a table between property-test cases).
     pub fn db_batch(&self, sql: &str) {
+        if let Some(pg) = &self.postgres {
+            let sql = sql.to_string();
+            let url = pg.admin_url.clone();
+            return off_runtime(move || {
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                c.batch_execute(&sql)
+                    .unwrap_or_else(|e| panic!("{sql}: {}", jamrs_postgres::conn::describe(&e)));
+                sync_identities(&mut c);
+            });
+        }
         let conn = rusqlite::Connection::open(&self.database).unwrap();
         conn.busy_timeout(Duration::from_secs(10)).unwrap();
         conn.execute_batch(sql)
@@ -327,10 +459,11 @@ pub struct Instance {
 impl TestServer {
     /// Starts another instance on this server's project and database.
     pub fn another_instance(&self) -> Instance {
-        let overrides = Overrides {
-            bind: Some("127.0.0.1:0".into()),
-        };
-        let task = config::load_project(&self.project(), &overrides, &|_| None).unwrap();
+        let task = load_task(
+            &self.project(),
+            Some("127.0.0.1:0".into()),
+            self.url_override.as_deref(),
+        );
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -399,6 +532,67 @@ fn add_user(task: &jamrs_core::Task, login: &str, role: &str, tenant: Option<i64
         },
     )
     .unwrap_or_else(|e| panic!("cannot add user {login}: {e}"));
+}
+
+/// The URL a server is loaded with: the one given, else its test database's.
+fn self_url(postgres: Option<&TestDatabase>, url: Option<&str>) -> Option<String> {
+    url.map(str::to_string)
+        .or_else(|| postgres.map(|d| d.url.clone()))
+}
+
+/// Runs `f` on a thread of its own: the synchronous PostgreSQL client may not run on a
+/// runtime's thread, and a test may call the helpers from one.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().unwrap())
+}
+
+/// After rows were written behind the server's back with explicit keys: each identity column
+/// numbers on from the largest key, as SQLite's rowid does (PostgreSQL's sequence would give
+/// a planted key again).
+fn sync_identities(c: &mut postgres::Client) {
+    c.batch_execute(
+        "DO $$ DECLARE r record; m bigint; cur bigint; BEGIN
+         FOR r IN SELECT c.relname AS t, a.attname AS col,
+                         pg_get_serial_sequence(quote_ident(c.relname), a.attname) AS seq
+                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  JOIN pg_attribute a ON a.attrelid = c.oid
+                  WHERE n.nspname = current_schema() AND c.relkind = 'r' AND a.attidentity <> ''
+         LOOP
+           EXECUTE format('SELECT max(%I) FROM %I', r.col, r.t) INTO m;
+           EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM %s', r.seq) INTO cur;
+           IF m IS NOT NULL AND m > cur THEN PERFORM setval(r.seq, m, true); END IF;
+         END LOOP; END $$",
+    )
+    .unwrap();
+}
+
+/// Rows of a query on PostgreSQL, as rusqlite values (booleans as 0/1, dates as ISO text), so
+/// the suites compare them as on SQLite.
+fn pg_query(pg: &TestDatabase, sql: &str) -> Vec<Vec<Sql>> {
+    use jamrs_store::Conn;
+    let url = pg.admin_url.clone();
+    off_runtime(move || {
+        let mut conn = jamrs_postgres::PgConn::open(&url).unwrap();
+        let rows = conn
+            .query_any(&jamrs_store::Sql {
+                text: sql.to_string(),
+                params: vec![],
+            })
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|v| match v {
+                        jamrs_core::Value::Null => Sql::Null,
+                        jamrs_core::Value::Int(i) => Sql::Integer(i),
+                        jamrs_core::Value::Bool(b) => Sql::Integer(i64::from(b)),
+                        jamrs_core::Value::Float(f) => Sql::Real(f),
+                        jamrs_core::Value::Text(t) => Sql::Text(t),
+                    })
+                    .collect()
+            })
+            .collect()
+    })
 }
 
 fn query(conn: &rusqlite::Connection, sql: &str) -> Vec<Vec<Sql>> {
