@@ -88,19 +88,12 @@ fn configure(conn: &Connection, read_only: bool) -> rusqlite::Result<()> {
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
     // Each request builds a handful of distinct statements; keep them prepared.
     conn.set_prepared_statement_cache_capacity(256);
+    // Case-insensitive searches compare `jamrs_fold(column) LIKE pattern` (crate::fold).
     conn.create_scalar_function(
         FOLD_FN,
         1,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            Ok(match ctx.get_raw(0) {
-                ValueRef::Text(t) => Some(String::from_utf8_lossy(t).to_lowercase()),
-                ValueRef::Integer(i) => Some(i.to_string()),
-                // `{:?}` keeps the decimal point (1.0, not 1), as SQLite's own text form does.
-                ValueRef::Real(r) => Some(format!("{r:?}")),
-                ValueRef::Null | ValueRef::Blob(_) => None,
-            })
-        },
+        |ctx| Ok(crate::fold::jamrs_fold(ctx)),
     )?;
     Ok(())
 }
