@@ -7,7 +7,8 @@
 //!
 //! This module writes SQL only for those system tables; item SQL stays in `builder`.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -22,6 +23,10 @@ use crate::sql::{Sql, SqlWriter};
 pub const USERS: &str = "jamrs_users";
 pub const SESSIONS: &str = "jamrs_sessions";
 pub const LOGIN_FAILURES: &str = "jamrs_login_failures";
+/// One row, one counter: every change to a session (but its last-seen time) or to a user
+/// raises it, by triggers (each backend creates them with the tables), whoever makes the
+/// change: this process, another one, or SQL typed by hand.
+pub const AUTH_EPOCH: &str = "jamrs_auth_epoch";
 
 /// A session's last-seen time is written at most this often (seconds), so reads stay reads.
 pub const TOUCH_INTERVAL: i64 = 60;
@@ -512,6 +517,64 @@ pub struct Authenticated {
     pub needs_touch: bool,
 }
 
+/// Sessions already checked by this process, per database (a store's connections share one).
+///
+/// Checking a session was a third of a small open's work beyond its own query: hashing the
+/// token and a SELECT over two tables. A request now reads one integer instead, the
+/// [`AUTH_EPOCH`] counter: while it is unchanged, no session and no user has changed, so a
+/// session checked before is as it was. A logout, a disabled user or a new password raises it,
+/// in any process that shares the database, and the next request of every session reads its
+/// rows again. The counter is read before the session's rows and in the same database, so an
+/// entry is never newer than its counter. An entry is used only while the session's last-seen
+/// time needs no touch, so expiry and the sliding window work as without it.
+#[derive(Default)]
+pub struct SessionCache {
+    entries: Mutex<HashMap<String, CachedSession>>,
+}
+
+struct CachedSession {
+    epoch: i64,
+    /// The task the role was resolved against (a store serves one).
+    task: usize,
+    last_seen: i64,
+    caller: Caller,
+}
+
+/// Entries past this many (one per live session of the process) empty the cache.
+const SESSION_CACHE_MAX: usize = 10_000;
+
+impl SessionCache {
+    fn get(&self, token: &str, epoch: i64, task: usize) -> Option<(i64, Caller)> {
+        let entries = self.entries.lock().ok()?;
+        let e = entries.get(token)?;
+        (e.epoch == epoch && e.task == task).then(|| (e.last_seen, e.caller.clone()))
+    }
+
+    fn put(&self, token: &str, entry: CachedSession) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= SESSION_CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(token.to_string(), entry);
+        }
+    }
+}
+
+/// The [`AUTH_EPOCH`] counter; `None` if it cannot be read (a database without it).
+fn auth_epoch(conn: &mut dyn Conn) -> Option<i64> {
+    static EPOCH_QUERY: OnceLock<String> = OnceLock::new();
+    let text = EPOCH_QUERY.get_or_init(|| format!("SELECT epoch FROM {AUTH_EPOCH} WHERE id = 1"));
+    let q = Sql {
+        text: text.clone(),
+        params: Vec::new(),
+    };
+    conn.query(&q, &[FieldType::Integer])
+        .ok()?
+        .first()?
+        .first()?
+        .as_i64()
+}
+
 /// Who sends a request with session token `token` (from the cookie) at time `now`.
 ///
 /// With safe mode, a request needs a live session of an active user whose role exists;
@@ -523,6 +586,51 @@ pub fn authenticate(
     token: Option<&str>,
     now: i64,
 ) -> Result<Authenticated> {
+    let Some(token) = token else {
+        return session_rows(conn, task, None, now).map(|(a, _)| a);
+    };
+    let touch = touch_interval(task.settings.session_timeout);
+    let task_id = std::ptr::from_ref(task) as usize;
+    // Read before the rows (see `SessionCache`).
+    let epoch = match conn.session_cache() {
+        Some(_) => auth_epoch(conn),
+        None => None,
+    };
+    if let (Some(cache), Some(epoch)) = (conn.session_cache(), epoch)
+        && let Some((last_seen, caller)) = cache.get(token, epoch, task_id)
+        && now - last_seen < touch
+        && now >= last_seen
+    {
+        return Ok(Authenticated {
+            caller,
+            needs_touch: false,
+        });
+    }
+    let (found, last_seen) = session_rows(conn, task, Some(token), now)?;
+    if let (Some(cache), Some(epoch), Some(last_seen)) = (conn.session_cache(), epoch, last_seen)
+        && found.caller.user.is_some()
+    {
+        cache.put(
+            token,
+            CachedSession {
+                epoch,
+                task: task_id,
+                last_seen,
+                caller: found.caller.clone(),
+            },
+        );
+    }
+    Ok(found)
+}
+
+/// [`authenticate`] from the session's rows, with the session's last-seen time when it is a
+/// live session of a user.
+fn session_rows(
+    conn: &mut dyn Conn,
+    task: &Task,
+    token: Option<&str>,
+    now: i64,
+) -> Result<(Authenticated, Option<i64>)> {
     let anonymous = || Authenticated {
         caller: Caller {
             user: None,
@@ -534,7 +642,7 @@ pub fn authenticate(
         if task.settings.safe_mode {
             return Err(Error::unauthorized("log in first"));
         }
-        return Ok(anonymous());
+        return Ok((anonymous(), None));
     };
     // Every request runs this; build its text once.
     static SESSION_QUERY: OnceLock<String> = OnceLock::new();
@@ -569,7 +677,7 @@ pub fn authenticate(
                 "the session has expired or was ended; log in again",
             ));
         }
-        return Ok(anonymous());
+        return Ok((anonymous(), None));
     };
     let resolved = match &user {
         Ok(user) => user_info(task, user).ok_or(user.role_id),
@@ -588,13 +696,16 @@ pub fn authenticate(
             "your role (id {role_id}) no longer exists; ask an administrator"
         ))
     })?;
-    Ok(Authenticated {
-        caller: Caller {
-            user: Some(info),
-            role: Some(role),
+    Ok((
+        Authenticated {
+            caller: Caller {
+                user: Some(info),
+                role: Some(role),
+            },
+            needs_touch: now - last_seen >= touch_interval(task.settings.session_timeout),
         },
-        needs_touch: now - last_seen >= touch_interval(task.settings.session_timeout),
-    })
+        Some(last_seen),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------

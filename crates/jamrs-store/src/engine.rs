@@ -1168,7 +1168,8 @@ impl Engine<'_> {
         for fid in fields {
             let f = item.field(*fid);
             let v = &row[fid.0 as usize];
-            let at = format!("{path}.{}", f.name);
+            // The field's path, for an error only (most values are valid).
+            let at = || format!("{path}.{}", f.name);
             let empty = match v {
                 Value::Null => true,
                 Value::Text(s) => s.is_empty(),
@@ -1176,16 +1177,18 @@ impl Engine<'_> {
             };
             if f.required && empty {
                 errors.push(FieldError {
-                    field: at,
+                    field: at(),
                     message: "is required".into(),
                 });
                 continue;
             }
+            // A text of at most `max` bytes has at most `max` characters: count only longer ones.
             if let (Some(max), Value::Text(s)) = (f.size, v)
+                && s.len() > max as usize
                 && s.chars().count() > max as usize
             {
                 errors.push(FieldError {
-                    field: at,
+                    field: at(),
                     message: format!("is longer than {max} characters"),
                 });
                 continue;
@@ -1197,7 +1200,7 @@ impl Engine<'_> {
                     .any(|(k, _)| k == i)
             {
                 errors.push(FieldError {
-                    field: at,
+                    field: at(),
                     message: format!(
                         "{i} is not one of the values of list \"{}\"",
                         self.task.lookup_lists[list].name
@@ -1220,7 +1223,7 @@ impl Engine<'_> {
                             .is_some_and(|seen| !seen.contains(key)));
                 if hidden {
                     errors.push(FieldError {
-                        field: at,
+                        field: at(),
                         message: format!("{} {key} does not exist", target.name),
                     });
                 }
