@@ -15,7 +15,7 @@ use crate::access::Access;
 use crate::error::{Error, FieldError, Result};
 use crate::model::{FieldId, Item, ItemId, Task};
 use crate::params::{or_default, whole_number};
-use crate::query::public_field;
+use crate::query::public_field_at;
 use crate::types::Value;
 use crate::values;
 
@@ -385,14 +385,15 @@ impl Resolver<'_> {
     ) -> Result<Vec<(FieldId, Value)>> {
         let mut out = Vec::with_capacity(raw.len());
         for (name, v) in raw {
-            let field = public_field(item, name, &format!("{at}.{name}"), self.access)?;
-            let path = format!("{at}.{name}");
+            // The field's path, for an error only.
+            let path = || format!("{at}.{name}");
+            let field = public_field_at(item, name, path, self.access)?;
             if field.id == item.primary_key {
                 // A client key on insert is ignored; on update it must agree with `id`.
                 match update_id {
                     Some(id) if whole_number(v).ok() != Some(id) && !v.is_null() => {
                         self.invalid.push(FieldError {
-                            field: path,
+                            field: path(),
                             message: "the primary key cannot be changed".into(),
                         });
                     }
@@ -408,7 +409,7 @@ impl Resolver<'_> {
                     v => match whole_number(v) {
                         Ok(n) => out.push((field.id, Value::Int(n))),
                         Err(e) => self.invalid.push(FieldError {
-                            field: path,
+                            field: path(),
                             message: format!("the record version must be an integer: {e}"),
                         }),
                     },
@@ -421,14 +422,14 @@ impl Resolver<'_> {
             }
             if field.read_only {
                 self.invalid.push(FieldError {
-                    field: path,
+                    field: path(),
                     message: "is read-only".into(),
                 });
                 continue;
             }
             if self.access.is_read_only(item.id, field.id) {
                 self.forbidden.push(FieldError {
-                    field: path,
+                    field: path(),
                     message: "is read-only for your role".into(),
                 });
                 continue;
@@ -436,7 +437,7 @@ impl Resolver<'_> {
             match values::from_json(field.field_type, v) {
                 Ok(value) => out.push((field.id, value)),
                 Err(message) => self.invalid.push(FieldError {
-                    field: path,
+                    field: path(),
                     message,
                 }),
             }

@@ -154,8 +154,15 @@ async fn changes_by_another_process_or_by_hand_end_cached_sessions() {
         .unwrap();
     assert_eq!(login_of(&a, &task, &bob, NOW + 8).await, "bob");
     assert_eq!(login_of(&a, &task, &bob, NOW + 9).await, "bob");
+    // A last-seen time moved back (a later one is the touch, which changes nothing cached).
+    hand.execute("UPDATE jamrs_sessions SET last_seen = last_seen + 5", [])
+        .unwrap();
+    assert_eq!(login_of(&a, &task, &bob, NOW + 10).await, "bob");
+    hand.execute("UPDATE jamrs_sessions SET last_seen = 0", [])
+        .unwrap();
+    refused(check(&a, &task, &bob, NOW + 11).await);
     hand.execute("DELETE FROM jamrs_sessions", []).unwrap();
-    refused(check(&a, &task, &bob, NOW + 10).await);
+    refused(check(&a, &task, &bob, NOW + 12).await);
 }
 
 #[tokio::test]

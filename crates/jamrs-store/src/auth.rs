@@ -23,7 +23,7 @@ use crate::sql::{Sql, SqlWriter};
 pub const USERS: &str = "jamrs_users";
 pub const SESSIONS: &str = "jamrs_sessions";
 pub const LOGIN_FAILURES: &str = "jamrs_login_failures";
-/// One row, one counter: every change to a session (but its last-seen time) or to a user
+/// One row, one counter: every change to a session (but a later last-seen time) or to a user
 /// raises it, by triggers (each backend creates them with the tables), whoever makes the
 /// change: this process, another one, or SQL typed by hand.
 pub const AUTH_EPOCH: &str = "jamrs_auth_epoch";
@@ -563,7 +563,13 @@ impl SessionCache {
 /// The [`AUTH_EPOCH`] counter; `None` if it cannot be read (a database without it).
 fn auth_epoch(conn: &mut dyn Conn) -> Option<i64> {
     static EPOCH_QUERY: OnceLock<String> = OnceLock::new();
-    let text = EPOCH_QUERY.get_or_init(|| format!("SELECT epoch FROM {AUTH_EPOCH} WHERE id = 1"));
+    // Named with the tables it stands for, so that a database without them fails here too
+    // (and the request as it did without the cache), not only on the rows.
+    let text = EPOCH_QUERY.get_or_init(|| {
+        format!(
+            "SELECT a.epoch FROM {AUTH_EPOCH} AS a WHERE a.id = 1 AND NOT EXISTS (SELECT 1 FROM {SESSIONS}, {USERS} WHERE 0)"
+        )
+    });
     let q = Sql {
         text: text.clone(),
         params: Vec::new(),

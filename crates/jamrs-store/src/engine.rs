@@ -1096,16 +1096,18 @@ impl Engine<'_> {
         old: Option<&[Value]>,
         new: Option<&[Value]>,
     ) -> Result<()> {
-        let at = |row: Option<&[Value]>, f: FieldId| {
-            row.map_or(Value::Null, |r| r[f.0 as usize].clone())
-        };
+        // Compared in place: only the fields that changed are copied into the entry.
+        fn at(row: Option<&[Value]>, f: FieldId) -> &Value {
+            static NULL: Value = Value::Null;
+            row.map_or(&NULL, |r| &r[f.0 as usize])
+        }
         let changes: Vec<FieldChange> = item
             .stored_fields()
             .filter(|f| !item.is_server_set(f.id))
             .filter_map(|f| {
                 let (o, n) = (at(old, f.id), at(new, f.id));
                 (o != n).then(|| FieldChange {
-                    field: f.name.to_string(),
+                    field: f.name.as_str().to_owned(),
                     old: o.to_json(),
                     new: n.to_json(),
                 })
@@ -1529,7 +1531,7 @@ fn public_row(item: &Item, row: &[Value], access: &Access) -> Vec<(String, Value
     }
     item.stored_fields()
         .filter(|f| f.system != Some(SystemField::Deleted) && !access.is_prohibited(item.id, f.id))
-        .map(|f| (f.name.to_string(), row[f.id.0 as usize].clone()))
+        .map(|f| (f.name.as_str().to_owned(), row[f.id.0 as usize].clone()))
         .collect()
 }
 
