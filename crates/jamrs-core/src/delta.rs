@@ -231,7 +231,7 @@ impl Change {
         let out = changes
             .iter()
             .enumerate()
-            .map(|(i, c)| r.one(item, &c.as_ref(), &format!("changes[{i}]")))
+            .map(|(i, c)| r.one(item, &c.as_ref(), &indexed("changes", i)))
             .collect::<Result<Vec<_>>>()?;
         if !r.forbidden.is_empty() {
             let mut e = Error::forbidden(match r.forbidden.as_slice() {
@@ -478,7 +478,7 @@ impl Resolver<'_> {
             self.count(list.len(), &at)?;
             let mut changes = Vec::with_capacity(list.len());
             for (i, c) in list.iter().enumerate() {
-                let at = format!("{at}[{i}]");
+                let at = indexed(&at, i);
                 let c = change_ref(c).map_err(|e| Error::bad_field(&at, e))?;
                 changes.push(self.one(detail, &c, &at)?);
             }
@@ -488,5 +488,42 @@ impl Resolver<'_> {
             });
         }
         Ok(out)
+    }
+}
+
+/// `at[i]`, a record's path: made for every record of a delta, so without `format!`.
+fn indexed(at: &str, i: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut n = i;
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(at.len() + 2 + digits.len() - start);
+    out.push_str(at);
+    out.push('[');
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
+    out.push(']');
+    out
+}
+
+#[cfg(test)]
+mod indexed_tests {
+    #[test]
+    fn record_paths() {
+        assert_eq!(super::indexed("changes", 0), "changes[0]");
+        assert_eq!(
+            super::indexed("changes[3].details.lines", 1234),
+            "changes[3].details.lines[1234]"
+        );
+        assert_eq!(
+            super::indexed("x", usize::MAX),
+            format!("x[{}]", usize::MAX)
+        );
     }
 }
