@@ -1529,10 +1529,15 @@ fn public_row(item: &Item, row: &[Value], access: &Access) -> Vec<(String, Value
     if !access.privileges(item.id).view {
         return Vec::new();
     }
-    item.stored_fields()
-        .filter(|f| f.system != Some(SystemField::Deleted) && !access.is_prohibited(item.id, f.id))
-        .map(|f| (f.name.as_str().to_owned(), row[f.id.0 as usize].clone()))
-        .collect()
+    let mut out = Vec::with_capacity(item.fields.len());
+    out.extend(
+        item.stored_fields()
+            .filter(|f| {
+                f.system != Some(SystemField::Deleted) && !access.is_prohibited(item.id, f.id)
+            })
+            .map(|f| (f.name.as_str().to_owned(), row[f.id.0 as usize].clone())),
+    );
+    out
 }
 
 /// Edit lock: a change that names a record version must name the stored one. (One that names
