@@ -562,19 +562,16 @@ impl SessionCache {
 
 /// The [`AUTH_EPOCH`] counter; `None` if it cannot be read (a database without it).
 fn auth_epoch(conn: &mut dyn Conn) -> Option<i64> {
-    static EPOCH_QUERY: OnceLock<String> = OnceLock::new();
     // Named with the tables it stands for, so that a database without them fails here too
     // (and the request as it did without the cache), not only on the rows.
-    let text = EPOCH_QUERY.get_or_init(|| {
-        format!(
+    static EPOCH_QUERY: OnceLock<Sql> = OnceLock::new();
+    let q = EPOCH_QUERY.get_or_init(|| Sql {
+        text: format!(
             "SELECT a.epoch FROM {AUTH_EPOCH} AS a WHERE a.id = 1 AND NOT EXISTS (SELECT 1 FROM {SESSIONS}, {USERS} WHERE 0)"
-        )
-    });
-    let q = Sql {
-        text: text.clone(),
+        ),
         params: Vec::new(),
-    };
-    conn.query(&q, &[FieldType::Integer])
+    });
+    conn.query(q, &[FieldType::Integer])
         .ok()?
         .first()?
         .first()?
