@@ -53,7 +53,6 @@ use tokio::sync::oneshot;
 /// jamrs's `jamrs_fold` SQL function, the same source file: the ceiling runs exactly jamrs's
 /// function for searches.
 #[path = "../../../crates/jamrs-sqlite/src/fold.rs"]
-#[allow(dead_code)]
 mod fold;
 
 /// The allocator jamrs ships with (`crates/jamrs/src/main.rs`).
