@@ -529,7 +529,40 @@ pub struct Authenticated {
 /// time needs no touch, so expiry and the sliding window work as without it.
 #[derive(Default)]
 pub struct SessionCache {
-    entries: Mutex<HashMap<String, CachedSession>>,
+    entries: Mutex<HashMap<TokenKey, CachedSession>>,
+}
+
+/// A session token as the cache's key: compared in constant time (a lookup must not tell, by
+/// how long it takes, how much of a guess matches a live token).
+#[derive(Clone, Copy)]
+struct TokenKey([u8; TOKEN_LEN]);
+
+/// A session token's length: 32 random bytes in URL-safe base64 (the cookie takes no other).
+const TOKEN_LEN: usize = 43;
+
+impl TokenKey {
+    fn of(token: &str) -> Option<TokenKey> {
+        token.as_bytes().try_into().ok().map(TokenKey)
+    }
+}
+
+impl PartialEq for TokenKey {
+    fn eq(&self, other: &TokenKey) -> bool {
+        self.0
+            .iter()
+            .zip(other.0.iter())
+            .fold(0u8, |differ, (a, b)| differ | (a ^ b))
+            == 0
+    }
+}
+
+impl Eq for TokenKey {}
+
+// Equal keys have equal bytes, so hashing the bytes agrees with `eq`.
+impl std::hash::Hash for TokenKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
 }
 
 struct CachedSession {
@@ -546,16 +579,19 @@ const SESSION_CACHE_MAX: usize = 10_000;
 impl SessionCache {
     fn get(&self, token: &str, epoch: i64, task: usize) -> Option<(i64, Caller)> {
         let entries = self.entries.lock().ok()?;
-        let e = entries.get(token)?;
+        let e = entries.get(&TokenKey::of(token)?)?;
         (e.epoch == epoch && e.task == task).then(|| (e.last_seen, e.caller.clone()))
     }
 
     fn put(&self, token: &str, entry: CachedSession) {
+        let Some(key) = TokenKey::of(token) else {
+            return;
+        };
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= SESSION_CACHE_MAX {
                 entries.clear();
             }
-            entries.insert(token.to_string(), entry);
+            entries.insert(key, entry);
         }
     }
 }
@@ -848,6 +884,19 @@ pub fn clear_failures(conn: &mut dyn Conn, key: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_session_cache_keys_tokens_of_the_cookies_length_only() {
+        let token = new_token().unwrap();
+        assert_eq!(token.len(), TOKEN_LEN);
+        let key = TokenKey::of(&token).unwrap();
+        assert!(key == TokenKey::of(&token.clone()).unwrap());
+        let mut other = token.clone().into_bytes();
+        other[TOKEN_LEN - 1] ^= 1;
+        assert!(key != TokenKey::of(std::str::from_utf8(&other).unwrap()).unwrap());
+        assert!(TokenKey::of(&token[1..]).is_none());
+        assert!(TokenKey::of(&format!("{token}x")).is_none());
+    }
 
     #[test]
     fn sessions_are_touched_often_enough_for_their_timeout() {
