@@ -50,6 +50,11 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value as Json, json};
 use tokio::sync::oneshot;
 
+/// jamrs's `jamrs_fold` SQL function, the same source file: the ceiling runs exactly jamrs's
+/// function for searches.
+#[path = "../../../crates/jamrs-sqlite/src/fold.rs"]
+mod fold;
+
 /// The allocator jamrs ships with (`crates/jamrs/src/main.rs`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -286,19 +291,12 @@ fn open(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "cache_size", -32_000)?;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.set_prepared_statement_cache_capacity(256);
-    // jamrs's `jamrs_fold`: text lower-cased (Unicode), numbers as text, anything else NULL.
+    // jamrs's `jamrs_fold`, its own code (the module is included from jamrs-sqlite below).
     conn.create_scalar_function(
         "jamrs_fold",
         1,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            Ok(match ctx.get_raw(0) {
-                ValueRef::Text(t) => Some(String::from_utf8_lossy(t).to_lowercase()),
-                ValueRef::Integer(i) => Some(i.to_string()),
-                ValueRef::Real(r) => Some(format!("{r:?}")),
-                ValueRef::Null | ValueRef::Blob(_) => None,
-            })
-        },
+        |ctx| Ok(fold::jamrs_fold(ctx)),
     )?;
     Ok(conn)
 }
@@ -414,6 +412,17 @@ impl Serialize for Rows<'_> {
 const READ_BUDGET: Duration = Duration::from_millis(1);
 const PROGRESS_STEPS: i32 = 1000;
 
+/// [`READ_BUDGET`], or as jamrs, `JAMRS_BENCH_READ_BUDGET_MS` (bench/icount, under valgrind).
+fn read_budget() -> Duration {
+    static BUDGET: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        std::env::var("JAMRS_BENCH_READ_BUDGET_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(READ_BUDGET, Duration::from_millis)
+    })
+}
+
 thread_local! {
     static HERE: RefCell<Option<Connection>> = const { RefCell::new(None) };
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
@@ -450,7 +459,7 @@ fn read_here<T>(
         }
         let conn = here.as_mut()?;
         TRIPPED.set(false);
-        DEADLINE.set(Some(Instant::now() + READ_BUDGET));
+        DEADLINE.set(Some(Instant::now() + read_budget()));
         let result = job(conn);
         DEADLINE.set(None);
         (!TRIPPED.get()).then_some(result)

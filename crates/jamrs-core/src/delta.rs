@@ -15,7 +15,7 @@ use crate::access::Access;
 use crate::error::{Error, FieldError, Result};
 use crate::model::{FieldId, Item, ItemId, Task};
 use crate::params::{or_default, whole_number};
-use crate::query::public_field;
+use crate::query::public_field_at;
 use crate::types::Value;
 use crate::values;
 
@@ -231,7 +231,7 @@ impl Change {
         let out = changes
             .iter()
             .enumerate()
-            .map(|(i, c)| r.one(item, &c.as_ref(), &format!("changes[{i}]")))
+            .map(|(i, c)| r.one(item, &c.as_ref(), &indexed("changes", i)))
             .collect::<Result<Vec<_>>>()?;
         if !r.forbidden.is_empty() {
             let mut e = Error::forbidden(match r.forbidden.as_slice() {
@@ -385,14 +385,15 @@ impl Resolver<'_> {
     ) -> Result<Vec<(FieldId, Value)>> {
         let mut out = Vec::with_capacity(raw.len());
         for (name, v) in raw {
-            let field = public_field(item, name, &format!("{at}.{name}"), self.access)?;
-            let path = format!("{at}.{name}");
+            // The field's path, for an error only.
+            let path = || format!("{at}.{name}");
+            let field = public_field_at(item, name, path, self.access)?;
             if field.id == item.primary_key {
                 // A client key on insert is ignored; on update it must agree with `id`.
                 match update_id {
                     Some(id) if whole_number(v).ok() != Some(id) && !v.is_null() => {
                         self.invalid.push(FieldError {
-                            field: path,
+                            field: path(),
                             message: "the primary key cannot be changed".into(),
                         });
                     }
@@ -408,7 +409,7 @@ impl Resolver<'_> {
                     v => match whole_number(v) {
                         Ok(n) => out.push((field.id, Value::Int(n))),
                         Err(e) => self.invalid.push(FieldError {
-                            field: path,
+                            field: path(),
                             message: format!("the record version must be an integer: {e}"),
                         }),
                     },
@@ -421,14 +422,14 @@ impl Resolver<'_> {
             }
             if field.read_only {
                 self.invalid.push(FieldError {
-                    field: path,
+                    field: path(),
                     message: "is read-only".into(),
                 });
                 continue;
             }
             if self.access.is_read_only(item.id, field.id) {
                 self.forbidden.push(FieldError {
-                    field: path,
+                    field: path(),
                     message: "is read-only for your role".into(),
                 });
                 continue;
@@ -436,7 +437,7 @@ impl Resolver<'_> {
             match values::from_json(field.field_type, v) {
                 Ok(value) => out.push((field.id, value)),
                 Err(message) => self.invalid.push(FieldError {
-                    field: path,
+                    field: path(),
                     message,
                 }),
             }
@@ -477,7 +478,7 @@ impl Resolver<'_> {
             self.count(list.len(), &at)?;
             let mut changes = Vec::with_capacity(list.len());
             for (i, c) in list.iter().enumerate() {
-                let at = format!("{at}[{i}]");
+                let at = indexed(&at, i);
                 let c = change_ref(c).map_err(|e| Error::bad_field(&at, e))?;
                 changes.push(self.one(detail, &c, &at)?);
             }
@@ -487,5 +488,42 @@ impl Resolver<'_> {
             });
         }
         Ok(out)
+    }
+}
+
+/// `at[i]`, a record's path: made for every record of a delta, so without `format!`.
+fn indexed(at: &str, i: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut n = i;
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(at.len() + 2 + digits.len() - start);
+    out.push_str(at);
+    out.push('[');
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
+    out.push(']');
+    out
+}
+
+#[cfg(test)]
+mod indexed_tests {
+    #[test]
+    fn record_paths() {
+        assert_eq!(super::indexed("changes", 0), "changes[0]");
+        assert_eq!(
+            super::indexed("changes[3].details.lines", 1234),
+            "changes[3].details.lines[1234]"
+        );
+        assert_eq!(
+            super::indexed("x", usize::MAX),
+            format!("x[{}]", usize::MAX)
+        );
     }
 }

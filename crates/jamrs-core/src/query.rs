@@ -493,12 +493,23 @@ pub fn public_field<'a>(
     at: &str,
     access: &Access,
 ) -> Result<&'a Field> {
+    public_field_at(item, name, || at.to_string(), access)
+}
+
+/// [`public_field`] with the field's path made only for an error (a delta names every field
+/// of every record it writes).
+pub fn public_field_at<'a>(
+    item: &'a Item,
+    name: &str,
+    at: impl Fn() -> String,
+    access: &Access,
+) -> Result<&'a Field> {
     let field = item
         .field_by_name(name)
         .filter(|f| f.system != Some(SystemField::Deleted))
         .ok_or_else(|| {
             Error::bad_field(
-                at,
+                at(),
                 format!("item \"{}\" has no field \"{name}\"", item.name),
             )
         })?;
@@ -507,7 +518,7 @@ pub fn public_field<'a>(
             "your role may not use field \"{name}\" of \"{}\"",
             item.name
         ))
-        .with_field(at));
+        .with_field(&at()));
     }
     Ok(field)
 }

@@ -222,21 +222,57 @@ pub fn today() -> String {
 
 /// The current date and time (UTC) as `YYYY-MM-DD HH:MM:SS`.
 pub fn now() -> String {
-    let secs = now_secs();
+    datetime_text(now_secs())
+}
+
+/// `secs` since the epoch (UTC) as `YYYY-MM-DD HH:MM:SS`, digit by digit: every history entry
+/// is stamped with it, and `format!` with padding cost more than the rest of the entry's
+/// Rust code.
+fn datetime_text(secs: i64) -> String {
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let t = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        t / 3600,
-        t / 60 % 60,
-        t % 60
-    )
+    if !(0..=9999).contains(&y) {
+        return format!(
+            "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+            t / 3600,
+            t / 60 % 60,
+            t % 60
+        );
+    }
+    let mut out = String::with_capacity(19);
+    let mut two = |n: i64, sep: Option<char>| {
+        // 0..=99 here: months, days, hours, minutes, seconds, and the halves of the year.
+        out.push(char::from(b'0' + (n / 10 % 10) as u8));
+        out.push(char::from(b'0' + (n % 10) as u8));
+        if let Some(c) = sep {
+            out.push(c);
+        }
+    };
+    two(y / 100, None);
+    two(y % 100, Some('-'));
+    two(i64::from(m), Some('-'));
+    two(i64::from(d), Some(' '));
+    two(t / 3600, Some(':'));
+    two(t / 60 % 60, Some(':'));
+    two(t % 60, None);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn datetime_text_is_utc_with_zero_padding() {
+        assert_eq!(datetime_text(0), "1970-01-01 00:00:00");
+        assert_eq!(datetime_text(951_782_400 + 3_723), "2000-02-29 01:02:03");
+        assert_eq!(datetime_text(1_764_892_799), "2025-12-04 23:59:59");
+        assert_eq!(datetime_text(253_402_300_799), "9999-12-31 23:59:59");
+        assert_eq!(datetime_text(-1), "1969-12-31 23:59:59");
+        let now = now();
+        assert_eq!(now.len(), 19, "{now}");
+    }
 
     #[test]
     fn descriptions_stay_short_and_do_not_walk_into_values() {

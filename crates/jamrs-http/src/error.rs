@@ -174,9 +174,13 @@ pub fn is_json_type(headers: &axum::http::HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .map(|m| m.trim().to_ascii_lowercase())
+        .map(str::trim)
         .is_some_and(|m| {
-            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            let ci =
+                |part: Option<&str>, what: &str| part.is_some_and(|p| p.eq_ignore_ascii_case(what));
+            ci(Some(m), "application/json")
+                || (ci(m.get(..12), "application/")
+                    && ci(m.len().checked_sub(5).and_then(|at| m.get(at..)), "+json"))
         })
 }
 

@@ -44,13 +44,14 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_string())
+        .map(|(_, value)| value)
         // Tokens are 43 URL-safe characters; anything else is not ours.
         .filter(|t| {
             t.len() == 43
                 && t.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
+        .map(str::to_string)
 }
 
 /// `Set-Cookie` for a new session.

@@ -3,9 +3,11 @@
 
 use std::cell::Cell;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jamrs_core::{Error, FieldType, Result, Value};
+use jamrs_store::auth::SessionCache;
 use jamrs_store::{Conn, Dialect, Sql};
 use rusqlite::config::DbConfig;
 use rusqlite::functions::FunctionFlags;
@@ -88,19 +90,12 @@ fn configure(conn: &Connection, read_only: bool) -> rusqlite::Result<()> {
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
     // Each request builds a handful of distinct statements; keep them prepared.
     conn.set_prepared_statement_cache_capacity(256);
+    // Case-insensitive searches compare `jamrs_fold(column) LIKE pattern` (crate::fold).
     conn.create_scalar_function(
         FOLD_FN,
         1,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            Ok(match ctx.get_raw(0) {
-                ValueRef::Text(t) => Some(String::from_utf8_lossy(t).to_lowercase()),
-                ValueRef::Integer(i) => Some(i.to_string()),
-                // `{:?}` keeps the decimal point (1.0, not 1), as SQLite's own text form does.
-                ValueRef::Real(r) => Some(format!("{r:?}")),
-                ValueRef::Null | ValueRef::Blob(_) => None,
-            })
-        },
+        |ctx| Ok(crate::fold::jamrs_fold(ctx)),
     )?;
     Ok(())
 }
@@ -247,6 +242,8 @@ pub struct SqliteConn {
     /// `None` while lent out (see `Conn::lend`).
     conn: Option<Connection>,
     read_only: bool,
+    /// Shared by the connections of one store (`SqliteStore`); `None` for a lone connection.
+    sessions: Option<Arc<SessionCache>>,
 }
 
 impl SqliteConn {
@@ -255,6 +252,15 @@ impl SqliteConn {
         SqliteConn {
             conn: Some(conn),
             read_only,
+            sessions: None,
+        }
+    }
+
+    /// A connection of a store, which shares the store's [`SessionCache`].
+    pub fn with_sessions(conn: Connection, sessions: Arc<SessionCache>) -> Self {
+        SqliteConn {
+            sessions: Some(sessions),
+            ..SqliteConn::new(conn)
         }
     }
 
@@ -380,6 +386,7 @@ impl Conn for SqliteConn {
         Ok(Box::new(SqliteConn {
             conn: Some(conn),
             read_only: self.read_only,
+            sessions: self.sessions.clone(),
         }))
     }
 
@@ -387,6 +394,10 @@ impl Conn for SqliteConn {
         if let Ok(mut back) = lent.into_any().downcast::<SqliteConn>() {
             self.conn = back.conn.take();
         }
+    }
+
+    fn session_cache(&self) -> Option<&SessionCache> {
+        self.sessions.as_deref()
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {

@@ -8,6 +8,7 @@
 
 pub mod conn;
 pub mod dialect;
+mod fold;
 pub mod migrate;
 pub mod store;
 pub mod system;

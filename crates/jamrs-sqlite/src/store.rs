@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use jamrs_core::{Error, Result};
+use jamrs_store::auth::SessionCache;
 use jamrs_store::store::{Here, Job, WriteJob};
 use jamrs_store::{Conn, Dialect, Store};
 
@@ -42,6 +43,8 @@ pub struct SqliteStore {
     /// How long a read may hold the calling thread; `None`: reads only run on readers.
     budget: Option<Duration>,
     commits: Arc<AtomicU64>,
+    /// Sessions checked on this database, shared by all its connections.
+    sessions: Arc<SessionCache>,
 }
 
 /// How many SQLite VM steps run between two checks of a read's time bound (each check reads
@@ -76,13 +79,13 @@ fn no_lock_wait(_attempts: i32) -> bool {
 }
 
 /// A read-only connection for the calling thread, with the bound's handlers.
-fn open_here(path: &Path) -> Result<SqliteConn> {
+fn open_here(path: &Path, sessions: Arc<SessionCache>) -> Result<SqliteConn> {
     let mut conn = open(path, true)?;
     conn.progress_handler(PROGRESS_STEPS, Some(past_deadline))
         .map_err(crate::conn::map_err)?;
     conn.busy_handler(Some(no_lock_wait))
         .map_err(crate::conn::map_err)?;
-    Ok(SqliteConn::new(conn))
+    Ok(SqliteConn::with_sessions(conn, sessions))
 }
 
 impl SqliteStore {
@@ -99,7 +102,9 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let writer_conn = SqliteConn::new(open(path, false)?);
+        // Every connection of the store shares one cache of checked sessions.
+        let sessions = Arc::new(SessionCache::default());
+        let writer_conn = SqliteConn::with_sessions(open(path, false)?, Arc::clone(&sessions));
         let (writer, writer_rx) = unbounded::<Box<dyn WriteJob>>();
         let commits = Arc::new(AtomicU64::new(0));
         let counted = Arc::clone(&commits);
@@ -108,7 +113,7 @@ impl SqliteStore {
         })?;
         let (reader_tx, reader_rx) = unbounded::<Job>();
         for i in 0..readers.max(1) {
-            let conn = SqliteConn::new(open(path, true)?);
+            let conn = SqliteConn::with_sessions(open(path, true)?, Arc::clone(&sessions));
             let name = format!("jamrs-sqlite-reader-{i}");
             let jobs = reader_rx.clone();
             spawn_thread(name.clone(), wrap.clone(), move || {
@@ -124,6 +129,7 @@ impl SqliteStore {
             wrap,
             budget: None,
             commits,
+            sessions,
         })
     }
 
@@ -132,7 +138,8 @@ impl SqliteStore {
     pub fn with_job_threads(mut self, threads: usize) -> Result<SqliteStore> {
         let (tx, rx) = unbounded::<Job>();
         for i in 0..threads.max(1) {
-            let conn = SqliteConn::new(open(&self.path, true)?);
+            let conn =
+                SqliteConn::with_sessions(open(&self.path, true)?, Arc::clone(&self.sessions));
             let name = format!("jamrs-sqlite-job-{i}");
             let jobs = rx.clone();
             spawn_thread(name.clone(), self.wrap.clone(), move || {
@@ -257,7 +264,7 @@ impl Store for SqliteStore {
             };
             let at = match conns.iter().position(|(id, _)| *id == self.id) {
                 Some(at) => at,
-                None => match open_here(&self.path) {
+                None => match open_here(&self.path, Arc::clone(&self.sessions)) {
                     Ok(conn) => {
                         conns.push((self.id, conn));
                         conns.len() - 1

@@ -1,4 +1,5 @@
-//! The system tables on SQLite: users, sessions and login failures (see `jamrs_store::auth`),
+//! The system tables on SQLite: users, sessions, login failures and the sessions' change counter
+//! (see `jamrs_store::auth`),
 //! record history (`jamrs_store::history`), uploaded files (`jamrs_store::files`).
 //!
 //! Their version is kept in `PRAGMA user_version`, so an upgrade of jamrs can add steps here
@@ -94,6 +95,29 @@ CREATE TABLE IF NOT EXISTS jamrs_file_chunks (
   data TEXT NOT NULL,
   PRIMARY KEY (file_id, seq)
 ) STRICT;
+",
+    "
+-- A counter that every change to a session (but a later last-seen time) or to a user raises, made
+-- by triggers so that no writer can forget it: processes keep the sessions they checked and
+-- read this one integer per request instead of the session's rows while it stays the same
+-- (jamrs_store::auth::SessionCache).
+CREATE TABLE IF NOT EXISTS jamrs_auth_epoch (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  epoch INTEGER NOT NULL
+) STRICT;
+INSERT OR IGNORE INTO jamrs_auth_epoch (id, epoch) VALUES (1, 0);
+CREATE TRIGGER IF NOT EXISTS jamrs_sessions_deleted AFTER DELETE ON jamrs_sessions
+BEGIN UPDATE jamrs_auth_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+-- Any change but a later last-seen time (the touch every request may make).
+CREATE TRIGGER IF NOT EXISTS jamrs_sessions_changed AFTER UPDATE ON jamrs_sessions
+WHEN NOT (NEW.last_seen >= OLD.last_seen AND NEW.token_hash IS OLD.token_hash
+  AND NEW.user_id IS OLD.user_id AND NEW.created_at IS OLD.created_at
+  AND NEW.address IS OLD.address AND NEW.user_info IS OLD.user_info)
+BEGIN UPDATE jamrs_auth_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS jamrs_users_changed AFTER UPDATE ON jamrs_users
+BEGIN UPDATE jamrs_auth_epoch SET epoch = epoch + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS jamrs_users_deleted AFTER DELETE ON jamrs_users
+BEGIN UPDATE jamrs_auth_epoch SET epoch = epoch + 1 WHERE id = 1; END;
 ",
 ];
 

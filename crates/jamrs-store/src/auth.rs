@@ -7,7 +7,8 @@
 //!
 //! This module writes SQL only for those system tables; item SQL stays in `builder`.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -22,6 +23,10 @@ use crate::sql::{Sql, SqlWriter};
 pub const USERS: &str = "jamrs_users";
 pub const SESSIONS: &str = "jamrs_sessions";
 pub const LOGIN_FAILURES: &str = "jamrs_login_failures";
+/// One row, one counter: every change to a session (but a later last-seen time) or to a user
+/// raises it, by triggers (each backend creates them with the tables), whoever makes the
+/// change: this process, another one, or SQL typed by hand.
+pub const AUTH_EPOCH: &str = "jamrs_auth_epoch";
 
 /// A session's last-seen time is written at most this often (seconds), so reads stay reads.
 pub const TOUCH_INTERVAL: i64 = 60;
@@ -563,6 +568,103 @@ pub struct Authenticated {
     pub needs_touch: bool,
 }
 
+/// Sessions already checked by this process, per database (a store's connections share one).
+///
+/// Checking a session was a third of a small open's work beyond its own query: hashing the
+/// token and a SELECT over two tables. A request now reads one integer instead, the
+/// [`AUTH_EPOCH`] counter: while it is unchanged, no session and no user has changed, so a
+/// session checked before is as it was. A logout, a disabled user or a new password raises it,
+/// in any process that shares the database, and the next request of every session reads its
+/// rows again. The counter is read before the session's rows and in the same database, so an
+/// entry is never newer than its counter. An entry is used only while the session's last-seen
+/// time needs no touch, so expiry and the sliding window work as without it.
+#[derive(Default)]
+pub struct SessionCache {
+    entries: Mutex<HashMap<TokenKey, CachedSession>>,
+}
+
+/// A session token as the cache's key: compared in constant time (a lookup must not tell, by
+/// how long it takes, how much of a guess matches a live token).
+#[derive(Clone, Copy)]
+struct TokenKey([u8; TOKEN_LEN]);
+
+/// A session token's length: 32 random bytes in URL-safe base64 (the cookie takes no other).
+const TOKEN_LEN: usize = 43;
+
+impl TokenKey {
+    fn of(token: &str) -> Option<TokenKey> {
+        token.as_bytes().try_into().ok().map(TokenKey)
+    }
+}
+
+impl PartialEq for TokenKey {
+    fn eq(&self, other: &TokenKey) -> bool {
+        self.0
+            .iter()
+            .zip(other.0.iter())
+            .fold(0u8, |differ, (a, b)| differ | (a ^ b))
+            == 0
+    }
+}
+
+impl Eq for TokenKey {}
+
+// Equal keys have equal bytes, so hashing the bytes agrees with `eq`.
+impl std::hash::Hash for TokenKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+struct CachedSession {
+    epoch: i64,
+    /// The task the role was resolved against (a store serves one).
+    task: usize,
+    last_seen: i64,
+    caller: Caller,
+}
+
+/// Entries past this many (one per live session of the process) empty the cache.
+const SESSION_CACHE_MAX: usize = 10_000;
+
+impl SessionCache {
+    fn get(&self, token: &str, epoch: i64, task: usize) -> Option<(i64, Caller)> {
+        let entries = self.entries.lock().ok()?;
+        let e = entries.get(&TokenKey::of(token)?)?;
+        (e.epoch == epoch && e.task == task).then(|| (e.last_seen, e.caller.clone()))
+    }
+
+    fn put(&self, token: &str, entry: CachedSession) {
+        let Some(key) = TokenKey::of(token) else {
+            return;
+        };
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= SESSION_CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(key, entry);
+        }
+    }
+}
+
+/// The [`AUTH_EPOCH`] counter; `None` if it cannot be read (a database without it).
+fn auth_epoch(conn: &mut dyn Conn) -> Option<i64> {
+    // Named with the tables it stands for, so that a database without them fails here too
+    // (and the request as it did without the cache), not only on the rows.
+    static EPOCH_QUERY: OnceLock<Sql> = OnceLock::new();
+    let q = EPOCH_QUERY.get_or_init(|| Sql {
+        text: format!(
+            "SELECT a.epoch FROM {AUTH_EPOCH} AS a WHERE a.id = 1 AND NOT EXISTS (SELECT 1 FROM {SESSIONS}, {USERS} WHERE 0)"
+        ),
+        params: Vec::new(),
+    });
+    conn.query(q, &[FieldType::Integer])
+        .ok()?
+        .first()?
+        .first()?
+        .as_i64()
+}
+
 /// Who sends a request with session token `token` (from the cookie) at time `now`.
 ///
 /// With safe mode, a request needs a live session of an active user whose role exists;
@@ -574,6 +676,71 @@ pub fn authenticate(
     token: Option<&str>,
     now: i64,
 ) -> Result<Authenticated> {
+    let who = checked(conn, task, token, now)?;
+    scoped(conn, task, who)
+}
+
+/// The request's transaction reaches the rows of the session's tenant alone, whatever SQL runs
+/// in it (`Conn::scope`): the database's wall comes from the session, not from the engine. Set
+/// on every path, the session cache's included.
+fn scoped(conn: &mut dyn Conn, task: &Task, who: Authenticated) -> Result<Authenticated> {
+    conn.scope(&who.caller.tenant(task))?;
+    Ok(who)
+}
+
+/// [`authenticate`] before the scope: from the session cache when it may answer, from the
+/// session's rows otherwise.
+fn checked(
+    conn: &mut dyn Conn,
+    task: &Task,
+    token: Option<&str>,
+    now: i64,
+) -> Result<Authenticated> {
+    let Some(token) = token else {
+        return session_rows(conn, task, None, now).map(|(a, _)| a);
+    };
+    let touch = touch_interval(task.settings.session_timeout);
+    let task_id = std::ptr::from_ref(task) as usize;
+    // Read before the rows (see `SessionCache`).
+    let epoch = match conn.session_cache() {
+        Some(_) => auth_epoch(conn),
+        None => None,
+    };
+    if let (Some(cache), Some(epoch)) = (conn.session_cache(), epoch)
+        && let Some((last_seen, caller)) = cache.get(token, epoch, task_id)
+        && now - last_seen < touch
+        && now >= last_seen
+    {
+        return Ok(Authenticated {
+            caller,
+            needs_touch: false,
+        });
+    }
+    let (found, last_seen) = session_rows(conn, task, Some(token), now)?;
+    if let (Some(cache), Some(epoch), Some(last_seen)) = (conn.session_cache(), epoch, last_seen)
+        && found.caller.user.is_some()
+    {
+        cache.put(
+            token,
+            CachedSession {
+                epoch,
+                task: task_id,
+                last_seen,
+                caller: found.caller.clone(),
+            },
+        );
+    }
+    Ok(found)
+}
+
+/// [`authenticate`] from the session's rows, with the session's last-seen time when it is a
+/// live session of a user.
+fn session_rows(
+    conn: &mut dyn Conn,
+    task: &Task,
+    token: Option<&str>,
+    now: i64,
+) -> Result<(Authenticated, Option<i64>)> {
     let anonymous = || Authenticated {
         caller: Caller {
             user: None,
@@ -585,7 +752,7 @@ pub fn authenticate(
         if task.settings.safe_mode {
             return Err(Error::unauthorized("log in first"));
         }
-        return scoped(conn, task, anonymous());
+        return Ok((anonymous(), None));
     };
     // Every request runs this; build its text once.
     static SESSION_QUERY: OnceLock<String> = OnceLock::new();
@@ -620,7 +787,7 @@ pub fn authenticate(
                 "the session has expired or was ended; log in again",
             ));
         }
-        return scoped(conn, task, anonymous());
+        return Ok((anonymous(), None));
     };
     let resolved = match &user {
         Ok(user) => user_info(task, user).ok_or(user.role_id),
@@ -639,9 +806,7 @@ pub fn authenticate(
             "your role (id {role_id}) no longer exists; ask an administrator"
         ))
     })?;
-    scoped(
-        conn,
-        task,
+    Ok((
         Authenticated {
             caller: Caller {
                 user: Some(info),
@@ -649,14 +814,8 @@ pub fn authenticate(
             },
             needs_touch: now - last_seen >= touch_interval(task.settings.session_timeout),
         },
-    )
-}
-
-/// The request's transaction reaches the rows of the session's tenant alone, whatever SQL runs
-/// in it (`Conn::scope`): the database's wall comes from the session, not from the engine.
-fn scoped(conn: &mut dyn Conn, task: &Task, who: Authenticated) -> Result<Authenticated> {
-    conn.scope(&who.caller.tenant(task))?;
-    Ok(who)
+        Some(last_seen),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -813,6 +972,19 @@ pub fn clear_failures(conn: &mut dyn Conn, key: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_session_cache_keys_tokens_of_the_cookies_length_only() {
+        let token = new_token().unwrap();
+        assert_eq!(token.len(), TOKEN_LEN);
+        let key = TokenKey::of(&token).unwrap();
+        assert!(key == TokenKey::of(&token.clone()).unwrap());
+        let mut other = token.clone().into_bytes();
+        other[TOKEN_LEN - 1] ^= 1;
+        assert!(key != TokenKey::of(std::str::from_utf8(&other).unwrap()).unwrap());
+        assert!(TokenKey::of(&token[1..]).is_none());
+        assert!(TokenKey::of(&format!("{token}x")).is_none());
+    }
 
     #[test]
     fn sessions_are_touched_often_enough_for_their_timeout() {

@@ -6,6 +6,7 @@ use std::any::Any;
 use jamrs_core::session::Tenant;
 use jamrs_core::{FieldType, Result, Value};
 
+use crate::auth::SessionCache;
 use crate::dialect::Dialect;
 use crate::sql::Sql;
 
@@ -60,6 +61,12 @@ pub trait Conn {
 
     /// For [`Conn::restore`] to get its own type back.
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
+
+    /// The sessions this process already checked on this connection's database (shared by
+    /// the connections of one store), if the backend keeps them: see [`SessionCache`].
+    fn session_cache(&self) -> Option<&SessionCache> {
+        None
+    }
 }
 
 /// Runs `f` with the transaction widened to every tenant (server code's unscoped datasets, the

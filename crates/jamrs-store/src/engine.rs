@@ -1104,16 +1104,18 @@ impl Engine<'_> {
         old: Option<&[Value]>,
         new: Option<&[Value]>,
     ) -> Result<()> {
-        let at = |row: Option<&[Value]>, f: FieldId| {
-            row.map_or(Value::Null, |r| r[f.0 as usize].clone())
-        };
+        // Compared in place: only the fields that changed are copied into the entry.
+        fn at(row: Option<&[Value]>, f: FieldId) -> &Value {
+            static NULL: Value = Value::Null;
+            row.map_or(&NULL, |r| &r[f.0 as usize])
+        }
         let changes: Vec<FieldChange> = item
             .stored_fields()
             .filter(|f| !item.is_server_set(f.id))
             .filter_map(|f| {
                 let (o, n) = (at(old, f.id), at(new, f.id));
                 (o != n).then(|| FieldChange {
-                    field: f.name.to_string(),
+                    field: f.name.as_str().to_owned(),
                     old: o.to_json(),
                     new: n.to_json(),
                 })
@@ -1176,7 +1178,8 @@ impl Engine<'_> {
         for fid in fields {
             let f = item.field(*fid);
             let v = &row[fid.0 as usize];
-            let at = format!("{path}.{}", f.name);
+            // The field's path, for an error only (most values are valid).
+            let at = || format!("{path}.{}", f.name);
             let empty = match v {
                 Value::Null => true,
                 Value::Text(s) => s.is_empty(),
@@ -1184,16 +1187,18 @@ impl Engine<'_> {
             };
             if f.required && empty {
                 errors.push(FieldError {
-                    field: at,
+                    field: at(),
                     message: "is required".into(),
                 });
                 continue;
             }
+            // A text of at most `max` bytes has at most `max` characters: count only longer ones.
             if let (Some(max), Value::Text(s)) = (f.size, v)
+                && s.len() > max as usize
                 && s.chars().count() > max as usize
             {
                 errors.push(FieldError {
-                    field: at,
+                    field: at(),
                     message: format!("is longer than {max} characters"),
                 });
                 continue;
@@ -1205,7 +1210,7 @@ impl Engine<'_> {
                     .any(|(k, _)| k == i)
             {
                 errors.push(FieldError {
-                    field: at,
+                    field: at(),
                     message: format!(
                         "{i} is not one of the values of list \"{}\"",
                         self.task.lookup_lists[list].name
@@ -1234,7 +1239,7 @@ impl Engine<'_> {
                             .is_some_and(|seen| !seen.contains(key)));
                 if hidden {
                     errors.push(FieldError {
-                        field: at,
+                        field: at(),
                         message: format!("{} {key} does not exist", target.name),
                     });
                 }
@@ -1538,10 +1543,15 @@ fn public_row(item: &Item, row: &[Value], access: &Access) -> Vec<(String, Value
     if !access.privileges(item.id).view {
         return Vec::new();
     }
-    item.stored_fields()
-        .filter(|f| f.system != Some(SystemField::Deleted) && !access.is_prohibited(item.id, f.id))
-        .map(|f| (f.name.to_string(), row[f.id.0 as usize].clone()))
-        .collect()
+    let mut out = Vec::with_capacity(item.fields.len());
+    out.extend(
+        item.stored_fields()
+            .filter(|f| {
+                f.system != Some(SystemField::Deleted) && !access.is_prohibited(item.id, f.id)
+            })
+            .map(|f| (f.name.as_str().to_owned(), row[f.id.0 as usize].clone())),
+    );
+    out
 }
 
 /// Edit lock: a change that names a record version must name the stored one. (One that names

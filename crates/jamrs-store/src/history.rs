@@ -85,19 +85,17 @@ fn tenant_text(v: &Value) -> Value {
     Value::Text(v.to_json().to_string())
 }
 
-/// Writes one entry. Run it in the transaction of the change it records.
+/// Writes one entry (one INSERT, nothing read). Run it in the transaction of the change it
+/// records.
 pub fn record(conn: &mut dyn Conn, e: &NewEntry) -> Result<()> {
-    let changes: Vec<Json> = e
+    // `[[field, old, new], ...]`, written from the entry as it is (no copies of the values).
+    let changes: Vec<(&str, &Json, &Json)> = e
         .changes
         .iter()
-        .map(|c| {
-            Json::Array(vec![
-                Json::String(c.field.clone()),
-                c.old.clone(),
-                c.new.clone(),
-            ])
-        })
+        .map(|c| (c.field.as_str(), &c.old, &c.new))
         .collect();
+    let changes = serde_json::to_string(&changes)
+        .map_err(|err| jamrs_core::Error::internal(format!("cannot encode history: {err}")))?;
     let s = sql(
         conn,
         "INSERT INTO jamrs_history (item, record_id, operation, changes, user_id, user_name, tenant, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -105,7 +103,7 @@ pub fn record(conn: &mut dyn Conn, e: &NewEntry) -> Result<()> {
             Value::Text(e.item.to_string()),
             Value::Int(e.record_id),
             Value::Int(e.operation as i64),
-            Value::Text(Json::Array(changes).to_string()),
+            Value::Text(changes),
             e.user.map_or(Value::Null, |u| Value::Int(u.user_id)),
             e.user
                 .map_or(Value::Null, |u| Value::Text(u.user_name.clone())),

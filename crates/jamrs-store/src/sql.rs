@@ -25,7 +25,12 @@ impl<'d> SqlWriter<'d> {
     pub fn new(dialect: &'d dyn Dialect) -> Self {
         SqlWriter {
             dialect,
-            sql: Sql::default(),
+            // Room for a page's SELECT: grown from empty, its text was reallocated a dozen
+            // times per request.
+            sql: Sql {
+                text: String::with_capacity(512),
+                params: Vec::with_capacity(4),
+            },
         }
     }
 

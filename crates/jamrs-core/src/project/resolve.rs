@@ -166,7 +166,8 @@ pub(super) fn resolve(files: &ProjectFiles, dir: &Path) -> Result<Task, ProjectE
     let roles = resolve_roles(tf, &resolved, &item_index, &report_index, &mut errs);
     let mut settings = settings;
     settings.tenancy = resolve_tenancy(tf, &mut resolved, &item_index, &mut errs);
-    // After tenancy, which may add an index per covered item.
+    add_calc_link_indexes(&mut resolved, &mut errs);
+    // After tenancy and calculated fields, which may add indexes.
     check_index_names(&resolved, &mut errs);
     // After links and tenancy, which give fields the roles the server fills.
     check_roles(&resolved, &lookup_lists, &mut errs);
@@ -1960,6 +1961,59 @@ fn resolve_tenancy(
         }
     }
     Some(Tenancy { column, source })
+}
+
+/// A calculated field is a correlated sub-select run once per row of every page that shows it:
+/// `(SELECT SUM(c.amount) FROM lines AS c WHERE c.link = t.id AND <flag, tenant>)`. Without an
+/// index that begins with the link, each run reads the whole table, or with tenancy all of the
+/// tenant's rows (through the tenant index). So every item a calculated field aggregates gets
+/// an index on the link, unless it declares one that begins with it (`<table>_<link>_calc_idx`;
+/// the schema adds the soft-delete flag, as to every plain index).
+fn add_calc_link_indexes(items: &mut [Item], errs: &mut Errors) {
+    let mut links: Vec<(ItemId, FieldId)> = Vec::new();
+    for item in items.iter() {
+        for f in &item.fields {
+            if let Some(c) = &f.calc
+                && !links.contains(&(c.item, c.link))
+            {
+                links.push((c.item, c.link));
+            }
+        }
+    }
+    for (id, link) in links {
+        let item = &mut items[id.0 as usize];
+        if item
+            .indexes
+            .iter()
+            .any(|ix| ix.fields.first().is_some_and(|o| o.field == link))
+        {
+            continue;
+        }
+        let Some(column) = item.field(link).column.clone() else {
+            continue;
+        };
+        match Ident::parse_sql_name(&format!("{}_{}_calc_idx", item.table, column)) {
+            Ok(name) => item.indexes.push(Index {
+                name,
+                fields: vec![Order {
+                    field: link,
+                    desc: false,
+                }],
+                unique: false,
+            }),
+            Err(e) => {
+                let path = item_path(item);
+                errs.push(
+                    &path,
+                    format!(
+                        "the index for calculated fields' link \"{}\": its name {e}; declare an index that begins with \"{}\" yourself",
+                        item.field(link).name,
+                        item.field(link).name
+                    ),
+                )
+            }
+        }
+    }
 }
 
 fn check_index_names(items: &[Item], errs: &mut Errors) {

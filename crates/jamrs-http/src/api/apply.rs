@@ -41,7 +41,9 @@ pub async fn post(
         task: &state.task,
         results: &results,
     };
-    let body = serde_json::to_vec(&reply)
+    // Room for a few records' values, rather than grown from empty as they are written.
+    let mut body = Vec::with_capacity(512);
+    serde_json::to_writer(&mut body, &reply)
         .map_err(|e| jamrs_core::Error::internal(format!("cannot encode results: {e}")))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

@@ -47,7 +47,10 @@ pub async fn post(
         rows: Rows(&result.rows),
         total: result.total,
     };
-    let body = serde_json::to_vec(&reply)
+    // Sized for the rows up front, rather than grown (and copied) as they are written.
+    let cells: usize = result.rows.iter().map(Vec::len).sum();
+    let mut body = Vec::with_capacity(64 + 32 * (reply.fields.len() + cells));
+    serde_json::to_writer(&mut body, &reply)
         .map_err(|e| jamrs_core::Error::internal(format!("cannot encode rows: {e}")))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

@@ -400,7 +400,7 @@ fn shows_lookup(field: &Field) -> bool {
 fn plan_columns(task: &Task, item: &Item, q: &OpenQuery, aggregate: bool) -> Vec<Column> {
     let mut cols = Vec::new();
     let column = |f: &Field, kind: ColumnKind, value_type: FieldType| Column {
-        name: f.name.to_string(),
+        name: f.name.as_str().to_owned(),
         field: f.id,
         kind,
         value_type,
