@@ -2,8 +2,8 @@
 then 100,000 data rows written into Jam.py's data database.
 
 Run with the virtualenv's Python that has Jam.py v7 (jam.py-v7):
-`python import_project.py DIR` makes the project in DIR (a new folder) and prints, as JSON,
-each item's table and row count.
+`python import_project.py DIR [FACTOR]` makes the project in DIR (a new folder) and prints, as
+JSON, each item's table and row count. FACTOR (1 by default) multiplies the rows of every item.
 
 The Builder's server code (jam/admin/builder.py) is driven as its client does, as
 crates/jamrs/tests/jampy/make_project.py does: the template (jam-project.py), language, task
@@ -251,7 +251,7 @@ def value(column, i, item_ids):
     }.get(c, item_ids.get(c))
 
 
-def fill(project, ids):
+def fill(project, ids, factor):
     admin = sqlite3.connect(os.path.join(project, 'admin.sqlite'))
     tables = dict(admin.execute(
         'SELECT F_ITEM_NAME, F_TABLE_NAME FROM SYS_ITEMS WHERE F_TABLE_NAME IS NOT NULL '
@@ -264,8 +264,8 @@ def fill(project, ids):
             table = tables[name]
             columns = [r[1] for r in data.execute(f'PRAGMA table_info("{table}")')
                        if r[1].lower() != 'id']
-            rows = (CATALOG_ROWS if name.startswith('cat') else
-                    DOC_ROWS if name.startswith('doc') else LINE_ROWS)
+            rows = factor * (CATALOG_ROWS if name.startswith('cat') else
+                             DOC_ROWS if name.startswith('doc') else LINE_ROWS)
             doc = 'doc' + name[4:] if name.startswith('line') else None
             extra = {'master_id': ids[doc]} if doc else {}
             cols = ', '.join(f'"{c}"' for c in columns)
@@ -280,8 +280,9 @@ def fill(project, ids):
 
 def main():
     project = os.path.abspath(sys.argv[1])
+    factor = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     ids = make(project)
-    print(json.dumps(fill(project, ids)))
+    print(json.dumps(fill(project, ids, factor)))
 
 
 if __name__ == '__main__':

@@ -66,9 +66,6 @@ pub fn language(project: &Path, id: i64) -> Option<String> {
 /// A copy of at least this many rows is long: it prints progress lines.
 pub const LONG_COPY_ROWS: u64 = 20_000;
 
-/// The most rows one statement copies: a progress line comes between two statements.
-const CHUNK_ROWS: u64 = 10_000;
-
 /// The alias of the source database on the copy's connection.
 const SRC: &str = "jamrs_src";
 
@@ -76,12 +73,14 @@ const SRC: &str = "jamrs_src";
 /// nothing is written to it, and what its write-ahead log holds comes along.
 ///
 /// The copy is one transaction on the new file, reading one snapshot of `from` (and no journal:
-/// a failed copy is a file to delete). Each table is created with its own SQL and its rows are
-/// copied with their rowids by `INSERT … SELECT`, in chunks of at most [`CHUNK_ROWS`]; then the
-/// indexes, views and triggers are created, and `sqlite_sequence` and the statistics copied.
-/// A copy of [`LONG_COPY_ROWS`] rows or more tells `progress` what it copies, how far it is
-/// at each tenth of the rows (and in which table), and when it is done; a shorter one says
-/// nothing. A database this way cannot copy (a virtual table, a generated column, a text
+/// a failed copy is a file to delete). The tables and indexes are created with their own SQL,
+/// then each table's rows copied by one `INSERT … SELECT *`, which SQLite runs as VACUUM does
+/// (its transfer optimization: records and index entries as they are); a rowid table whose key
+/// is not its rowid names the rowid, to keep it. Then the views and triggers, `sqlite_sequence`
+/// and the statistics. A copy of [`LONG_COPY_ROWS`] rows or more tells `progress` what it
+/// copies, each table that holds a tenth of the rows or more before it starts on it, how far it
+/// is after each table that completes a tenth of the rows, and when it is done; a shorter one
+/// says nothing. A database this way cannot copy (a virtual table, a generated column, a text
 /// encoding other than UTF-8) is copied whole with `VACUUM INTO`, which shows no progress.
 pub fn copy(from: &Path, to: &Path, progress: &mut dyn FnMut(&str)) -> Result<(), String> {
     let err = |e: rusqlite::Error| format!("copying {} to {}: {e}", from.display(), to.display());
@@ -169,54 +168,49 @@ fn copy_rows(
             size as f64 / 1e6
         ));
     }
-    // A chunk is at most half a tenth of the rows, so that each tenth gets its line.
-    let chunk = (total / 20).clamp(1, CHUNK_ROWS);
+    // The tables and their indexes first: SQLite then copies each table's records and index
+    // entries as they are (its transfer optimization, as VACUUM does), without sorting.
+    for sql in plan.tables.iter().map(|t| &t.sql).chain(&plan.indexes) {
+        dst.execute_batch(sql)?;
+    }
     let mut done = 0u64;
     let mut tenth = 1u64;
     for t in &plan.tables {
-        dst.execute_batch(&t.sql)?;
-    }
-    for t in &plan.tables {
         let name = quote(&t.name);
-        let Some(rowid) = &t.rowid else {
-            done += dst.execute(
-                &format!("INSERT INTO main.{name} SELECT * FROM {SRC}.{name}"),
-                [],
-            )? as u64;
-            continue;
-        };
-        let cols: String = t
-            .columns
-            .iter()
-            .map(|c| format!(", {}", quote(c)))
-            .collect();
-        let mut insert = dst.prepare(&format!(
-            "INSERT INTO main.{name} ({rowid}{cols}) SELECT {rowid}{cols} FROM {SRC}.{name} \
-             WHERE {rowid} >= ?1 ORDER BY {rowid} LIMIT {chunk}"
-        ))?;
-        let mut last = dst.prepare(&format!("SELECT max({rowid}) FROM main.{name}"))?;
-        let mut next = Some(i64::MIN);
-        let mut copied = 0u64;
-        while let Some(first) = next {
-            let n = insert.execute([first])? as u64;
-            if n == 0 {
-                break;
+        let big = long && t.rows * 10 >= total;
+        if big {
+            progress(&format!(
+                "copying the data: table {} ({} rows)…",
+                t.name,
+                thousands(t.rows)
+            ));
+        }
+        let sql = match &t.rowid {
+            // A table whose key is its rowid (or that has none): the rows as they are.
+            None => format!("INSERT INTO main.{name} SELECT * FROM {SRC}.{name}"),
+            // Another rowid table: its rowids named, or they would be numbered anew.
+            Some(rowid) => {
+                let cols: String = t
+                    .columns
+                    .iter()
+                    .map(|c| format!(", {}", quote(c)))
+                    .collect();
+                format!(
+                    "INSERT INTO main.{name} ({rowid}{cols}) \
+                     SELECT {rowid}{cols} FROM {SRC}.{name} ORDER BY {rowid}"
+                )
             }
-            copied += n;
-            done += n;
-            next = last.query_row([], |r| r.get::<_, i64>(0))?.checked_add(1);
-            if long && tenth <= 10 && done >= (total * tenth).div_ceil(10) {
-                progress(&format!(
-                    "copying the data: {} of {} rows (table {}: {} of {})",
-                    thousands(done),
-                    thousands(total),
-                    t.name,
-                    thousands(copied),
-                    thousands(t.rows)
-                ));
-                while tenth <= 10 && done >= (total * tenth).div_ceil(10) {
-                    tenth += 1;
-                }
+        };
+        done += dst.execute(&sql, [])? as u64;
+        if long && tenth <= 10 && done >= (total * tenth).div_ceil(10) {
+            progress(&format!(
+                "copying the data: {} of {} rows, table {} copied",
+                thousands(done),
+                thousands(total),
+                t.name
+            ));
+            while tenth <= 10 && done >= (total * tenth).div_ceil(10) {
+                tenth += 1;
             }
         }
     }
@@ -252,7 +246,9 @@ fn copy_rows(
 /// What the copy does, read from the attached source; `None` when it cannot do it.
 struct Plan {
     tables: Vec<Table>,
-    /// The indexes, views and triggers, created after the rows.
+    /// The indexes, created with the tables.
+    indexes: Vec<String>,
+    /// The views and triggers, created after the rows.
     after: Vec<String>,
     has_sequence: bool,
     /// The statistics tables ANALYZE made (`sqlite_stat1`, `sqlite_stat4`).
@@ -263,8 +259,9 @@ struct Table {
     name: String,
     sql: String,
     columns: Vec<String>,
-    /// A name the rowid goes by (`None`: a WITHOUT ROWID table, or one whose columns take
-    /// every name of it).
+    /// The name to copy the rowid by, for a rowid table whose key is not its rowid (SQLite
+    /// would number the rows anew); `None` for a table whose INTEGER PRIMARY KEY is its rowid,
+    /// a WITHOUT ROWID table, and one whose columns take every name of the rowid.
     rowid: Option<String>,
     rows: u64,
 }
@@ -278,6 +275,7 @@ fn plan(dst: &Connection) -> rusqlite::Result<Option<Plan>> {
         .collect::<rusqlite::Result<_>>()?;
     let mut plan = Plan {
         tables: Vec::new(),
+        indexes: Vec::new(),
         after: Vec::new(),
         has_sequence: false,
         stats: Vec::new(),
@@ -296,16 +294,18 @@ fn plan(dst: &Connection) -> rusqlite::Result<Option<Plan>> {
             "table" if name.starts_with("sqlite_stat") => plan.stats.push(name),
             "table" if name.starts_with("sqlite_") => {}
             "table" => {
-                let info: Vec<(String, i64)> = dst
+                // (name, type, pk position, hidden)
+                let info: Vec<(String, String, i64, i64)> = dst
                     .prepare(&format!(
-                        "SELECT name, hidden FROM pragma_table_xinfo(?1, '{SRC}')"
+                        "SELECT name, type, pk, hidden FROM pragma_table_xinfo(?1, '{SRC}')"
                     ))?
-                    .query_map([&name], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .query_map([&name], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    })?
                     .collect::<rusqlite::Result<_>>()?;
-                if info.iter().any(|(_, hidden)| *hidden != 0) {
+                if info.iter().any(|c| c.3 != 0) {
                     return Ok(None);
                 }
-                let columns: Vec<String> = info.into_iter().map(|(c, _)| c).collect();
                 let without_rowid: bool = dst.query_row(
                     &format!(
                         "SELECT wr FROM pragma_table_list WHERE schema = '{SRC}' AND name = ?1"
@@ -313,9 +313,19 @@ fn plan(dst: &Connection) -> rusqlite::Result<Option<Plan>> {
                     [&name],
                     |r| r.get(0),
                 )?;
+                // One INTEGER PRIMARY KEY column is the rowid (with DESC it is not, and SQLite
+                // gives it an index, by which the transfer keeps the rowids too).
+                let keys: Vec<&(String, String, i64, i64)> =
+                    info.iter().filter(|c| c.2 > 0).collect();
+                let rowid_key = keys.len() == 1 && keys[0].1.eq_ignore_ascii_case("integer");
+                let columns: Vec<String> = info.into_iter().map(|c| c.0).collect();
                 let rowid = ["rowid", "_rowid_", "oid"]
                     .into_iter()
-                    .find(|a| !without_rowid && !columns.iter().any(|c| c.eq_ignore_ascii_case(a)))
+                    .find(|a| {
+                        !without_rowid
+                            && !rowid_key
+                            && !columns.iter().any(|c| c.eq_ignore_ascii_case(a))
+                    })
                     .map(str::to_string);
                 let rows: i64 = dst.query_row(
                     &format!("SELECT count(*) FROM {SRC}.{}", quote(&name)),
@@ -330,6 +340,7 @@ fn plan(dst: &Connection) -> rusqlite::Result<Option<Plan>> {
                     rows: u64::try_from(rows).unwrap_or(0),
                 });
             }
+            "index" => plan.indexes.push(sql),
             _ => plan.after.push(sql),
         }
     }
