@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 
 use jamrs_core::project::{self, DatabaseFile, ProjectFiles};
 
+pub use data::LONG_COPY_ROWS;
 pub use report::Report;
 
 use crate::meta::{Meta, RowExt};
@@ -51,8 +52,10 @@ enum Source {
 }
 
 /// Imports `source` (a Jam.py project folder, its `admin.sqlite`, or a Builder export `.zip`)
-/// into the new folder `dest`. `progress` is told about long steps. Returns the report (also
-/// written to `dest/IMPORT.md`). Refuses a `dest` that exists.
+/// into the new folder `dest`. `progress` is told about long steps only, a line at a time: a
+/// copy of the data of [`LONG_COPY_ROWS`] rows or more (where it is, every tenth of the rows),
+/// the hashing of passwords. Returns the report (also written to `dest/IMPORT.md`). Refuses a
+/// `dest` that exists.
 pub fn import(
     source: &Path,
     dest: &Path,
@@ -82,7 +85,6 @@ pub fn import(
             source.display()
         ));
     };
-    progress("reading the Jam.py metadata");
     let meta = match &src {
         Source::Folder(dir) => {
             let admin = dir.join("admin.sqlite");
@@ -156,10 +158,7 @@ pub fn import(
         ),
     }
     let data = match &data_path {
-        Some(p) => {
-            progress("reading the data database's tables");
-            Some(data::DataDb::read(p)?)
-        }
+        Some(p) => Some(data::DataDb::read(p)?),
         None => None,
     };
 
@@ -200,12 +199,7 @@ pub fn import(
                     .unwrap_or_else(|| "data.sqlite".into());
                 let target = staging.join("data").join(&file);
                 fs::create_dir_all(staging.join("data")).map_err(|e| e.to_string())?;
-                let size = fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-                progress(&format!(
-                    "copying the data database ({:.1} MB)",
-                    size as f64 / 1e6
-                ));
-                data::copy(p, &target)?;
+                data::copy(p, &target, progress)?;
                 report.converted(
                     db_object,
                     format!("copied to data/{file} (--copy-data); the original is untouched"),

@@ -41,7 +41,7 @@ pub fn write(
         return Ok(());
     }
     if carry_passwords {
-        progress(&format!("hashing {} passwords", users.len()));
+        progress(&format!("hashing {} passwords…", users.len()));
     }
     let mut out = Vec::new();
     let mut without = Vec::new();

@@ -382,3 +382,184 @@ fn history_edit_lock_check_before_deleting_and_reports_map_to_their_keys() {
         "{md}"
     );
 }
+
+/// The schema, the pragmas a copy keeps and every row (with its rowid) of `db`, as text.
+fn dump(db: &Path) -> Vec<String> {
+    let conn = Connection::open(db).unwrap();
+    let mut out: Vec<String> = ["user_version", "application_id", "page_size", "auto_vacuum"]
+        .iter()
+        .map(|p| {
+            let v: i64 = conn
+                .query_row(&format!("PRAGMA {p}"), [], |r| r.get(0))
+                .unwrap();
+            format!("{p} = {v}")
+        })
+        .collect();
+    let schema: Vec<(String, String, Option<String>)> = conn
+        .prepare("SELECT type, name, sql FROM sqlite_schema ORDER BY name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (kind, name, sql) in schema {
+        out.push(format!("{kind} {name} {sql:?}"));
+        if kind != "table" || name.starts_with("fts_") {
+            continue;
+        }
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT _rowid_, * FROM \"{name}\" ORDER BY _rowid_"
+            ))
+            .or_else(|_| conn.prepare(&format!("SELECT * FROM \"{name}\"")))
+            .unwrap();
+        let n = stmt.column_count();
+        let rows: Vec<String> = stmt
+            .query_map([], |r| {
+                Ok((0..n)
+                    .map(|i| match r.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Text(t) => {
+                            format!("{:?}", String::from_utf8_lossy(t))
+                        }
+                        v => format!("{v:?}"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "))
+            })
+            .unwrap()
+            .map(|r| format!("{name}: {}", r.unwrap()))
+            .collect();
+        out.extend(rows);
+    }
+    out
+}
+
+/// `copy` holds what `source` holds (the first difference, if not).
+fn assert_same(copy: &[String], source: &[String]) {
+    if copy == source {
+        return;
+    }
+    let only_copy: Vec<&String> = copy.iter().filter(|l| !source.contains(l)).collect();
+    let only_source: Vec<&String> = source.iter().filter(|l| !copy.contains(l)).collect();
+    assert!(
+        copy == source,
+        "the copy differs: only in the copy {:?}, only in the source {:?}",
+        &only_copy[..only_copy.len().min(5)],
+        &only_source[..only_source.len().min(5)]
+    );
+}
+
+/// `jamrs import --copy-data` of `source` into a new folder: what `progress` was told, and the
+/// copied database.
+fn copy_of(source: &Path, dest: &Path) -> (Vec<String>, std::path::PathBuf) {
+    let mut lines = Vec::new();
+    jamrs_import::import(
+        source,
+        dest,
+        &jamrs_import::Options {
+            copy_data: true,
+            carry_passwords: false,
+        },
+        &mut |l| lines.push(l.to_string()),
+    )
+    .unwrap();
+    (lines, dest.join("data/data.sqlite"))
+}
+
+#[test]
+fn the_data_copy_keeps_every_row_rowid_and_schema_object_and_tells_where_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("jampy");
+    jampy_project(&source);
+    let data = source.join("data.sqlite");
+    let conn = Connection::open(&data).unwrap();
+    conn.execute_batch(
+        r#"
+        PRAGMA user_version = 7; PRAGMA application_id = 42;
+        CREATE TABLE seq (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT);
+        INSERT INTO seq (v) VALUES ('a'), ('b'), ('c'); DELETE FROM seq WHERE id = 3;
+        CREATE TABLE gaps (v BLOB, n REAL);
+        INSERT INTO gaps (rowid, v, n) VALUES (-5, x'00ff', 1.5), (7, NULL, NULL), (1000000, x'', 2e300);
+        CREATE TABLE odd ("rowid" TEXT, "we""ird" INTEGER);
+        INSERT INTO odd (_rowid_, "rowid", "we""ird") VALUES (9, 'x', 1), (3, 'y', 2);
+        CREATE TABLE wr (k TEXT PRIMARY KEY, v INTEGER) WITHOUT ROWID;
+        INSERT INTO wr VALUES ('b', 2), ('a', 1);
+        CREATE TABLE big (id INTEGER PRIMARY KEY, title TEXT, amount REAL);
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25000)
+          INSERT INTO big SELECT i * 2, 'row ' || i, i / 3.0 FROM n;
+        CREATE INDEX big_title ON big (title);
+        CREATE UNIQUE INDEX wr_v ON wr (v);
+        CREATE VIEW big_view AS SELECT id, title FROM big WHERE id < 100;
+        CREATE TRIGGER seq_touch AFTER INSERT ON seq BEGIN UPDATE gaps SET n = 0 WHERE rowid = 7; END;
+        ANALYZE;
+        PRAGMA journal_mode = WAL;
+        "#,
+    )
+    .unwrap();
+    // Rows still in the write-ahead log (the connection stays open, no checkpoint) come along.
+    conn.execute_batch("PRAGMA wal_autocheckpoint = 0; INSERT INTO seq (v) VALUES ('in the log');")
+        .unwrap();
+    let before = dump(&data);
+
+    let (lines, copy) = copy_of(&source, &dir.path().join("new"));
+    assert_same(&dump(&copy), &before);
+    assert!(before.iter().any(|l| l.contains("in the log")));
+    assert!(before.iter().any(|l| l.starts_with("table sqlite_stat1")));
+    // The source is as it was: the import opened it read-only.
+    assert_same(&dump(&data), &before);
+    drop(conn);
+
+    // 25,011 rows: a long copy. It says what it copies, the table that holds a tenth of the
+    // rows or more before it starts on it, how far it is after a table that completes a tenth,
+    // and that it is done.
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    let size = &lines[0][lines[0].find(" (").unwrap()..];
+    assert!(size.ends_with(" MB)…"), "{lines:#?}");
+    assert_eq!(
+        lines,
+        [
+            format!("copying the data: 25,011 rows in 7 tables{size}"),
+            "copying the data: table big (25,000 rows)…".to_string(),
+            "copying the data: 25,011 of 25,011 rows, table big copied".to_string(),
+            "copied the data: 25,011 rows in 7 tables".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn a_short_copy_says_nothing_and_one_it_cannot_do_table_by_table_is_copied_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("jampy");
+    jampy_project(&source);
+    let data = source.join("data.sqlite");
+    let (lines, copy) = copy_of(&source, &dir.path().join("short"));
+    assert_eq!(lines, Vec::<String>::new());
+    assert_same(&dump(&copy), &dump(&data));
+
+    // A generated column and a full-text index: copied whole (VACUUM INTO), without progress
+    // lines even when long.
+    Connection::open(&data)
+        .unwrap()
+        .execute_batch(
+            r#"
+            CREATE TABLE gen (a INTEGER, b INTEGER GENERATED ALWAYS AS (a * 2) VIRTUAL);
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000)
+              INSERT INTO gen (a) SELECT i FROM n;
+            CREATE VIRTUAL TABLE fts_notes USING fts5(body);
+            INSERT INTO fts_notes (body) VALUES ('hello world');
+            "#,
+        )
+        .unwrap();
+    let (lines, copy) = copy_of(&source, &dir.path().join("whole"));
+    assert_eq!(lines, Vec::<String>::new());
+    assert_same(&dump(&copy), &dump(&data));
+    let found: i64 = Connection::open(&copy)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM fts_notes WHERE fts_notes MATCH 'hello'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(found, 1);
+}

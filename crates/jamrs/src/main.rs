@@ -387,7 +387,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     copy_data,
                     carry_passwords: passwords,
                 },
-                &mut |step| eprintln!("jamrs import: {step}…"),
+                &mut |line| eprintln!("jamrs import: {line}"),
             )?;
             print!("{}", report.summary());
             println!(

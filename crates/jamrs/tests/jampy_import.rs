@@ -353,6 +353,130 @@ fn import_and_compare(version: &str, package: &str) {
         &task,
         (&c, &server.url),
     );
+    copy_data_over_the_cli(&source);
+}
+
+/// Every table of `db` (the schema too) as text, row by row in rowid order.
+fn dump(db: &Path) -> Vec<String> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut out: Vec<String> = conn
+        .prepare("SELECT type, name, sql FROM sqlite_schema ORDER BY name")
+        .unwrap()
+        .query_map([], |r| {
+            Ok(format!(
+                "{} {} {:?}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for t in tables {
+        let mut stmt = conn
+            .prepare(&format!("SELECT rowid, * FROM \"{t}\" ORDER BY rowid"))
+            .or_else(|_| conn.prepare(&format!("SELECT * FROM \"{t}\"")))
+            .unwrap();
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                let values: Vec<String> = (0..n)
+                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .collect();
+                Ok(format!("{t}: {}", values.join(", ")))
+            })
+            .unwrap()
+            .map(Result::unwrap);
+        out.extend(rows);
+    }
+    out
+}
+
+/// `jamrs import --copy-data` over the CLI: a short copy prints no progress; one of 30,000 rows
+/// and more prints what it copies and where it is. Each copy holds what the data database
+/// holds, which the import leaves as it was.
+fn copy_data_over_the_cli(source: &Path) {
+    let data = source.join("shop.sqlite");
+    let import = |dest: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_jamrs"))
+            .arg("import")
+            .arg("--copy-data")
+            .arg(source)
+            .arg(dest)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "jamrs import --copy-data: {stderr}");
+        assert_eq!(
+            dump(&dest.join("data/shop.sqlite")),
+            dump(&data),
+            "the copy differs"
+        );
+        stderr
+    };
+    let short = import(&source.with_file_name("copied_short"));
+    assert!(!short.contains("copying the data"), "{short}");
+
+    // 30,000 more order lines, written straight into Jam.py's table.
+    let conn = rusqlite::Connection::open(&data).unwrap();
+    let table: String = conn
+        .query_row(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE '%ORDER_LINES'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    conn.execute_batch(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000) \
+         INSERT INTO \"{table}\" (ITEM, QTY, PRICE, DELETED) SELECT 'bulk ' || i, i, 1.5, 0 FROM n"
+    ))
+    .unwrap();
+    drop(conn);
+    let before = file_bytes(&data);
+    let long = import(&source.with_file_name("copied_long"));
+    assert_eq!(
+        file_bytes(&data),
+        before,
+        "the import changed the data database"
+    );
+    let lines: Vec<&str> = long
+        .lines()
+        .filter(|l| l.contains("copying the data") || l.contains("copied the data"))
+        .collect();
+    // What it copies; the order lines (a tenth of the rows and more) before it starts on them;
+    // how far it is after them (nine tenths done) and after the last table; that it is done.
+    assert!(
+        lines[0].starts_with("jamrs import: copying the data: 30,0")
+            && lines[0].contains(" rows in ")
+            && lines[0].ends_with(" MB)…"),
+        "{long}"
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "jamrs import: copying the data: table {table} (30,0"
+        )),
+        "{long}"
+    );
+    assert!(
+        lines[2].starts_with("jamrs import: copying the data: 30,0")
+            && lines[2].ends_with(&format!(" rows, table {table} copied")),
+        "{long}"
+    );
+    assert!(
+        lines[lines.len() - 1].starts_with("jamrs import: copied the data: 30,0"),
+        "{long}"
+    );
+    assert!(lines.len() <= 5, "{long}");
 }
 
 /// Jam.py's History, Edit lock and the delete integrity of lookups, and its report with a
