@@ -37,9 +37,14 @@ fn jampy(version: &str, package: &str) -> Option<PathBuf> {
     let venv = target.join("jampy-venvs").join(version);
     let python = venv.join("bin/python");
     let ready = venv.join("installed");
+    // Tests run at once (threads of this binary, or other processes on the same target) make
+    // the virtualenv one at a time: the first holds the lock while it installs, the others
+    // wait and find it ready.
+    std::fs::create_dir_all(venv.parent().unwrap()).unwrap();
+    let lock = std::fs::File::create(venv.with_extension("lock")).unwrap();
+    lock.lock().unwrap();
     if !ready.is_file() {
         let _ = std::fs::remove_dir_all(&venv);
-        std::fs::create_dir_all(venv.parent().unwrap()).unwrap();
         let steps: [(&str, Vec<&str>); 2] = [
             ("python3", vec!["-m", "venv", venv.to_str().unwrap()]),
             (
