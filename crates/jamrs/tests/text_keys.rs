@@ -518,3 +518,116 @@ fn a_keyless_table_is_refused_on_postgresql() {
         "{err}"
     );
 }
+
+const MODULE: &str = r#"
+SEEN = []
+
+def on_before_apply_record(item, delta, params, connection):
+    SEEN.append([delta.rec_id, delta.code.value])
+    if delta.rec_inserted() and not delta.code.value:
+        delta.code.value = 'GEN'
+
+def seen(item):
+    return SEEN
+
+def rename(item, code, name):
+    c = item.copy()
+    c.set_where(code=code)
+    c.open()
+    if c.rec_count != 1:
+        return 'missing'
+    before = c.name.value
+    c.edit()
+    c.name.value = name
+    c.post()
+    c.apply()
+    return [c.code.value, before]
+
+def add_and_drop(item):
+    c = item.copy()
+    c.open(expanded=False)
+    c.append()
+    c.code.value = 'PY'
+    c.name.value = 'Python land'
+    c.post()
+    c.apply()
+    d = item.copy()
+    d.set_where(code='PY')
+    d.open()
+    made = [d.code.value, d.name.value]
+    d.delete()
+    d.apply()
+    e = item.copy()
+    e.set_where(code='PY')
+    e.open()
+    return [made, e.rec_count]
+"#;
+
+/// Server modules on a text-keyed item: `delta.rec_id` and the key's value in a handler, which
+/// may give a new record its key; a dataset found, edited, appended and deleted by the key.
+#[test]
+fn server_modules_on_a_text_keyed_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    let task = TASK
+        .replace("[tenancy]\ncolumn = \"org\"\nvalue = \"tenant_id\"\nitems = [\"countries\", \"cities\"]\n", "")
+        .replace("all_tenants = true\n", "");
+    let countries = COUNTRIES.replace(
+        "details = [\"regions\"]",
+        "details = [\"regions\"]\ncallable = [\"seen\", \"rename\", \"add_and_drop\"]",
+    );
+    write_files(
+        &project,
+        &[
+            ("jamrs.toml", &task),
+            ("items/countries.toml", &countries),
+            ("items/countries.py", MODULE),
+            ("items/regions.toml", REGIONS),
+            ("items/cities.toml", CITIES),
+            ("items/readings.toml", READINGS),
+        ],
+    );
+    let db = project.join("data/legacy.sqlite");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    for sql in TABLES.iter().chain(&ROWS) {
+        conn.execute_batch(sql).unwrap();
+    }
+    drop(conn);
+    let s = TestServer::existing_with_admin(dir, &project);
+    let admin = s.client();
+    let call = |f: &str, args: Value| {
+        ok(admin.post_json(
+            &format!("/api/items/countries/call/{f}"),
+            &json!({"args": args}),
+        ))["result"]
+            .clone()
+    };
+    let r = ok(admin.apply(
+        "countries",
+        &json!({"changes": [
+            {"op": "insert", "values": {"name": "Generated"}},
+            {"op": "update", "id": "DE", "values": {"name": "Deutschland"}}
+        ]}),
+    ));
+    assert_eq!(r["changes"][0]["id"], json!("GEN"));
+    assert_eq!(call("seen", json!([])), json!([[null, ""], ["DE", "DE"]]));
+    assert_eq!(
+        call("rename", json!(["FR", "La France"])),
+        json!(["FR", "France"])
+    );
+    assert_eq!(call("rename", json!(["XX", "nothing"])), json!("missing"));
+    assert_eq!(
+        call("add_and_drop", json!([])),
+        json!([["PY", "Python land"], 0])
+    );
+    let open = ok(admin.open("countries", &json!({"order": ["code"]})));
+    assert_eq!(
+        column(&open, "code"),
+        [json!("DE"), json!("FR"), json!("GEN")]
+    );
+    assert_eq!(
+        column(&open, "name"),
+        [json!("Deutschland"), json!("La France"), json!("Generated")]
+    );
+}

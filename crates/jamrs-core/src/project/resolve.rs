@@ -1088,7 +1088,7 @@ impl Ctx<'_> {
                     || !matches!(f.field_type, FieldType::Integer | FieldType::Text)
                     || ff.master_field.is_some()
                 {
-                    ferr(errs, "on_delete applies to a lookup field with a column of its own (the rows it points at are the ones deleted)".into());
+                    ferr(errs, "on_delete applies to an integer lookup field (a text one, to an item keyed by text) with a column of its own (the rows it points at are the ones deleted)".into());
                 }
                 if f.on_delete == OnDelete::SetNull && f.required {
                     ferr(
