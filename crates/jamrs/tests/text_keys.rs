@@ -350,6 +350,17 @@ fn text_keys(s: &TestServer) {
         [json!("Bayern")]
     );
 
+    // An export reads the text keys a page at a time and the rows by them.
+    let job = common::jobs::done(
+        &alice,
+        common::jobs::export(&alice, "countries", "csv", json!({})),
+    );
+    let csv = String::from_utf8(common::jobs::file(&alice, &s.url, &job)).unwrap();
+    assert!(
+        csv.contains("FR") && csv.contains("France") && !csv.contains("Germany"),
+        "{csv}"
+    );
+
     // A lookup to the text key, with its text; and delete integrity through it.
     let r = ok(alice.apply(
         "cities",
