@@ -504,6 +504,7 @@ fn item_pass_one(
     };
     // Integer (2) and text (1) keys are served; a text key is the client's to give.
     let text_key = pk_row.int("F_DATA_TYPE") == Some(1);
+    let pk_name = pk_row.text("F_FIELD_NAME").unwrap_or("?").to_string();
     if pk_row.int("F_DATA_TYPE") != Some(2) && !text_key {
         leave_out(
             ctx,
@@ -680,6 +681,14 @@ fn item_pass_one(
         _ => {}
     }
     history_and_lock(ctx, row, &object, &mut file, &fields);
+    if text_key {
+        ctx.report.converted(
+            &object,
+            format!(
+                "keyed by the text field {pk_name} (primary_key): a new record must give its key"
+            ),
+        );
+    }
     if text_key && file.keep_history.take().is_some() {
         ctx.report.left_out(
             &object,

@@ -88,6 +88,7 @@ fn bad_objects_are_reported_and_left_out_and_the_rest_loads() {
         "field fullName renamed full_name",
         "the password (Jam.py keeps it in plain text",
         "detail gone",
+        "keyed by the text field guid (primary_key): a new record must give its key",
     ] {
         assert!(md.contains(needle), "IMPORT.md lacks {needle:?}:\n{md}");
     }
