@@ -41,6 +41,11 @@ all_tenants = true
 id = 2
 name = "user"
 default = ["view", "create", "edit", "delete"]
+
+[[roles]]
+id = 3
+name = "reader"
+default = ["view"]
 "#;
 
 const COUNTRIES: &str = r#"managed = false
@@ -360,6 +365,24 @@ fn text_keys(s: &TestServer) {
         csv.contains("FR") && csv.contains("France") && !csv.contains("Germany"),
         "{csv}"
     );
+
+    // A role that may only view changes nothing by the text key.
+    s.add_user("carol", "reader", Some(1));
+    let carol = s.login("carol", PASSWORD);
+    assert_eq!(codes(&carol, json!({})), [json!("FR")]);
+    let before = ok(admin.open("countries", &json!({})));
+    for change in [
+        json!({"op": "insert", "values": {"code": "ES", "name": "Spain"}}),
+        json!({"op": "update", "id": "FR", "values": {"name": "mine"}}),
+        json!({"op": "delete", "id": "FR"}),
+    ] {
+        assert_error(
+            &carol.apply("countries", &json!({"changes": [change]})),
+            403,
+            "forbidden",
+        );
+    }
+    assert_eq!(ok(admin.open("countries", &json!({}))), before);
 
     // A lookup to the text key, with its text; and delete integrity through it.
     let r = ok(alice.apply(
