@@ -176,8 +176,10 @@ class App {
       return;
     }
     const tab = this.openTab(name);
-    const id = m[2] !== undefined ? Number(m[2]) : null;
-    if (id !== null && Number.isSafeInteger(id) && !topModal()) {
+    // A record's key: an integer, or the text of an item keyed by text.
+    const textKey = tab.view.item && tab.view.item.textKey;
+    const id = m[2] === undefined ? null : textKey ? decodeURIComponent(m[2]) : Number(m[2]);
+    if (id !== null && (textKey ? id !== '' : Number.isSafeInteger(id)) && !topModal()) {
       tab.view.loaded.then(() => editRecord(this, tab.view.item, {
         id, onSaved: (result) => tab.view.afterSave(result),
       }));
@@ -286,7 +288,7 @@ class App {
   }
 
   formOpened(item, id) {
-    if (id !== null && this.active === item.name) this.setAddress(`#/${encodeURIComponent(item.name)}/${id}`);
+    if (id !== null && this.active === item.name) this.setAddress(`#/${encodeURIComponent(item.name)}/${encodeURIComponent(id)}`);
   }
 
   formClosed(item) {

@@ -99,7 +99,7 @@ export class DetailList {
         // otherwise.
         const values = {};
         for (const f of this.item.fields) {
-          if (!f.editable()) continue;
+          if (!f.editable() && !(row._state === 'new' && f.isNewKey())) continue;
           const v = EditForm.wire(f, row[f.name]);
           if (row._state === 'new') {
             if (v !== null) values[f.name] = v;

@@ -278,7 +278,7 @@ export class EditForm {
     const id = uid(`f-${f.name}`);
     const errorId = `${id}-error`;
     const helpId = f.help ? `${id}-help` : null;
-    const editable = !this.readOnly && f.editable();
+    const editable = !this.readOnly && (f.editable() || (this.isNew && f.isNewKey()));
     const input = createInput(this.app, f, {
       id,
       value: this.row[f.name],

@@ -38,6 +38,9 @@ export class ItemMeta {
     this.caption = json.caption;
     this.visible = json.visible;
     this.pk = json.primary_key;
+    // Keyed by a text the client chooses (a table jamrs did not create): the key is shown, and
+    // typed into a new record's form.
+    this.textKey = Boolean(json.text_key);
     this.masters = json.masters;
     this.details = json.details;
     this.masterLink = json.master_link || [];
@@ -65,7 +68,7 @@ export class ItemMeta {
 
   /** Fields shown in grids and forms: visible, and not the link to a master. */
   shownFields() {
-    return this.fields.filter((f) => f.visible && f.name !== this.pk && !this.masterLink.includes(f.name));
+    return this.fields.filter((f) => f.visible && (f.name !== this.pk || this.textKey) && !this.masterLink.includes(f.name));
   }
 
   /** The grid's columns: the `[view]` layout's fields, or else the shown fields. */
@@ -195,6 +198,11 @@ export class FieldMeta {
   editable() {
     return !this.readOnly && !this.serverSet && !this.calc && !this.masterField &&
       !this.item.masterLink.includes(this.name) && this.name !== this.item.pk;
+  }
+
+  /** The text key of an item keyed by text, which a new record's form asks for. */
+  isNewKey() {
+    return this.item.textKey && this.name === this.item.pk;
   }
 
   searchable() {

@@ -26,9 +26,10 @@ export const PASSWORD = 'correct horse battery';
  * Starts jamrs on a copy of `e2e/fixtures/<fixture>` (or of `from`, a project folder relative to
  * the repository, such as `examples/reports`; or, with `template`, on a project made by
  * `jamrs new --template <template>`) with `users` ([login, role, name]).
+ * `prepare(project)` runs on the copy before users are added and the server starts.
  * Returns {url, dir, stop()}.
  */
-export async function startServer({ fixture = 'shop', from = null, template = null, users = [], env = {} } = {}) {
+export async function startServer({ fixture = 'shop', from = null, template = null, users = [], env = {}, prepare = null } = {}) {
   const bin = jamrsBinary();
   const dir = mkdtempSync(join(tmpdir(), 'jamrs-e2e-'));
   const project = join(dir, template || fixture);
@@ -37,6 +38,8 @@ export async function startServer({ fixture = 'shop', from = null, template = nu
   } else {
     cpSync(from ? join(repo, from) : join(repo, 'e2e/fixtures', fixture), project, { recursive: true });
   }
+  // What the project needs before it starts (a database jamrs did not create, say).
+  if (prepare) prepare(project);
   for (const [login, role, name] of users) {
     execFileSync(bin, ['user', 'add', login, '--role', role, '--name', name || login, '--password-stdin', '--dir', project], {
       input: `${PASSWORD}\n`, stdio: ['pipe', 'ignore', 'inherit'],

@@ -92,7 +92,7 @@ fn apply(c: &mut Criterion) {
     // Checks before measuring: the insert is stamped with the caller's tenant, the update
     // reaches the caller's own row 1.
     let r = run(&mut conn, &one);
-    let id = r[0].id.unwrap();
+    let id = r[0].id.as_ref().and_then(|k| k.as_i64()).unwrap();
     let stamped: i64 = conn
         .get()
         .query_row("SELECT user_id FROM notes WHERE id = ?1", [id], |r| {

@@ -2,8 +2,10 @@
 //! runs ([`Change`]).
 //!
 //! [`Change::resolve_all`] types every value for its field, rejects unknown and read-only
-//! fields, requires an integer key for updates and deletes, and drops what the server owns: a
-//! client's primary key on insert and the detail link (the engine sets it from the master).
+//! fields, requires the record's key for updates and deletes (an integer, or a text for an item
+//! keyed by text), and drops what the server owns: a client's integer primary key on insert and
+//! the detail link (the engine sets it from the master). The text key of a new record is the
+//! client's: it is kept, and the engine requires it.
 //! Required fields and text sizes are checked by the engine after defaults and handlers ran.
 
 use std::collections::HashMap;
@@ -13,6 +15,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::access::Access;
 use crate::error::{Error, FieldError, Result};
+use crate::key::Key;
 use crate::model::{FieldId, Item, ItemId, Task};
 use crate::params::{or_default, whole_number};
 use crate::query::public_field_at;
@@ -173,14 +176,14 @@ pub enum Change {
     },
     /// An update with no values only touches details (Jam.py's "details modified").
     Update {
-        id: i64,
+        id: Key,
         values: Vec<(FieldId, Value)>,
         details: Vec<DetailChanges>,
     },
     /// `values` holds at most the record version of an item with `edit_lock` (the version
     /// the client last saw).
     Delete {
-        id: i64,
+        id: Key,
         values: Vec<(FieldId, Value)>,
     },
 }
@@ -249,14 +252,9 @@ impl Change {
     }
 }
 
-fn key(raw: Option<&Json>, at: &str) -> Result<i64> {
+fn key(item: &Item, raw: Option<&Json>, at: &str) -> Result<Key> {
     match raw {
-        Some(v) => whole_number(v).map_err(|e| {
-            Error::bad_field(
-                format!("{at}.id"),
-                format!("the key must be an integer: {e}"),
-            )
-        }),
+        Some(v) => Key::from_json(item, v).map_err(|e| Error::bad_field(format!("{at}.id"), e)),
         None => Err(Error::bad_field(
             format!("{at}.id"),
             "an update or delete needs the record's id",
@@ -274,7 +272,7 @@ struct Resolver<'a> {
     /// Records counted so far, at every level.
     records: usize,
     /// The stored records an update or delete names, with the change that names them.
-    changed: HashMap<(ItemId, i64), String>,
+    changed: HashMap<(ItemId, Key), String>,
 }
 
 impl Resolver<'_> {
@@ -296,8 +294,8 @@ impl Resolver<'_> {
 
     /// A stored record is changed once per apply: a second update or delete of it would meet
     /// the row the first one left (or no row at all).
-    fn once(&mut self, item: &Item, id: i64, at: &str) -> Result<()> {
-        if let Some(first) = self.changed.insert((item.id, id), at.to_string()) {
+    fn once(&mut self, item: &Item, id: &Key, at: &str) -> Result<()> {
+        if let Some(first) = self.changed.insert((item.id, id.clone()), at.to_string()) {
             return Err(Error::bad_request(format!(
                 "{first} and {at} both change {} {id}: an apply changes a record once",
                 item.name
@@ -333,8 +331,8 @@ impl Resolver<'_> {
                 })
             }
             "update" => {
-                let id = key(c.id, at)?;
-                self.once(item, id, at)?;
+                let id = key(item, c.id, at)?;
+                self.once(item, &id, at)?;
                 // An update that only carries detail changes leaves the record as it is.
                 if values.is_empty() {
                     self.require(item, p.view || p.edit, "view", at)?;
@@ -342,14 +340,14 @@ impl Resolver<'_> {
                     self.require(item, p.edit, "edit", at)?;
                 }
                 Ok(Change::Update {
+                    values: self.values(item, values, Some(&id), at)?,
                     id,
-                    values: self.values(item, values, Some(id), at)?,
                     details: self.details(item, details, at)?,
                 })
             }
             "delete" => {
-                let id = key(c.id, at)?;
-                self.once(item, id, at)?;
+                let id = key(item, c.id, at)?;
+                self.once(item, &id, at)?;
                 self.require(item, p.delete, "delete", at)?;
                 let version_only = values.keys().all(|name| {
                     item.record_version
@@ -362,8 +360,8 @@ impl Resolver<'_> {
                     ));
                 }
                 Ok(Change::Delete {
+                    values: self.values(item, values, Some(&id), at)?,
                     id,
-                    values: self.values(item, values, Some(id), at)?,
                 })
             }
             other => Err(Error::bad_field(
@@ -380,7 +378,7 @@ impl Resolver<'_> {
         &mut self,
         item: &Item,
         raw: &Map<String, Json>,
-        update_id: Option<i64>,
+        update_id: Option<&Key>,
         at: &str,
     ) -> Result<Vec<(FieldId, Value)>> {
         let mut out = Vec::with_capacity(raw.len());
@@ -389,14 +387,24 @@ impl Resolver<'_> {
             let path = || format!("{at}.{name}");
             let field = public_field_at(item, name, path, self.access)?;
             if field.id == item.primary_key {
-                // A client key on insert is ignored; on update it must agree with `id`.
+                // A client's integer key on insert is ignored, a text key is the new record's
+                // (the engine requires it); on update it must agree with `id`.
                 match update_id {
-                    Some(id) if whole_number(v).ok() != Some(id) && !v.is_null() => {
+                    Some(id)
+                        if Key::from_json(item, v).ok().as_ref() != Some(id) && !v.is_null() =>
+                    {
                         self.invalid.push(FieldError {
                             field: path(),
                             message: "the primary key cannot be changed".into(),
                         });
                     }
+                    None if item.text_key() => match values::from_json(field.field_type, v) {
+                        Ok(value) => out.push((field.id, value)),
+                        Err(message) => self.invalid.push(FieldError {
+                            field: path(),
+                            message,
+                        }),
+                    },
                     _ => {}
                 }
                 continue;

@@ -507,6 +507,14 @@ impl Item {
         self.field(self.primary_key)
     }
 
+    /// True when the primary key is a text field (a table jamrs did not create, keyed by a
+    /// text the client chooses); its records' keys are [`crate::Key::Text`].
+    pub fn text_key(&self) -> bool {
+        self.fields
+            .get(self.primary_key.0 as usize)
+            .is_some_and(|f| f.field_type == FieldType::Text)
+    }
+
     pub fn is_detail(&self) -> bool {
         self.master_link.is_some()
     }

@@ -13,7 +13,7 @@ use serde_json::{Map, Value as Json};
 use crate::access::Access;
 use crate::error::{Error, Result};
 use crate::model::{Field, FieldId, Item, ItemId, SystemField, Task};
-use crate::params::{count, or_default, whole_number};
+use crate::params::{count, or_default};
 use crate::types::{Agg, FieldType, FilterOp, Value};
 use crate::values;
 
@@ -121,10 +121,10 @@ pub struct OrderBy {
 }
 
 /// The master row a detail open is restricted to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MasterRef {
     pub item: ItemId,
-    pub id: i64,
+    pub id: crate::key::Key,
 }
 
 // The budget of one open: what a query may ask of the database, checked by
@@ -885,11 +885,8 @@ fn parse_master(
         .filter(|v| !v.is_null())
         .ok_or_else(|| Error::bad_field("master.id", "the master's key is missing"))
         .and_then(|v| {
-            whole_number(v).map_err(|e| {
-                Error::bad_field(
-                    "master.id",
-                    format!("the master's key must be an integer: {e}"),
-                )
+            crate::key::Key::from_json(master_item, v).map_err(|e| {
+                Error::bad_field("master.id", format!("the master's key is not valid: {e}"))
             })
         })?;
     if !access.privileges(master_item.id).view {

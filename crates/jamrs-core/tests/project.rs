@@ -1000,15 +1000,128 @@ fn typed_default_values_are_accepted() {
 // Primary key and soft delete.
 
 rejects!(
-    primary_key_not_integer,
+    primary_key_not_integer_or_text,
+    [
+        "a" => r#"
+primary_key = "code"
+fields = [{ name = "code", type = "float" }]"#,
+    ],
+    "items/a.toml",
+    "primary key \"code\" must be an integer field (or a text field, for a table jamrs did not create)"
+);
+rejects!(
+    text_primary_key_on_a_managed_table,
     [
         "a" => r#"
 primary_key = "code"
 fields = [{ name = "code", type = "text", size = 10 }]"#,
     ],
     "items/a.toml",
-    "primary key \"code\" must be an integer field"
+    "primary key \"code\" is a text field: jamrs creates tables with integer keys, so a text key is for a table it did not create; set managed = false (or make the key an integer field)"
 );
+rejects!(
+    text_primary_key_with_history,
+    [
+        "a" => r#"
+managed = false
+keep_history = true
+primary_key = "code"
+fields = [{ name = "code", type = "text", size = 10 }]"#,
+    ],
+    "items/a.toml",
+    "keep_history records rows by integer keys, and this item is keyed by the text field \"code\": remove keep_history"
+);
+rejects!(
+    text_primary_key_with_files,
+    [
+        "a" => r#"
+managed = false
+primary_key = "code"
+fields = [{ name = "code", type = "text", size = 10 }, { name = "scan", type = "file" }]"#,
+    ],
+    "items/a.toml",
+    "field \"scan\": uploads are attached to records by integer keys, and this item is keyed by the text field \"code\": file and image fields need an integer key"
+);
+const COUNTRIES: &str = r#"
+managed = false
+primary_key = "code"
+fields = [{ name = "code", type = "text", size = 2 }, { name = "name", type = "text", size = 50 }]"#;
+rejects!(
+    lookup_to_a_text_key_must_be_text,
+    [
+        "countries" => COUNTRIES,
+        "cities" => r#"
+fields = [{ name = "country", type = "integer", lookup = { item = "countries", field = "name" } }]"#,
+    ],
+    "items/cities.toml",
+    "field \"country\": item \"countries\" is keyed by text, so a lookup field to it stores text keys: its type must be text"
+);
+rejects!(
+    old_style_detail_of_a_text_key,
+    [
+        "countries" => r#"
+managed = false
+id = 5
+primary_key = "code"
+details = ["notes"]
+fields = [{ name = "code", type = "text", size = 2 }]"#,
+        "notes" => r#"
+master_id = "master_id"
+master_rec_id = "master_rec_id"
+fields = [{ name = "text", type = "text", size = 50 }]"#,
+    ],
+    "items/countries.toml",
+    "detail \"notes\" links by master_id and master_rec_id, which hold integer keys, and this item is keyed by text: link it by master_field (a text field holding this item's key)"
+);
+rejects!(
+    master_field_type_differs_from_the_master_key,
+    [
+        "countries" => r#"
+managed = false
+primary_key = "code"
+details = ["regions"]
+fields = [{ name = "code", type = "text", size = 2 }]"#,
+        "regions" => r#"
+master_field = "country"
+fields = [{ name = "country", type = "integer" }]"#,
+    ],
+    "items/countries.toml",
+    "detail \"regions\": its master field \"country\" is integer, and this item's key is text: they must be of one type"
+);
+
+#[test]
+fn text_keys_load_for_unmanaged_tables() {
+    let dir = write_project(
+        &task_with_group(&["countries", "cities", "regions"]),
+        &[
+            (
+                "countries",
+                r#"
+managed = false
+primary_key = "code"
+details = ["regions"]
+fields = [{ name = "code", type = "text", size = 2 }, { name = "name", type = "text", size = 50 }]"#,
+            ),
+            (
+                "cities",
+                r#"
+fields = [{ name = "country", type = "text", size = 2, lookup = { item = "countries", field = "name" }, on_delete = "cascade" }]"#,
+            ),
+            (
+                "regions",
+                r#"
+master_field = "country"
+fields = [{ name = "country", type = "text", size = 2 }, { name = "name", type = "text", size = 50 }]"#,
+            ),
+        ],
+    );
+    let task = load_ok(dir.path());
+    let countries = task.item_by_name("countries").unwrap();
+    assert!(countries.text_key());
+    assert_eq!(countries.pk().name.as_str(), "code");
+    assert_eq!(countries.referrers.len(), 1);
+    assert!(!task.item_by_name("cities").unwrap().text_key());
+}
 rejects!(
     invalid_primary_key_name,
     [
@@ -1739,8 +1852,8 @@ rejects!(
 master_field = "master"
 fields = [{ name = "master", type = "text", size = 9 }]"#,
     ],
-    "items/lines.toml",
-    "master_field \"master\" must be a stored integer field"
+    "items/master.toml",
+    "detail \"lines\": its master field \"master\" is text, and this item's key is integer: they must be of one type"
 );
 rejects!(
     detail_master_field_is_the_key,

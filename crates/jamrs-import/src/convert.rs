@@ -502,12 +502,15 @@ fn item_pass_one(
         leave_out(ctx, extra, why);
         return;
     };
-    if pk_row.int("F_DATA_TYPE") != Some(2) {
+    // Integer (2) and text (1) keys are served; a text key is the client's to give.
+    let text_key = pk_row.int("F_DATA_TYPE") == Some(1);
+    let pk_name = pk_row.text("F_FIELD_NAME").unwrap_or("?").to_string();
+    if pk_row.int("F_DATA_TYPE") != Some(2) && !text_key {
         leave_out(
             ctx,
             extra,
             format!(
-                "the whole item: its primary key {} is not an integer (data type {}); jamrs serves integer keys only for now (text keys are planned)",
+                "the whole item: its primary key {} is neither an integer nor a text (data type {}); jamrs serves integer and text keys",
                 pk_row.text("F_FIELD_NAME").unwrap_or("?"),
                 pk_row.int("F_DATA_TYPE").unwrap_or(0)
             ),
@@ -545,6 +548,13 @@ fn item_pass_one(
             );
             continue;
         };
+        if text_key && matches!(*type_name, "file" | "image") {
+            ctx.report.left_out(
+                &object,
+                format!("field {jp_field}: jamrs attaches uploads to records by integer keys, and this item is keyed by text (its column stays in {table})"),
+            );
+            continue;
+        }
         let mut ff = FieldFile::new(&fname, type_name);
         ff.caption = f.text("F_NAME").map(str::to_string);
         let has_column = f.id("F_MASTER_FIELD").is_none() && f.id("F_CALC_ITEM").is_none();
@@ -671,6 +681,20 @@ fn item_pass_one(
         _ => {}
     }
     history_and_lock(ctx, row, &object, &mut file, &fields);
+    if text_key {
+        ctx.report.converted(
+            &object,
+            format!(
+                "keyed by the text field {pk_name} (primary_key): a new record must give its key"
+            ),
+        );
+    }
+    if text_key && file.keep_history.take().is_some() {
+        ctx.report.left_out(
+            &object,
+            "history: jamrs records history by integer keys, and this item is keyed by text",
+        );
+    }
     ctx.report.converted(
         &object,
         format!(

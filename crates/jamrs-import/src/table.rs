@@ -107,9 +107,15 @@ pub fn describe(db: &std::path::Path, table: &str) -> Result<(ItemFile, Vec<Stri
             if keys.len() == 1 && field_type == "integer" {
                 item.primary_key = Some(name.clone());
                 f.visible = Some(false);
+            } else if keys.len() == 1 && field_type == "text" {
+                // A text key is the client's to give (a new record names it).
+                item.primary_key = Some(name.clone());
+                notes.push(format!(
+                    "column {col} is a text primary key: a new record must give it"
+                ));
             } else {
                 notes.push(format!(
-                    "column {col} is (part of) a primary key jamrs cannot serve yet (integer, one column); the item is not valid until the table has one"
+                    "column {col} is part of a primary key of several columns, which jamrs cannot serve; the item is served by SQLite's rowid instead (primary_key = \"rowid\")"
                 ));
             }
         } else if *not_null {
@@ -124,8 +130,13 @@ pub fn describe(db: &std::path::Path, table: &str) -> Result<(ItemFile, Vec<Stri
         }
         item.fields.push(f);
     }
-    if item.primary_key.is_none() && keys.is_empty() {
-        notes.push("the table declares no primary key: jamrs needs an integer key column; name it with primary_key".into());
+    if item.primary_key.is_none() {
+        // SQLite numbers every row of a table without a key of its own (`rowid`); the item is
+        // keyed by that (docs/project-format.md, "Tables without a key").
+        item.primary_key = Some("rowid".into());
+        if keys.is_empty() {
+            notes.push("the table declares no primary key: the item is keyed by SQLite's rowid (primary_key = \"rowid\"); VACUUM may renumber the rows of such a table, so no lookup should point at it".into());
+        }
     }
     Ok((item, notes))
 }

@@ -79,7 +79,6 @@ fn bad_objects_are_reported_and_left_out_and_the_rest_loads() {
     let md = std::fs::read_to_string(dest.join("IMPORT.md")).unwrap();
     for needle in [
         "its table GONE is not in the data database",
-        "its primary key guid is not an integer",
         "field missing: its column MISSING is not in table GOOD",
         "field ref: its lookup",
         "items/good_item.py, line 1: jamrs does not provide Jam.py's database layer",
@@ -89,6 +88,7 @@ fn bad_objects_are_reported_and_left_out_and_the_rest_loads() {
         "field fullName renamed full_name",
         "the password (Jam.py keeps it in plain text",
         "detail gone",
+        "keyed by the text field guid (primary_key): a new record must give its key",
     ] {
         assert!(md.contains(needle), "IMPORT.md lacks {needle:?}:\n{md}");
     }
@@ -110,7 +110,11 @@ fn bad_objects_are_reported_and_left_out_and_the_rest_loads() {
     // What came over loads, and its table is served as it is.
     let task = jamrs_core::project::load(&dest).unwrap_or_else(|e| panic!("{e}\n{md}"));
     let names: Vec<&str> = task.items.iter().map(|i| i.name.as_str()).collect();
-    assert_eq!(names, ["good_item"]);
+    assert_eq!(names, ["good_item", "textkey"]);
+    // A text primary key comes over (issue 15 §3): the item is keyed by it.
+    let textkey = task.item_by_name("textkey").unwrap();
+    assert!(textkey.text_key() && !textkey.managed);
+    assert_eq!(textkey.pk().name.as_str(), "guid");
     let good = task.item_by_name("good_item").unwrap();
     assert!(!good.managed);
     assert_eq!(good.number, Some(10));
@@ -562,4 +566,28 @@ fn a_short_copy_says_nothing_and_one_it_cannot_do_table_by_table_is_copied_whole
         )
         .unwrap();
     assert_eq!(found, 1);
+}
+
+/// Issue 15 §3: `jamrs import-table` keys a table by its text primary key, and a table
+/// without any key by SQLite's rowid.
+#[test]
+fn import_table_describes_text_keyed_and_keyless_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("jampy");
+    jampy_project(&source);
+    let data = source.join("data.sqlite");
+    Connection::open(&data)
+        .unwrap()
+        .execute_batch(r#"CREATE TABLE "LOG" ("AT" TEXT, "WHAT" TEXT);"#)
+        .unwrap();
+    let (item, notes) = jamrs_import::table::describe(&data, "textkey").unwrap();
+    assert_eq!(item.primary_key.as_deref(), Some("guid"));
+    assert!(
+        notes.iter().any(|n| n.contains("text primary key")),
+        "{notes:?}"
+    );
+    let (item, notes) = jamrs_import::table::describe(&data, "log").unwrap();
+    assert_eq!(item.primary_key.as_deref(), Some("rowid"));
+    assert!(notes.iter().any(|n| n.contains("rowid")), "{notes:?}");
+    assert!(!item.fields.iter().any(|f| f.name == "rowid"));
 }

@@ -776,8 +776,8 @@ fn insert_with_nested_details_in_one_apply() {
         )
         .unwrap();
     assert_eq!(results.len(), 2);
-    assert_eq!((results[0].op, results[0].id), (Op::Insert, Some(4)));
-    assert_eq!((results[1].op, results[1].id), (Op::Insert, Some(5)));
+    assert_eq!((results[0].op, results[0].int_id()), (Op::Insert, Some(4)));
+    assert_eq!((results[1].op, results[1].int_id()), (Op::Insert, Some(5)));
     let today = jamrs_core::values::today();
     assert_eq!(
         results[0].row,
@@ -796,7 +796,7 @@ fn insert_with_nested_details_in_one_apply() {
     let detail_ids: Vec<(jamrs_core::ItemId, Vec<Option<i64>>)> = results[0]
         .details
         .iter()
-        .map(|(item, rs)| (*item, rs.iter().map(|r| r.id).collect()))
+        .map(|(item, rs)| (*item, rs.iter().map(|r| r.int_id()).collect()))
         .collect();
     assert_eq!(
         detail_ids,
@@ -808,7 +808,7 @@ fn insert_with_nested_details_in_one_apply() {
     let line = &results[0].details[0].1[0];
     assert_eq!(get(&line.row, "invoice"), &int(4));
     assert_eq!(get(&line.row, "price"), &Value::Float(1.5), "the default");
-    let allocations: Vec<Option<i64>> = line.details[0].1.iter().map(|r| r.id).collect();
+    let allocations: Vec<Option<i64>> = line.details[0].1.iter().map(|r| r.int_id()).collect();
     assert_eq!(allocations, [Some(4), Some(5)]);
 
     assert_eq!(
@@ -970,7 +970,7 @@ fn update_changes_only_the_given_fields() {
                     "details": {"lines": [{"op": "update", "id": 2, "values": {"quantity": 9}}]}}]),
         )
         .unwrap();
-    assert_eq!((r[0].op, r[0].id), (Op::Update, Some(1)));
+    assert_eq!((r[0].op, r[0].int_id()), (Op::Update, Some(1)));
     assert_eq!(get(&r[0].row, "comment"), &text("fixed"));
     assert_eq!(get(&r[0].row, "customer"), &int(1), "the stored value");
     assert!(r[0].row.iter().all(|(n, _)| n != "deleted"));
@@ -1042,7 +1042,7 @@ fn soft_delete_cascades_to_details() {
         .apply("invoices", json!([{"op": "delete", "id": 1}]))
         .unwrap();
     assert_eq!(
-        (r[0].op, r[0].id, r[0].row.is_empty()),
+        (r[0].op, r[0].int_id(), r[0].row.is_empty()),
         (Op::Delete, Some(1), true)
     );
     // The invoice and its lines are flagged; allocations and notes have no flag and go.
@@ -1116,7 +1116,7 @@ fn the_server_sets_the_detail_link() {
             }}]),
         )
         .unwrap();
-    let line_id = r[0].details[0].1[0].id.unwrap();
+    let line_id = r[0].details[0].1[0].int_id().unwrap();
     assert_eq!(
         db.count("lines", &format!("id = {line_id} AND invoice = 2")),
         1
@@ -1125,7 +1125,7 @@ fn the_server_sets_the_detail_link() {
         db.count("lines", "id = 3 AND invoice = 2 AND quantity = 6"),
         1
     );
-    let note_id = r[0].details[1].1[0].id.unwrap();
+    let note_id = r[0].details[1].1[0].int_id().unwrap();
     assert_eq!(
         db.count(
             "notes",
@@ -1221,7 +1221,7 @@ fn a_later_failure_rolls_back_earlier_changes() {
             ]),
         )
         .unwrap();
-    let summary: Vec<(Op, Option<i64>)> = r.iter().map(|r| (r.op, r.id)).collect();
+    let summary: Vec<(Op, Option<i64>)> = r.iter().map(|r| (r.op, r.int_id())).collect();
     assert_eq!(
         summary,
         [
@@ -1242,7 +1242,7 @@ fn a_client_key_on_insert_is_ignored_and_keys_cannot_change() {
             json!([{"op": "insert", "values": {"id": 1, "name": "Copy"}}]),
         )
         .unwrap();
-    assert_eq!(r[0].id, Some(5));
+    assert_eq!(r[0].int_id(), Some(5));
     assert_eq!(get(&r[0].row, "id"), &int(5));
     assert_eq!(db.count("artists", "id = 1 AND name = 'Queen'"), 1);
     let e = db.apply_fails(
@@ -1275,7 +1275,7 @@ fn results_are_one_to_one_in_request_order() {
             ]),
         )
         .unwrap();
-    let summary: Vec<(Op, Option<i64>)> = r.iter().map(|r| (r.op, r.id)).collect();
+    let summary: Vec<(Op, Option<i64>)> = r.iter().map(|r| (r.op, r.int_id())).collect();
     assert_eq!(
         summary,
         [
@@ -1395,7 +1395,7 @@ async fn store_reads_and_writes_on_its_threads() {
     )
     .await
     .unwrap();
-    assert_eq!(r[0].id, Some(5));
+    assert_eq!(r[0].int_id(), Some(5));
     let r = store::read(&*store, store_open(&task)).await.unwrap();
     assert_eq!(
         artist_names(&r),

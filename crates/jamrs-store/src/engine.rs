@@ -21,7 +21,7 @@ use jamrs_core::delta::{Change, DetailChanges};
 use jamrs_core::model::{DefaultValue, FieldId, Item, ItemId, MasterLink, OnDelete, SystemField};
 use jamrs_core::query::{Filter, MasterRef, OpenParams, OpenQuery};
 use jamrs_core::session::{Caller, Tenant};
-use jamrs_core::{Access, Error, FieldError, FieldType, Result, Task, Value, values};
+use jamrs_core::{Access, Error, FieldError, FieldType, Key, Result, Task, Value, values};
 
 use serde_json::{Map, Value as Json};
 
@@ -62,7 +62,7 @@ impl Op {
 pub struct Record {
     pub op: Op,
     /// The key: given for updates and deletes, set after an insert.
-    pub id: Option<i64>,
+    pub id: Option<Key>,
     /// New values (client's, then handlers').
     pub values: Vec<(FieldId, Value)>,
     /// The stored row before the change, one entry per field of the item (`Null` for fields
@@ -118,10 +118,17 @@ pub struct Delta {
 pub struct ChangeResult {
     pub op: Op,
     /// `None` only for an insert a handler skipped.
-    pub id: Option<i64>,
+    pub id: Option<Key>,
     /// The final row by column name (empty for deletes and skipped records).
     pub row: Vec<(String, Value)>,
     pub details: Vec<(ItemId, Vec<ChangeResult>)>,
+}
+
+impl ChangeResult {
+    /// The key of a record of an item keyed by integers.
+    pub fn int_id(&self) -> Option<i64> {
+        self.id.as_ref().and_then(Key::as_i64)
+    }
 }
 
 pub type ApplyResult = Vec<ChangeResult>;
@@ -338,7 +345,7 @@ impl Engine<'_> {
         let run = self.hooks.before_open(self, conn, item, &mut params)?;
         let q = OpenQuery::resolve(self.task, item, &params, self.access)?;
         if self.reach == Reach::Client
-            && let Some(m) = q.master
+            && let Some(m) = &q.master
         {
             self.require_reachable_master(conn, m)?;
         }
@@ -357,9 +364,9 @@ impl Engine<'_> {
     }
 
     /// A client names the master of a detail it opens: that row must be one it could open.
-    fn require_reachable_master(&self, conn: &mut dyn Conn, m: MasterRef) -> Result<()> {
+    fn require_reachable_master(&self, conn: &mut dyn Conn, m: &MasterRef) -> Result<()> {
         let master = self.task.item(m.item);
-        match self.reachable(conn, master, &[m.id], None)? {
+        match self.reachable(conn, master, std::slice::from_ref(&m.id), None)? {
             Some(seen) if !seen.contains(&m.id) => Err(Error::not_found(format!(
                 "{} {} does not exist",
                 master.name, m.id
@@ -384,8 +391,8 @@ impl Engine<'_> {
     /// A checked open.
     pub fn open_query(&self, conn: &mut dyn Conn, q: &OpenQuery) -> Result<OpenResult> {
         self.require_tenant(self.task.item(q.item))?;
-        if let Some(m) = q.master {
-            self.require_live(conn, self.task.item(m.item), m.id)?;
+        if let Some(m) = &q.master {
+            self.require_live(conn, self.task.item(m.item), &m.id)?;
         }
         let calc = self.calc_filters(conn, q)?;
         let select = builder::select(conn.dialect(), self.task, q, &self.tenant, &calc);
@@ -457,7 +464,7 @@ impl Engine<'_> {
         OpenQuery::resolve_filters(self.task, item, &params.filters, &self.task.unrestricted)
     }
 
-    fn require_live(&self, conn: &mut dyn Conn, item: &Item, id: i64) -> Result<()> {
+    fn require_live(&self, conn: &mut dyn Conn, item: &Item, id: &Key) -> Result<()> {
         self.require_tenant(item)?;
         let sql = builder::lookup_exists(conn.dialect(), item, id, &self.tenant, RowLock::None);
         if conn.query(&sql, &[FieldType::Integer])?.is_empty() {
@@ -522,10 +529,10 @@ impl Engine<'_> {
         records: &mut [Record],
         link: Option<Link>,
     ) -> Result<()> {
-        let ids: Vec<i64> = records.iter().filter_map(|r| r.id).collect();
+        let ids: Vec<Key> = records.iter().filter_map(|r| r.id.clone()).collect();
         let types: Vec<FieldType> = item.stored_fields().map(|f| f.field_type).collect();
         let pk = item.stored_fields().position(|f| f.id == item.primary_key);
-        let mut stored: HashMap<i64, Vec<Value>> = HashMap::new();
+        let mut stored: HashMap<Key, Vec<Value>> = HashMap::new();
         for keys in Keys::chunks(&ids) {
             // The rows are about to change: hold them so a concurrent apply (another writer
             // connection, another instance) waits instead of writing over what is read here.
@@ -536,13 +543,13 @@ impl Engine<'_> {
             };
             let sql = builder::select_rows(conn.dialect(), item, keys, link, &self.tenant, lock);
             for row in conn.query(&sql, &types)? {
-                if let Some(id) = pk.and_then(|p| row[p].as_i64()) {
+                if let Some(id) = pk.and_then(|p| Key::of_item(item, &row[p])) {
                     stored.insert(id, row);
                 }
             }
         }
         for rec in records {
-            let Some(id) = rec.id else {
+            let Some(id) = rec.id.clone() else {
                 // A new master has no stored details: its details, and theirs, can only be
                 // inserts.
                 if let Some(bad) = stored_change_under(&rec.details) {
@@ -570,7 +577,7 @@ impl Engine<'_> {
             rec.old = Some(full);
             let master = Some(Link {
                 master_number: item.number,
-                master_id: id,
+                master_id: &id,
             });
             for d in &mut rec.details {
                 let detail = self.task.item(d.item);
@@ -590,7 +597,7 @@ impl Engine<'_> {
     ) -> Result<Vec<ChangeResult>> {
         let link = master.map(|m| Link {
             master_number: m.item.number,
-            master_id: m.id,
+            master_id: &m.id,
         });
         self.require_tenant(item)?;
         let mut results = Vec::with_capacity(records.len());
@@ -602,7 +609,7 @@ impl Engine<'_> {
                 rec.skipped = true;
                 results.push(ChangeResult {
                     op: rec.op,
-                    id: rec.id,
+                    id: rec.id.clone(),
                     row: Vec::new(),
                     details: Vec::new(),
                 });
@@ -696,21 +703,37 @@ impl Engine<'_> {
             .map(|f| f.id)
             .collect();
         self.validate(conn, item, &row, &checked, &rec.path)?;
+        // A text key is the client's (or a handler's): the new record must name one that no
+        // row holds.
+        let text_key = if item.text_key() {
+            Some(self.new_text_key(conn, item, &row, &rec.path)?)
+        } else {
+            None
+        };
 
         let values: Vec<(FieldId, Value)> = item
             .stored_fields()
-            .filter(|f| f.id != item.primary_key)
+            .filter(|f| f.id != item.primary_key || text_key.is_some())
             .map(|f| (f.id, row[f.id.0 as usize].clone()))
             .collect();
         let sql = builder::insert(conn.dialect(), item, &values);
-        let id = conn.insert(&sql)?;
-        row[item.primary_key.0 as usize] = Value::Int(id);
-        rec.id = Some(id);
-        self.apply_files(conn, files, id)?;
+        let id = match text_key {
+            Some(key) => {
+                conn.execute(&sql)?;
+                key
+            }
+            None => {
+                let id = conn.insert(&sql)?;
+                row[item.primary_key.0 as usize] = Value::Int(id);
+                Key::Int(id)
+            }
+        };
+        rec.id = Some(id.clone());
+        self.apply_files(conn, files, &id)?;
         if item.keep_history {
-            self.write_history(conn, item, id, Operation::Insert, None, Some(&row))?;
+            self.write_history(conn, item, &id, Operation::Insert, None, Some(&row))?;
         }
-        let details = self.process_details(conn, item, rec, id, &row, params)?;
+        let details = self.process_details(conn, item, rec, &id, &row, params)?;
         Ok(ChangeResult {
             op: Op::Insert,
             id: Some(id),
@@ -729,6 +752,7 @@ impl Engine<'_> {
     ) -> Result<ChangeResult> {
         let id = rec
             .id
+            .clone()
             .ok_or_else(|| Error::internal("update without a key"))?;
         let old = rec
             .old
@@ -769,7 +793,7 @@ impl Engine<'_> {
         let guard = match item.record_version {
             Some(vf) => {
                 let stored = old[vf.0 as usize].clone();
-                check_version(item, id, &stored, rec, vf)?;
+                check_version(item, &id, &stored, rec, vf)?;
                 let next = Value::Int(stored.as_i64().unwrap_or(0).saturating_add(1));
                 values.push((vf, next.clone()));
                 row[vf.0 as usize] = next;
@@ -781,7 +805,7 @@ impl Engine<'_> {
             let sql = builder::update(
                 conn.dialect(),
                 item,
-                id,
+                &id,
                 &values,
                 link,
                 &self.tenant,
@@ -794,11 +818,11 @@ impl Engine<'_> {
                 )));
             }
         }
-        self.apply_files(conn, files, id)?;
+        self.apply_files(conn, files, &id)?;
         if item.keep_history && !changed.is_empty() {
-            self.write_history(conn, item, id, Operation::Update, Some(old), Some(&row))?;
+            self.write_history(conn, item, &id, Operation::Update, Some(old), Some(&row))?;
         }
-        let details = self.process_details(conn, item, rec, id, &row, params)?;
+        let details = self.process_details(conn, item, rec, &id, &row, params)?;
         Ok(ChangeResult {
             op: Op::Update,
             id: Some(id),
@@ -816,18 +840,19 @@ impl Engine<'_> {
     ) -> Result<ChangeResult> {
         let id = rec
             .id
+            .clone()
             .ok_or_else(|| Error::internal("delete without a key"))?;
         let old = rec
             .old
             .as_deref()
             .ok_or_else(|| Error::internal("delete without its stored row"))?;
         if let Some(vf) = item.record_version {
-            check_version(item, id, &old[vf.0 as usize], rec, vf)?;
+            check_version(item, &id, &old[vf.0 as usize], rec, vf)?;
         }
         let mut deleted = Vec::new();
-        self.delete_details(conn, item, &[id], &mut deleted)?;
+        self.delete_details(conn, item, std::slice::from_ref(&id), &mut deleted)?;
         let soft = item.deleted_flag.is_some();
-        let sql = builder::delete_row(conn.dialect(), item, id, link, &self.tenant, soft);
+        let sql = builder::delete_row(conn.dialect(), item, &id, link, &self.tenant, soft);
         if conn.execute(&sql)? != 1 {
             return Err(Error::conflict(format!(
                 "{} {id} changed while it was being deleted",
@@ -835,13 +860,13 @@ impl Engine<'_> {
             )));
         }
         if item.keep_history {
-            self.write_history(conn, item, id, Operation::Delete, Some(old), None)?;
+            self.write_history(conn, item, &id, Operation::Delete, Some(old), None)?;
         }
         // A row removed takes its uploads with it; a soft-deleted one keeps them.
         if !soft && crate::files::has_files(item) {
             crate::files::remove_for_records(conn, item.name.as_str(), Keys::one(&id))?;
         }
-        deleted.push((item.id, vec![id]));
+        deleted.push((item.id, vec![id.clone()]));
         self.release_references(conn, deleted, &rec.path)?;
         Ok(ChangeResult {
             op: Op::Delete,
@@ -860,8 +885,8 @@ impl Engine<'_> {
         &self,
         conn: &mut dyn Conn,
         item: &Item,
-        ids: &[i64],
-        deleted: &mut Vec<(ItemId, Vec<i64>)>,
+        ids: &[Key],
+        deleted: &mut Vec<(ItemId, Vec<Key>)>,
     ) -> Result<()> {
         for did in &item.details {
             let detail = self.task.item(*did);
@@ -887,7 +912,7 @@ impl Engine<'_> {
                     );
                     rows.extend(self.stored_rows(conn, detail, &sql)?);
                 }
-                let keys: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+                let keys: Vec<Key> = rows.iter().map(|(id, _)| id.clone()).collect();
                 if !keys.is_empty() {
                     self.delete_details(conn, detail, &keys, deleted)?;
                     if detail.keep_history {
@@ -895,7 +920,7 @@ impl Engine<'_> {
                             self.write_history(
                                 conn,
                                 detail,
-                                *id,
+                                id,
                                 Operation::Delete,
                                 Some(row),
                                 None,
@@ -929,7 +954,7 @@ impl Engine<'_> {
         conn: &mut dyn Conn,
         item: &Item,
         sql: &crate::Sql,
-    ) -> Result<Vec<(i64, Vec<Value>)>> {
+    ) -> Result<Vec<(Key, Vec<Value>)>> {
         let types: Vec<FieldType> = item.stored_fields().map(|f| f.field_type).collect();
         let mut out = Vec::new();
         for stored in conn.query(sql, &types)? {
@@ -937,7 +962,7 @@ impl Engine<'_> {
             for (f, v) in item.stored_fields().zip(stored) {
                 full[f.id.0 as usize] = v;
             }
-            if let Some(id) = full[item.primary_key.0 as usize].as_i64() {
+            if let Some(id) = Key::of_item(item, &full[item.primary_key.0 as usize]) {
                 out.push((id, full));
             }
         }
@@ -956,7 +981,7 @@ impl Engine<'_> {
     fn release_references(
         &self,
         conn: &mut dyn Conn,
-        mut todo: Vec<(ItemId, Vec<i64>)>,
+        mut todo: Vec<(ItemId, Vec<Key>)>,
         path: &str,
     ) -> Result<()> {
         while let Some((iid, keys)) = todo.pop() {
@@ -1003,11 +1028,11 @@ impl Engine<'_> {
                     rows.extend(self.stored_rows(conn, referrer, &sql)?);
                 }
                 if let Some(q) = &reach {
-                    let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+                    let ids: Vec<Key> = rows.iter().map(|(id, _)| id.clone()).collect();
                     let seen = self.reachable_ids(conn, referrer, q, &ids)?;
                     rows.retain(|(id, _)| seen.contains(id));
                 }
-                let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+                let ids: Vec<Key> = rows.iter().map(|(id, _)| id.clone()).collect();
                 if ids.is_empty() {
                     continue;
                 }
@@ -1024,7 +1049,7 @@ impl Engine<'_> {
                                 self.write_history(
                                     conn,
                                     referrer,
-                                    *id,
+                                    id,
                                     Operation::Update,
                                     Some(old),
                                     Some(&new),
@@ -1068,7 +1093,7 @@ impl Engine<'_> {
                                 self.write_history(
                                     conn,
                                     referrer,
-                                    *id,
+                                    id,
                                     Operation::Delete,
                                     Some(old),
                                     None,
@@ -1099,11 +1124,15 @@ impl Engine<'_> {
         &self,
         conn: &mut dyn Conn,
         item: &Item,
-        id: i64,
+        id: &Key,
         operation: Operation,
         old: Option<&[Value]>,
         new: Option<&[Value]>,
     ) -> Result<()> {
+        // The loader gives keep_history only to items keyed by integers.
+        let id = id
+            .as_i64()
+            .ok_or_else(|| Error::internal("history of a record keyed by text"))?;
         // Compared in place: only the fields that changed are copied into the entry.
         fn at(row: Option<&[Value]>, f: FieldId) -> &Value {
             static NULL: Value = Value::Null;
@@ -1147,13 +1176,13 @@ impl Engine<'_> {
         conn: &mut dyn Conn,
         item: &Item,
         rec: &mut Record,
-        id: i64,
+        id: &Key,
         row: &[Value],
         params: &Map<String, Json>,
     ) -> Result<Vec<(ItemId, Vec<ChangeResult>)>> {
         let master = MasterRow {
             item,
-            id,
+            id: id.clone(),
             tenant: item.tenant_field.map(|f| row[f.0 as usize].clone()),
         };
         let mut out = Vec::with_capacity(rec.details.len());
@@ -1218,8 +1247,8 @@ impl Engine<'_> {
                 });
                 continue;
             }
-            if let (Some(lookup), Value::Int(key), FieldType::Integer) =
-                (&f.lookup, v, f.field_type)
+            if let (Some(lookup), FieldType::Integer | FieldType::Text) = (&f.lookup, f.field_type)
+                && let Some(key) = Key::of_item(self.task.item(lookup.item()), v)
             {
                 let target = self.task.item(lookup.item());
                 // The target must still exist when this transaction commits.
@@ -1228,15 +1257,15 @@ impl Engine<'_> {
                 } else {
                     RowLock::Share
                 };
-                let sql = builder::lookup_exists(conn.dialect(), target, *key, &self.tenant, lock);
+                let sql = builder::lookup_exists(conn.dialect(), target, &key, &self.tenant, lock);
                 // A client, and server code writing for one, may only point at a row the client
                 // could open (as it would pick it from the lookup's list); the answer is the
                 // same as for a row that does not exist.
                 let hidden = conn.query(&sql, &[FieldType::Integer])?.is_empty()
                     || (self.reach != Reach::Off
                         && self
-                            .reachable(conn, target, &[*key], None)?
-                            .is_some_and(|seen| !seen.contains(key)));
+                            .reachable(conn, target, std::slice::from_ref(&key), None)?
+                            .is_some_and(|seen| !seen.contains(&key)));
                 if hidden {
                     errors.push(FieldError {
                         field: at(),
@@ -1250,6 +1279,50 @@ impl Engine<'_> {
         } else {
             Err(Error::validation(errors))
         }
+    }
+
+    /// The text key of a new record of an item keyed by text: the record must name one (the
+    /// client chooses it; a handler may set it), within the key field's size, that no row of
+    /// the table holds, soft-deleted or another tenant's included (a key is unique in the
+    /// table, so the insert would collide; see docs/project-format.md on keys and tenancy).
+    fn new_text_key(
+        &self,
+        conn: &mut dyn Conn,
+        item: &Item,
+        row: &[Value],
+        path: &str,
+    ) -> Result<Key> {
+        let pk = item.pk();
+        let at = || format!("{path}.{}", pk.name);
+        let key = match &row[item.primary_key.0 as usize] {
+            Value::Text(s) if !s.is_empty() => Key::Text(s.clone()),
+            _ => {
+                return Err(Error::validation(vec![FieldError {
+                    field: at(),
+                    message: format!(
+                        "is required: a record of \"{}\" is keyed by the text of its field \"{}\", which the new record must give",
+                        item.name, pk.name
+                    ),
+                }]));
+            }
+        };
+        if let (Some(max), Key::Text(s)) = (pk.size, &key)
+            && s.chars().count() > max as usize
+        {
+            return Err(Error::validation(vec![FieldError {
+                field: at(),
+                message: format!("is longer than {max} characters"),
+            }]));
+        }
+        let sql = builder::key_taken(conn.dialect(), item, &key);
+        if !conn.query(&sql, &[FieldType::Integer])?.is_empty() {
+            return Err(Error::conflict(format!(
+                "{} {key} already exists: a new record needs a key of its own",
+                item.name
+            ))
+            .with_field(&at()));
+        }
+        Ok(key)
     }
 
     /// The reach rule for what an apply wrote: every row it inserted or changed (skipped
@@ -1268,18 +1341,18 @@ impl Engine<'_> {
         records: &[Record],
         master: Option<MasterRef>,
     ) -> Result<()> {
-        let written: Vec<(&Record, i64)> = records
+        let written: Vec<(&Record, &Key)> = records
             .iter()
             .filter(|r| !r.skipped && r.op != Op::Delete)
-            .filter_map(|r| r.id.map(|id| (r, id)))
+            .filter_map(|r| r.id.as_ref().map(|id| (r, id)))
             .collect();
         if written.is_empty() {
             return Ok(());
         }
         if let Some(q) = self.reach_query(conn, item, master)? {
-            let ids: Vec<i64> = written.iter().map(|&(_, id)| id).collect();
+            let ids: Vec<Key> = written.iter().map(|&(_, id)| id.clone()).collect();
             let seen = self.reachable_ids(conn, item, &q, &ids)?;
-            if let Some(&(rec, id)) = written.iter().find(|(_, id)| !seen.contains(id)) {
+            if let Some(&(rec, id)) = written.iter().find(|(_, id)| !seen.contains(*id)) {
                 let message = match self.reach {
                     Reach::Client => format!(
                         "after this change {} {id} would be a row you cannot open (the filters of its on_open no longer hold): the change is refused",
@@ -1296,7 +1369,10 @@ impl Engine<'_> {
         for (rec, id) in written {
             for d in &rec.details {
                 let detail = self.task.item(d.item);
-                let m = Some(MasterRef { item: item.id, id });
+                let m = Some(MasterRef {
+                    item: item.id,
+                    id: id.clone(),
+                });
                 self.check_written(conn, detail, &d.records, m)?;
             }
         }
@@ -1310,9 +1386,9 @@ impl Engine<'_> {
         &self,
         conn: &mut dyn Conn,
         item: &Item,
-        ids: &[i64],
+        ids: &[Key],
         master: Option<MasterRef>,
-    ) -> Result<Option<HashSet<i64>>> {
+    ) -> Result<Option<HashSet<Key>>> {
         match self.reach_query(conn, item, master)? {
             Some(q) => Ok(Some(self.reachable_ids(conn, item, &q, ids)?)),
             None => Ok(None),
@@ -1335,8 +1411,9 @@ impl Engine<'_> {
             // this check does not have; the engine's own scope still applies.
             return Ok(None);
         }
-        let master_json = master
-            .map(|m| serde_json::json!({"item": self.task.item(m.item).name.as_str(), "id": m.id}));
+        let master_json = master.map(
+            |m| serde_json::json!({"item": self.task.item(m.item).name.as_str(), "id": m.id.to_json()}),
+        );
         let mut params = OpenParams {
             master: master_json.clone(),
             ..OpenParams::default()
@@ -1368,15 +1445,15 @@ impl Engine<'_> {
         conn: &mut dyn Conn,
         item: &Item,
         q: &OpenQuery,
-        ids: &[i64],
-    ) -> Result<HashSet<i64>> {
+        ids: &[Key],
+    ) -> Result<HashSet<Key>> {
         let mut found = HashSet::new();
         for keys in Keys::chunks(ids) {
             let mut q = q.clone();
             q.limit = keys.len() as u64;
             q.filters.push(builder::key_in(item, keys));
             let rows = self.open_query(conn, &q)?.rows;
-            found.extend(rows.iter().filter_map(|r| r[0].as_i64()));
+            found.extend(rows.iter().filter_map(|r| Key::of_item(item, &r[0])));
         }
         Ok(found)
     }
@@ -1390,18 +1467,18 @@ impl Engine<'_> {
         results: &mut [ChangeResult],
         master: Option<MasterRef>,
     ) -> Result<()> {
-        let mut ids: Vec<i64> = results
+        let mut ids: Vec<Key> = results
             .iter()
             .filter(|r| r.op != Op::Delete && !r.row.is_empty())
-            .filter_map(|r| r.id)
+            .filter_map(|r| r.id.clone())
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        let mut by_id: HashMap<i64, Vec<(String, Value)>> = HashMap::new();
+        let mut by_id: HashMap<Key, Vec<(String, Value)>> = HashMap::new();
         for keys in Keys::chunks(&ids) {
             let mut q = OpenQuery::all(self.task, item, self.access);
             q.expanded = true;
-            q.master = master;
+            q.master = master.clone();
             q.limit = keys.len() as u64;
             q.filters.push(builder::key_in(item, keys));
             let found = self.open_query(conn, &q)?;
@@ -1410,7 +1487,7 @@ impl Engine<'_> {
                 .iter()
                 .position(|c| c.field == item.primary_key);
             for row in found.rows {
-                let Some(id) = pk_pos.and_then(|p| row[p].as_i64()) else {
+                let Some(id) = pk_pos.and_then(|p| Key::of_item(item, &row[p])) else {
                     continue;
                 };
                 let named = found
@@ -1424,17 +1501,20 @@ impl Engine<'_> {
         }
         for r in results.iter_mut() {
             // `get`, not `remove`: one row can be the result of several changes.
-            if let Some(row) = r.id.and_then(|id| by_id.get(&id)) {
+            if let Some(row) = r.id.as_ref().and_then(|id| by_id.get(id)) {
                 r.row = row.clone();
             }
         }
         for r in results.iter_mut() {
-            let Some(id) = r.id.filter(|_| r.op != Op::Delete) else {
+            let Some(id) = r.id.clone().filter(|_| r.op != Op::Delete) else {
                 continue;
             };
             for (did, detail_results) in &mut r.details {
                 let detail = self.task.item(*did);
-                let m = Some(MasterRef { item: item.id, id });
+                let m = Some(MasterRef {
+                    item: item.id,
+                    id: id.clone(),
+                });
                 self.expand(conn, detail, detail_results, m)?;
             }
         }
@@ -1445,7 +1525,7 @@ impl Engine<'_> {
 /// The master row a detail record is saved under.
 struct MasterRow<'a> {
     item: &'a Item,
-    id: i64,
+    id: Key,
     /// The master row's tenant column, when `[tenancy]` covers the master.
     tenant: Option<Value>,
 }
@@ -1526,13 +1606,13 @@ fn set_link(item: &Item, row: &mut [Value], link: Option<Link>) {
         return;
     };
     match master_link {
-        MasterLink::MasterField(f) => row[f.0 as usize] = Value::Int(link.master_id),
+        MasterLink::MasterField(f) => row[f.0 as usize] = link.master_id.to_value(),
         MasterLink::MasterIdRecId {
             master_id,
             master_rec_id,
         } => {
             row[master_id.0 as usize] = link.master_number.map_or(Value::Null, Value::Int);
-            row[master_rec_id.0 as usize] = Value::Int(link.master_id);
+            row[master_rec_id.0 as usize] = link.master_id.to_value();
         }
     }
 }
@@ -1556,7 +1636,13 @@ fn public_row(item: &Item, row: &[Value], access: &Access) -> Vec<(String, Value
 
 /// Edit lock: a change that names a record version must name the stored one. (One that names
 /// none is not checked, as in Jam.py: the web UI always names it.)
-fn check_version(item: &Item, id: i64, stored: &Value, rec: &Record, field: FieldId) -> Result<()> {
+fn check_version(
+    item: &Item,
+    id: &Key,
+    stored: &Value,
+    rec: &Record,
+    field: FieldId,
+) -> Result<()> {
     let Some(named) = rec.value(field) else {
         return Ok(());
     };
@@ -1577,7 +1663,7 @@ fn check_version(item: &Item, id: i64, stored: &Value, rec: &Record, field: Fiel
 /// the caller could open point at them through `field`.
 fn refuse_delete(
     item: &Item,
-    keys: &[i64],
+    keys: &[Key],
     referrer: &Item,
     field: FieldId,
     count: i64,

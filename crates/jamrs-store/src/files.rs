@@ -19,7 +19,7 @@
 use jamrs_core::files::stored_name;
 use jamrs_core::model::{FieldId, Item, MasterLink};
 use jamrs_core::session::Tenant;
-use jamrs_core::{Error, FieldError, FieldType, Result, Value};
+use jamrs_core::{Error, FieldError, FieldType, Key, Result, Value};
 
 use crate::auth::sql;
 use crate::builder::{self, Keys};
@@ -212,7 +212,7 @@ pub fn remove(conn: &mut dyn Conn, name: &str) -> Result<()> {
 pub fn remove_for_records(conn: &mut dyn Conn, item: &str, ids: Keys) -> Result<()> {
     let list = vec!["?"; ids.len()].join(", ");
     let mut params = vec![Value::Text(item.into())];
-    params.extend(ids.as_slice().iter().map(|id| Value::Int(*id)));
+    params.extend(ids.as_slice().iter().map(Key::to_value));
     let s = sql(
         conn,
         &format!(
@@ -390,8 +390,15 @@ impl Engine<'_> {
         &self,
         conn: &mut dyn Conn,
         changes: FileChanges,
-        id: i64,
+        id: &Key,
     ) -> Result<()> {
+        if changes.attach.is_empty() && changes.release.is_empty() {
+            return Ok(());
+        }
+        // The loader gives file fields only to items keyed by integers.
+        let id = id
+            .as_i64()
+            .ok_or_else(|| Error::internal("uploads of a record keyed by text"))?;
         for name in &changes.attach {
             attach(conn, name, id)?;
         }
@@ -412,14 +419,14 @@ impl Engine<'_> {
         id: i64,
     ) -> Result<Option<Vec<Value>>> {
         // Detail levels are bounded at load (8); one more for the item itself.
-        self.record_reachable(conn, item, id, 9)
+        self.record_reachable(conn, item, Key::Int(id), 9)
     }
 
     fn record_reachable(
         &self,
         conn: &mut dyn Conn,
         item: &Item,
-        id: i64,
+        id: Key,
         levels: usize,
     ) -> Result<Option<Vec<Value>>> {
         if !self.access().privileges(item.id).view || levels == 0 {
@@ -447,7 +454,10 @@ impl Engine<'_> {
             Some(link) => {
                 let (master_item, master_id) = match link {
                     MasterLink::MasterField(f) => {
-                        (item.masters.first().copied(), full[f.0 as usize].as_i64())
+                        let m = item.masters.first().copied();
+                        let key =
+                            m.and_then(|m| Key::of_item(self.task().item(m), &full[f.0 as usize]));
+                        (m, key)
                     }
                     MasterLink::MasterIdRecId {
                         master_id,
@@ -458,14 +468,14 @@ impl Engine<'_> {
                             self.task().item(*m).number.is_some()
                                 && self.task().item(*m).number == number
                         });
-                        (m, full[master_rec_id.0 as usize].as_i64())
+                        (m, full[master_rec_id.0 as usize].as_i64().map(Key::Int))
                     }
                 };
                 let (Some(m), Some(mid)) = (master_item, master_id) else {
                     return Ok(None);
                 };
                 if self
-                    .record_reachable(conn, self.task().item(m), mid, levels - 1)?
+                    .record_reachable(conn, self.task().item(m), mid.clone(), levels - 1)?
                     .is_none()
                 {
                     return Ok(None);
@@ -475,7 +485,9 @@ impl Engine<'_> {
         };
         if self.reach() != crate::engine::Reach::Off
             && let Some(q) = self.reach_query(conn, item, master)?
-            && !self.reachable_ids(conn, item, &q, &[id])?.contains(&id)
+            && !self
+                .reachable_ids(conn, item, &q, std::slice::from_ref(&id))?
+                .contains(&id)
         {
             return Ok(None);
         }

@@ -237,16 +237,22 @@ impl crate::engine::Engine<'_> {
         };
         let mut live = false;
         if let Some(id) = record_id {
+            let key = jamrs_core::Key::Int(id);
             let sql = crate::builder::lookup_exists(
                 conn.dialect(),
                 item,
-                id,
+                &key,
                 self.tenant(),
                 crate::dialect::RowLock::None,
             );
             live = !conn.query(&sql, &[FieldType::Integer])?.is_empty();
             let hidden = match &reach {
-                Some(q) => !live || !self.reachable_ids(conn, item, q, &[id])?.contains(&id),
+                Some(q) => {
+                    !live
+                        || !self
+                            .reachable_ids(conn, item, q, std::slice::from_ref(&key))?
+                            .contains(&key)
+                }
                 None => false,
             };
             if hidden {
@@ -269,11 +275,14 @@ impl crate::engine::Engine<'_> {
         if record_id.is_none()
             && let Some(q) = &reach
         {
-            let mut ids: Vec<i64> = entries.iter().map(|e| e.record_id).collect();
+            let mut ids: Vec<jamrs_core::Key> = entries
+                .iter()
+                .map(|e| jamrs_core::Key::Int(e.record_id))
+                .collect();
             ids.sort_unstable();
             ids.dedup();
             let seen = self.reachable_ids(conn, item, q, &ids)?;
-            entries.retain(|e| seen.contains(&e.record_id));
+            entries.retain(|e| seen.contains(&jamrs_core::Key::Int(e.record_id)));
         }
         if record_id.is_some() {
             // A key the database hands out again after a delete starts a new record: its

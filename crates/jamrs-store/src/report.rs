@@ -5,7 +5,7 @@
 use jamrs_core::model::{Field, Item, Report};
 use jamrs_core::query::OpenParams;
 use jamrs_core::report::{ParamData, ParamValue};
-use jamrs_core::{Error, FieldError, FieldType, Result, Task, Value};
+use jamrs_core::{Error, FieldError, FieldType, Key, Result, Task, Value};
 use serde_json::{Value as Json, json};
 
 use crate::builder::{Column, ColumnKind};
@@ -64,18 +64,14 @@ pub fn check_lookup_params(
         let Some(lookup) = &p.field.lookup else {
             continue;
         };
-        let keys: Vec<i64> = match &value.data {
-            ParamData::One(Value::Int(k)) => vec![*k],
-            ParamData::Many(vs) => vs
-                .iter()
-                .filter_map(|v| match v {
-                    Value::Int(k) => Some(*k),
-                    _ => None,
-                })
-                .collect(),
-            _ => continue,
-        };
         let item = task.item(lookup.item());
+        let keys: Vec<Key> = match &value.data {
+            ParamData::One(v) => match Key::of_item(item, v) {
+                Some(k) => vec![k],
+                None => continue,
+            },
+            ParamData::Many(vs) => vs.iter().filter_map(|v| Key::of_item(item, v)).collect(),
+        };
         let shown = item.field(lookup.steps[0].field);
         let mut texts = std::collections::HashMap::new();
         for chunk in keys.chunks(KEYS_PER_CHECK) {
@@ -90,8 +86,8 @@ pub fn check_lookup_params(
                 .open(conn, item, params)
                 .map_err(|e| e.with_field(&format!("params.{}", p.field.name)))?;
             for row in &rows.rows {
-                if let Some(Value::Int(k)) = row.first() {
-                    texts.insert(*k, shown_text(task, shown, &rows.columns, row));
+                if let Some(k) = row.first().and_then(|v| Key::of_item(item, v)) {
+                    texts.insert(k, shown_text(task, shown, &rows.columns, row));
                 }
             }
         }
@@ -168,7 +164,7 @@ pub fn open_keys(
     mut params: OpenParams,
     offset: u64,
     limit: u64,
-) -> Result<Vec<i64>> {
+) -> Result<Vec<Key>> {
     // The client's filters, search and order (lookup texts order as the grid shows them, so
     // `expanded` stays as sent); one page of keys, however large `max_limit` is.
     params.fields = Some(vec![item.pk().name.to_string()]);
@@ -182,14 +178,11 @@ pub fn open_keys(
     Ok(result
         .rows
         .iter()
-        .filter_map(|r| match r.first() {
-            Some(Value::Int(k)) => Some(*k),
-            _ => None,
-        })
+        .filter_map(|r| r.first().and_then(|v| Key::of_item(item, v)))
         .collect())
 }
 
 /// JSON for a key list filter (for callers building opens by key).
-pub fn keys_filter(item: &Item, keys: &[i64]) -> Json {
+pub fn keys_filter(item: &Item, keys: &[Key]) -> Json {
     json!([item.pk().name.as_str(), "in", keys])
 }

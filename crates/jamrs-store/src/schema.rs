@@ -747,12 +747,30 @@ pub fn unmanaged_problems(desired: &DesiredSchema, actual: &ActualSchema) -> Vec
             ));
             continue;
         };
+        // A table without a key of its own is served by SQLite's implicit `rowid`
+        // (`primary_key = "rowid"`), which no column list shows. PostgreSQL has no stable row
+        // identity to serve it by (a `ctid` moves with every update).
+        let rowid = |c: &ColumnDef| {
+            c.shape.primary_key
+                && c.name.as_str().eq_ignore_ascii_case("rowid")
+                && !a
+                    .columns
+                    .iter()
+                    .any(|x| x.name.eq_ignore_ascii_case("rowid"))
+        };
+        if !actual.fold_case && table.columns.iter().any(rowid) {
+            out.push(format!(
+                "item {}: its key is \"rowid\", SQLite's own row number, and PostgreSQL has none: give table {} a primary key column and name it in primary_key",
+                table.item, table.name
+            ));
+            continue;
+        }
         let missing: Vec<&str> = table
             .columns
             .iter()
             .filter(|c| {
                 let key = actual.key(c.name.as_str());
-                !a.columns.iter().any(|x| x.name == *key)
+                !a.columns.iter().any(|x| x.name == *key) && !rowid(c)
             })
             .map(|c| c.name.as_str())
             .collect();

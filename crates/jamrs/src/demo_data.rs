@@ -364,7 +364,11 @@ pub fn seed(task: &Task) -> Result<usize, Error> {
                     for chunk in changes.chunks(500) {
                         let results =
                             engine.apply(conn, item, chunk.to_vec(), Default::default(), false)?;
-                        ids.extend(results.iter().filter_map(|r| r.id));
+                        ids.extend(
+                            results
+                                .iter()
+                                .filter_map(|r| r.id.as_ref().and_then(|k| k.as_i64())),
+                        );
                     }
                     count += ids.len();
                     Ok(ids)

@@ -950,14 +950,30 @@ impl Ctx<'_> {
         // Primary key and soft delete flag.
         let pk = item.primary_key;
         if pk != NO_FIELD {
-            if item.field(pk).field_type != FieldType::Integer {
-                errs.push(
+            let pk_name = item.field(pk).name.clone();
+            match item.field(pk).field_type {
+                FieldType::Integer => {}
+                FieldType::Text => {
+                    // A text key is the client's, on a table jamrs did not create; what keeps
+                    // rows by integer keys cannot follow it (see docs/project-format.md).
+                    if item.managed {
+                        errs.push(&path, format!("primary key \"{pk_name}\" is a text field: jamrs creates tables with integer keys, so a text key is for a table it did not create; set managed = false (or make the key an integer field)"));
+                    }
+                    if item.keep_history {
+                        errs.push(&path, format!("keep_history records rows by integer keys, and this item is keyed by the text field \"{pk_name}\": remove keep_history"));
+                    }
+                    if let Some(f) = item
+                        .fields
+                        .iter()
+                        .find(|f| matches!(f.field_type, FieldType::File | FieldType::Image))
+                    {
+                        errs.push(&path, format!("field \"{}\": uploads are attached to records by integer keys, and this item is keyed by the text field \"{pk_name}\": file and image fields need an integer key", f.name));
+                    }
+                }
+                _ => errs.push(
                     &path,
-                    format!(
-                        "primary key \"{}\" must be an integer field",
-                        item.field(pk).name
-                    ),
-                );
+                    format!("primary key \"{pk_name}\" must be an integer field (or a text field, for a table jamrs did not create)"),
+                ),
             }
             if item.field(pk).column.is_none() {
                 errs.push(&path, "the primary key needs a column of its own");
@@ -1042,7 +1058,21 @@ impl Ctx<'_> {
                     Ok(l) => f.lookup = Some(l),
                     Err(e) => ferr(errs, format!("lookup: {e}")),
                 }
-                if !matches!(f.field_type, FieldType::Integer | FieldType::Keys) {
+                let text_target = self
+                    .item_index
+                    .get(&lk.item)
+                    .is_some_and(|t| self.skeleton(*t).text_key());
+                if text_target {
+                    if f.field_type != FieldType::Text {
+                        ferr(
+                            errs,
+                            format!(
+                                "item \"{}\" is keyed by text, so a lookup field to it stores text keys: its type must be text",
+                                lk.item
+                            ),
+                        );
+                    }
+                } else if !matches!(f.field_type, FieldType::Integer | FieldType::Keys) {
                     ferr(errs, "a lookup field stores primary keys, so its type must be integer (or keys for a list of them)".into());
                 }
             }
@@ -1055,10 +1085,10 @@ impl Ctx<'_> {
                     ),
                 }
                 if ff.lookup.is_none()
-                    || f.field_type != FieldType::Integer
+                    || !matches!(f.field_type, FieldType::Integer | FieldType::Text)
                     || ff.master_field.is_some()
                 {
-                    ferr(errs, "on_delete applies to an integer lookup field with a column of its own (the rows it points at are the ones deleted)".into());
+                    ferr(errs, "on_delete applies to an integer lookup field (a text one, to an item keyed by text) with a column of its own (the rows it points at are the ones deleted)".into());
                 }
                 if f.on_delete == OnDelete::SetNull && f.required {
                     ferr(
@@ -1412,9 +1442,14 @@ impl Ctx<'_> {
             ));
         }
         let link_field = target.field(link);
-        if link_field.column.is_none() || link_field.field_type != FieldType::Integer {
+        let key_type = if self.skeleton(owner).text_key() {
+            FieldType::Text
+        } else {
+            FieldType::Integer
+        };
+        if link_field.column.is_none() || link_field.field_type != key_type {
             return Err(format!(
-                "link \"{}\" of \"{}\" must be a stored integer field holding \"{}\" keys",
+                "link \"{}\" of \"{}\" must be a stored {key_type} field holding \"{}\" keys",
                 calc.link,
                 calc.item,
                 self.skeleton(owner).name
@@ -1518,13 +1553,15 @@ fn link_details(ctx: &Ctx, items: &mut [Item], errs: &mut Errors) {
             (Some(mf), None, None) => match item.field_index.get(mf) {
                 Some(f) => {
                     let field = item.field(*f);
-                    if field.field_type != FieldType::Integer
+                    // Integer or text: which one the master's key is is checked once the
+                    // masters are known.
+                    if !matches!(field.field_type, FieldType::Integer | FieldType::Text)
                         || field.column.is_none()
                         || field.system.is_some()
                     {
                         errs.push(
                             &path,
-                            format!("master_field \"{mf}\" must be a stored integer field"),
+                            format!("master_field \"{mf}\" must be a stored integer field (a text field for a master keyed by text)"),
                         );
                     }
                     Some(MasterLink::MasterField(*f))
@@ -1621,9 +1658,20 @@ fn link_details(ctx: &Ctx, items: &mut [Item], errs: &mut Errors) {
             }
             match items[did.0 as usize].master_link {
                 None => errs.push(&path, format!("detail \"{d}\" has no master link: set master_field (or master_id and master_rec_id) in {ITEMS_DIR}/{d}.toml")),
+                Some(MasterLink::MasterIdRecId { .. }) if items[i].text_key() => errs.push(&path, format!("detail \"{d}\" links by master_id and master_rec_id, which hold integer keys, and this item is keyed by text: link it by master_field (a text field holding this item's key)")),
                 Some(MasterLink::MasterIdRecId { .. }) if items[i].number.is_none() => errs.push(&path, format!("detail \"{d}\" links by master_id, so this item needs a numeric id (id = …)")),
                 Some(MasterLink::MasterField(f)) => {
                     let link_field = items[did.0 as usize].field(f);
+                    let key_type = if items[i].text_key() {
+                        FieldType::Text
+                    } else {
+                        FieldType::Integer
+                    };
+                    if matches!(link_field.field_type, FieldType::Integer | FieldType::Text)
+                        && link_field.field_type != key_type
+                    {
+                        errs.push(&path, format!("detail \"{d}\": its master field \"{}\" is {}, and this item's key is {key_type}: they must be of one type", link_field.name, link_field.field_type));
+                    }
                     if let Some(l) = &link_field.lookup
                         && l.item() != items[i].id
                     {
@@ -1669,7 +1717,10 @@ fn link_referrers(items: &mut [Item]) {
         let link = item.master_link.map(MasterLink::fields).unwrap_or_default();
         for f in &item.fields {
             let Some(lookup) = &f.lookup else { continue };
-            if f.field_type != FieldType::Integer || f.column.is_none() || link.contains(&f.id) {
+            if !matches!(f.field_type, FieldType::Integer | FieldType::Text)
+                || f.column.is_none()
+                || link.contains(&f.id)
+            {
                 continue;
             }
             found.push((

@@ -95,7 +95,7 @@ pub fn describe(task: &Task, caller: &Caller) -> Json {
 fn item(task: &Task, item: &Item, access: &Access) -> Json {
     let name = |id: jamrs_core::ItemId| task.item(id).name.as_str();
     let shown = |f: &&Field| !access.is_prohibited(item.id, f.id);
-    json!({
+    let mut out = json!({
         "name": item.name.as_str(),
         "caption": item.caption,
         "visible": item.visible,
@@ -125,7 +125,12 @@ fn item(task: &Task, item: &Item, access: &Access) -> Json {
         "record_version": item.record_version.filter(|f| !access.is_prohibited(item.id, *f)).map(|f| item.field(f).name.as_str()),
         "view": item.layout.view.as_ref().map(|v| view_layout(item, v, access)),
         "edit": item.layout.edit.as_ref().map(|e| edit_layout(task, item, e, access)),
-    })
+    });
+    // Keyed by text: a new record's form asks for its key (the client chooses it).
+    if item.text_key() {
+        out["text_key"] = json!(true);
+    }
+    out
 }
 
 /// Names of the fields in `ids` the role may see (a layout never names a prohibited field).

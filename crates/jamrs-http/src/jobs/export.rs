@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use jamrs_core::model::Field;
 use jamrs_core::query::OpenParams;
 use jamrs_core::session::Caller;
-use jamrs_core::{Error, FieldId, FieldType, ItemId, Result, Value};
+use jamrs_core::{Error, FieldId, FieldType, ItemId, Key, Result, Value};
 use jamrs_reports::Cell;
 use jamrs_reports::export::{ExportFormat, writer};
 use jamrs_store::report::{keys_filter, open_keys, shown, shown_type};
@@ -121,13 +121,14 @@ pub fn run(conn: &mut dyn Conn, job: &Arc<Job>, work: ExportWork) -> Result<Outp
                     ..OpenParams::default()
                 },
             )?;
-            let by_key: HashMap<i64, usize> = rows
+            let by_key: HashMap<Key, usize> = rows
                 .rows
                 .iter()
                 .enumerate()
-                .filter_map(|(i, r)| match r.first() {
-                    Some(Value::Int(k)) => Some((*k, i)),
-                    _ => None,
+                .filter_map(|(i, r)| {
+                    r.first()
+                        .and_then(|v| Key::of_item(item, v))
+                        .map(|k| (k, i))
                 })
                 .collect();
             let mut cells = Vec::with_capacity(fields.len());

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use jamrs_core::delta::Change;
 use jamrs_core::query::{OpenParams, OpenQuery};
-use jamrs_core::{Error, FieldId, FilterOp, ItemId, Task, Value};
+use jamrs_core::{Error, FieldId, FilterOp, ItemId, Key, Task, Value};
 use jamrs_store::builder::{Column, ColumnKind};
 use jamrs_store::engine::OpenResult;
 use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyStopIteration, PyValueError};
@@ -280,10 +280,9 @@ impl PyDataset {
         self.touched.clear();
     }
 
-    fn key(&self) -> PyResult<i64> {
-        let pk = self.task.item(self.item).primary_key;
-        self.value(pk)?
-            .as_i64()
+    fn key(&self) -> PyResult<Key> {
+        let item = self.task.item(self.item);
+        Key::of_item(item, &self.value(item.primary_key)?)
             .ok_or_else(|| PyRuntimeError::new_err("the record has no key yet (apply it first)"))
     }
 
@@ -842,10 +841,10 @@ impl PyDataset {
             });
             for (r, row) in result.iter().zip(rows) {
                 let Some(i) = row else { continue };
-                if let Some(id) = r.id
+                if let Some(id) = &r.id
                     && let Some(cell) = this.rows.get_mut(i).and_then(|row| row.get_mut(c))
                 {
-                    *cell = Value::Int(id);
+                    *cell = id.to_value();
                 }
                 if let Some((col, name)) = version
                     && let Some((_, v)) = r.row.iter().find(|(n, _)| n == name)

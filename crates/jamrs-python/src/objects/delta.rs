@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use jamrs_core::{FieldId, FieldType, ItemId, Task, Value};
+use jamrs_core::{FieldId, FieldType, ItemId, Key, Task, Value};
 use jamrs_store::engine::{ApplyResult, DetailRecords, Op, Record};
 use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyStopIteration};
 use pyo3::prelude::*;
@@ -20,7 +20,7 @@ pub struct PyRecord {
     pub task: Arc<Task>,
     pub item: ItemId,
     pub op: Op,
-    pub id: Option<i64>,
+    pub id: Option<Key>,
     /// The row as it will be saved: the stored row with the new values over it.
     pub values: Vec<Value>,
     /// Fields a handler set.
@@ -99,8 +99,11 @@ impl PyRecord {
 
     /// The record's key (`None` for an insert until it is saved).
     #[getter]
-    fn rec_id(&self) -> Option<i64> {
+    fn rec_id<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         self.id
+            .as_ref()
+            .map(|id| crate::convert::value_to_py(py, &id.to_value(), id.field_type(), true))
+            .transpose()
     }
 
     fn __getattr__(slf: Bound<'_, Self>, name: &str) -> PyResult<Py<PyAny>> {
@@ -426,10 +429,10 @@ pub fn to_py(
             }
         }
         // An insert has its key once saved (`on_after_apply_record`).
-        if let Some(id) = rec.id
+        if let Some(id) = &rec.id
             && let Some(slot) = values.get_mut(model.primary_key.0 as usize)
         {
-            *slot = Value::Int(id);
+            *slot = id.to_value();
         }
         let details = rec
             .details
@@ -442,7 +445,7 @@ pub fn to_py(
                 task: task.clone(),
                 item,
                 op: rec.op,
-                id: rec.id,
+                id: rec.id.clone(),
                 set: vec![false; values.len()],
                 values,
                 old: rec.old.clone(),
@@ -489,11 +492,11 @@ pub fn read_keys(py: Python<'_>, delta: &Py<PyDelta>, records: &[Record]) -> PyR
     let d = delta.bind(py).try_borrow()?;
     for (rec, pyrec) in records.iter().zip(&d.records) {
         let mut r = pyrec.bind(py).try_borrow_mut()?;
-        if let Some(id) = rec.id {
+        if let Some(id) = &rec.id {
             let pk = r.task.item(r.item).primary_key.0 as usize;
-            r.id = Some(id);
+            r.id = Some(id.clone());
             if let Some(slot) = r.values.get_mut(pk) {
-                *slot = Value::Int(id);
+                *slot = id.to_value();
             }
         }
         for (DetailRecords { records, .. }, (_, pydelta)) in rec.details.iter().zip(&r.details) {

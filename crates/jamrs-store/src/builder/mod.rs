@@ -27,6 +27,6 @@ pub use select::{
     key_in, select,
 };
 pub use write::{
-    Where, count_rows, delete_row, delete_rows, delete_under, insert, lookup_exists, select_keys,
-    select_rows, select_stored, set_null, update,
+    Where, count_rows, delete_row, delete_rows, delete_under, insert, key_taken, lookup_exists,
+    select_keys, select_rows, select_stored, set_null, update,
 };

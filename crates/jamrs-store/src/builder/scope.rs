@@ -1,8 +1,8 @@
 //! Row predicates that every statement on an item carries, and the key lists the engine binds.
 
-use jamrs_core::Value;
 use jamrs_core::model::{Item, MasterLink};
 use jamrs_core::session::Tenant;
+use jamrs_core::{Key, Value};
 
 use crate::sql::SqlWriter;
 
@@ -16,20 +16,20 @@ pub const KEYS_PER_STATEMENT: usize = 500;
 /// make one, so every IN list the engine builds from keys is cut to [`KEYS_PER_STATEMENT`]
 /// however many rows a request names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Keys<'a>(&'a [i64]);
+pub struct Keys<'a>(&'a [Key]);
 
 impl<'a> Keys<'a> {
     /// `ids` in lists of at most [`KEYS_PER_STATEMENT`] (none for no ids).
-    pub fn chunks(ids: &'a [i64]) -> impl Iterator<Item = Keys<'a>> + 'a {
+    pub fn chunks(ids: &'a [Key]) -> impl Iterator<Item = Keys<'a>> + 'a {
         ids.chunks(KEYS_PER_STATEMENT).map(Keys)
     }
 
     /// A single key.
-    pub fn one(id: &'a i64) -> Keys<'a> {
+    pub fn one(id: &'a Key) -> Keys<'a> {
         Keys(std::slice::from_ref(id))
     }
 
-    pub fn as_slice(&self) -> &'a [i64] {
+    pub fn as_slice(&self) -> &'a [Key] {
         self.0
     }
 
@@ -44,11 +44,11 @@ impl<'a> Keys<'a> {
 
 /// The values of a detail link: which master row the detail rows belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Link {
+pub struct Link<'a> {
     /// The master item's number (for `master_id` links).
     pub master_number: Option<i64>,
     /// The master row's key.
-    pub master_id: i64,
+    pub master_id: &'a Key,
 }
 
 /// The master rows detail rows must belong to: one ([`Link`]), or a list of keys of one
@@ -62,10 +62,10 @@ pub struct Under<'a> {
 
 impl<'a> Under<'a> {
     /// The rows of one master row.
-    pub fn link(link: &'a Link) -> Under<'a> {
+    pub fn link(link: &Link<'a>) -> Under<'a> {
         Under {
             master_number: link.master_number,
-            master_ids: Keys::one(&link.master_id),
+            master_ids: Keys::one(link.master_id),
         }
     }
 }
@@ -136,7 +136,7 @@ pub fn push_in(w: &mut SqlWriter, keys: Keys) {
             w.push(" IS NULL AND 1=0");
         }
         [one] => {
-            w.push(" = ").param(Value::Int(*one));
+            w.push(" = ").param(one.to_value());
         }
         many => {
             w.push(" IN (");
@@ -144,7 +144,7 @@ pub fn push_in(w: &mut SqlWriter, keys: Keys) {
                 if i > 0 {
                     w.push(", ");
                 }
-                w.param(Value::Int(*id));
+                w.param(id.to_value());
             }
             w.push(")");
         }

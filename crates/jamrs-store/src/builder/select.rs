@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use jamrs_core::model::{Field, FieldId, Item, ItemId, MasterLink};
 use jamrs_core::query::{Cond, Filter, FilterValue, OpenQuery};
-use jamrs_core::{Agg, FieldType, FilterOp, Ident, Task, Value};
+use jamrs_core::{Agg, FieldType, FilterOp, Ident, Key, Task, Value};
 
 use super::scope::{Keys, Link, RowScope, Under, push_tenant};
 use crate::dialect::{Dialect, escape_like};
@@ -307,9 +307,9 @@ fn push_select(
     b.push_joins(w);
 
     w.push(" WHERE 1=1");
-    let link = q.master.map(|m| Link {
+    let link = q.master.as_ref().map(|m| Link {
         master_number: task.item(m.item).number,
-        master_id: m.id,
+        master_id: &m.id,
     });
     RowScope {
         item,
@@ -880,6 +880,6 @@ pub fn key_in(item: &Item, keys: Keys) -> Filter {
         field: item.primary_key,
         op: FilterOp::In,
         on_lookup: false,
-        value: FilterValue::List(keys.as_slice().iter().map(|&id| Value::Int(id)).collect()),
+        value: FilterValue::List(keys.as_slice().iter().map(Key::to_value).collect()),
     })
 }

@@ -1147,12 +1147,12 @@ fn write_statements_number_their_values() {
     let f = |n: &str| lines.field_by_name(n).unwrap().id;
     let link = Some(Link {
         master_number: None,
-        master_id: 7,
+        master_id: &jamrs_core::Key::Int(7),
     });
     let s = update(
         &Dollar,
         lines,
-        5,
+        &jamrs_core::Key::Int(5),
         &[(f("quantity"), int(2)), (f("track"), int(9))],
         link,
         &ALL,
@@ -1176,7 +1176,7 @@ fn write_statements_number_their_values() {
     let notes = item("notes");
     let link = Some(Link {
         master_number: Some(10),
-        master_id: 3,
+        master_id: &jamrs_core::Key::Int(3),
     });
     let under = link.as_ref().map(Under::link).unwrap();
     let s = delete_under(&Dollar, notes, under, &ALL, false);
@@ -1185,7 +1185,7 @@ fn write_statements_number_their_values() {
         "DELETE FROM \"notes\" WHERE 1=1 AND \"owner_type\" = $1 AND \"owner_id\" = $2"
     );
     assert_eq!(s.params, [int(10), int(3)]);
-    let s = delete_row(&Question, lines, 4, link, &ALL, true);
+    let s = delete_row(&Question, lines, &jamrs_core::Key::Int(4), link, &ALL, true);
     assert_eq!(
         s.text,
         "UPDATE \"lines\" SET \"deleted\" = 1 WHERE \"id\" = ? AND \"deleted\" = 0 AND \"invoice\" = ?"
@@ -1194,7 +1194,7 @@ fn write_statements_number_their_values() {
     let s = select_rows(
         &Question,
         item("artists"),
-        Keys::chunks(&[8]).next().unwrap(),
+        Keys::chunks(&[jamrs_core::Key::Int(8)]).next().unwrap(),
         None,
         &ALL,
         RowLock::None,
@@ -1208,7 +1208,7 @@ fn write_statements_number_their_values() {
         lines,
         Under::link(&Link {
             master_number: None,
-            master_id: 2,
+            master_id: &jamrs_core::Key::Int(2),
         }),
         &ALL,
     );
@@ -1216,7 +1216,13 @@ fn write_statements_number_their_values() {
         s.text,
         "SELECT \"id\" FROM \"lines\" WHERE 1=1 AND \"deleted\" = 0 AND \"invoice\" = ?"
     );
-    let s = lookup_exists(&Question, item("customers"), 6, &ALL, RowLock::None);
+    let s = lookup_exists(
+        &Question,
+        item("customers"),
+        &jamrs_core::Key::Int(6),
+        &ALL,
+        RowLock::None,
+    );
     assert_eq!(s.text, "SELECT 1 FROM \"customers\" WHERE \"id\" = ?");
     assert_eq!(s.params, [int(6)]);
 }
@@ -1408,7 +1414,7 @@ fn resolve_checks_the_master() {
         q.master,
         Some(jamrs_core::query::MasterRef {
             item: item("customers").id,
-            id: 4
+            id: jamrs_core::Key::Int(4)
         })
     );
 }

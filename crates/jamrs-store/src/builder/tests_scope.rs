@@ -220,16 +220,16 @@ fn apply_statements_carry_the_tenant() {
     let lines = item("lines");
     let link = Link {
         master_number: Some(10),
-        master_id: 3,
+        master_id: &jamrs_core::Key::Int(3),
     };
-    let keys: Vec<i64> = vec![4, 5];
+    let keys = vec![jamrs_core::Key::Int(4), jamrs_core::Key::Int(5)];
     let keys = Keys::chunks(&keys).next().unwrap();
     let cases = [
         (
             update(
                 &Question,
                 lines,
-                4,
+                &jamrs_core::Key::Int(4),
                 &[(lines.field_by_name("quantity").unwrap().id, int(2))],
                 Some(link),
                 &tenant,
@@ -239,12 +239,26 @@ fn apply_statements_carry_the_tenant() {
             vec![int(2), int(4), int(3), int(7)],
         ),
         (
-            delete_row(&Question, lines, 4, Some(link), &tenant, true),
+            delete_row(
+                &Question,
+                lines,
+                &jamrs_core::Key::Int(4),
+                Some(link),
+                &tenant,
+                true,
+            ),
             "UPDATE \"lines\" SET \"deleted\" = 1 WHERE \"id\" = ? AND \"deleted\" = 0 AND \"invoice\" = ? AND \"tenant_id\" = ?",
             vec![int(4), int(3), int(7)],
         ),
         (
-            delete_row(&Question, item("customers"), 4, None, &tenant, false),
+            delete_row(
+                &Question,
+                item("customers"),
+                &jamrs_core::Key::Int(4),
+                None,
+                &tenant,
+                false,
+            ),
             "DELETE FROM \"customers\" WHERE \"id\" = ? AND \"tenant_id\" = ?",
             vec![int(4), int(7)],
         ),
@@ -282,7 +296,13 @@ fn apply_statements_carry_the_tenant() {
             vec![int(4), int(5), int(7)],
         ),
         (
-            lookup_exists(&Question, item("customers"), 9, &tenant, RowLock::None),
+            lookup_exists(
+                &Question,
+                item("customers"),
+                &jamrs_core::Key::Int(9),
+                &tenant,
+                RowLock::None,
+            ),
             "SELECT 1 FROM \"customers\" WHERE \"id\" = ? AND \"tenant_id\" = ?",
             vec![int(9), int(7)],
         ),
@@ -290,7 +310,7 @@ fn apply_statements_carry_the_tenant() {
             lookup_exists(
                 &Question,
                 item("customers"),
-                9,
+                &jamrs_core::Key::Int(9),
                 &Tenant::Nobody,
                 RowLock::None,
             ),
@@ -298,7 +318,13 @@ fn apply_statements_carry_the_tenant() {
             vec![int(9)],
         ),
         (
-            lookup_exists(&Question, item("products"), 9, &tenant, RowLock::None),
+            lookup_exists(
+                &Question,
+                item("products"),
+                &jamrs_core::Key::Int(9),
+                &tenant,
+                RowLock::None,
+            ),
             "SELECT 1 FROM \"products\" WHERE \"id\" = ? AND \"deleted\" = 0",
             vec![int(9)],
         ),
@@ -471,11 +497,13 @@ fn calculated_items_are_those_the_open_reads() {
 
 #[test]
 fn key_lists_hold_at_most_keys_per_statement() {
-    let ids: Vec<i64> = (0..(2 * KEYS_PER_STATEMENT as i64 + 1)).collect();
+    let ids: Vec<jamrs_core::Key> = (0..(2 * KEYS_PER_STATEMENT as i64 + 1))
+        .map(jamrs_core::Key::Int)
+        .collect();
     let lens: Vec<usize> = Keys::chunks(&ids).map(|k| k.len()).collect();
     assert_eq!(lens, [KEYS_PER_STATEMENT, KEYS_PER_STATEMENT, 1]);
     assert_eq!(Keys::chunks(&[]).count(), 0);
-    let all: Vec<i64> = Keys::chunks(&ids)
+    let all: Vec<jamrs_core::Key> = Keys::chunks(&ids)
         .flat_map(|k| k.as_slice().to_vec())
         .collect();
     assert_eq!(all, ids);

@@ -1,8 +1,8 @@
 //! Statements for apply: INSERT, UPDATE, soft and hard DELETE, and the reads apply needs
 //! (the stored row before a change, detail keys for cascades, lookup targets).
 
-use jamrs_core::Value;
 use jamrs_core::model::{FieldId, Item};
+use jamrs_core::{Key, Value};
 
 use super::scope::{Keys, Link, RowScope, Under, push_in};
 use crate::dialect::{Dialect, RowLock};
@@ -84,7 +84,7 @@ pub fn insert(d: &dyn Dialect, item: &Item, values: &[(FieldId, Value)]) -> Sql 
 pub fn update(
     d: &dyn Dialect,
     item: &Item,
-    id: i64,
+    id: &Key,
     values: &[(FieldId, Value)],
     link: Option<Link>,
     tenant: &Tenant,
@@ -105,7 +105,7 @@ pub fn update(
     push_where(
         &mut w,
         item,
-        Some(Keys::one(&id)),
+        Some(Keys::one(id)),
         link.as_ref().map(Under::link),
         tenant,
     );
@@ -149,7 +149,7 @@ fn push_delete(w: &mut SqlWriter, item: &Item, soft: bool) {
 pub fn delete_row(
     d: &dyn Dialect,
     item: &Item,
-    id: i64,
+    id: &Key,
     link: Option<Link>,
     tenant: &Tenant,
     soft: bool,
@@ -159,7 +159,7 @@ pub fn delete_row(
     push_where(
         &mut w,
         item,
-        Some(Keys::one(&id)),
+        Some(Keys::one(id)),
         link.as_ref().map(Under::link),
         tenant,
     );
@@ -227,11 +227,30 @@ pub fn select_keys(d: &dyn Dialect, item: &Item, under: Under, tenant: &Tenant) 
 
 /// `SELECT 1` if the live row `id` of a lookup item exists; `lock` holds it for the
 /// transaction (see [`Dialect::row_lock`]).
-pub fn lookup_exists(d: &dyn Dialect, item: &Item, id: i64, tenant: &Tenant, lock: RowLock) -> Sql {
+pub fn lookup_exists(
+    d: &dyn Dialect,
+    item: &Item,
+    id: &Key,
+    tenant: &Tenant,
+    lock: RowLock,
+) -> Sql {
     let mut w = SqlWriter::new(d);
     w.push("SELECT 1 FROM ").ident(&item.table);
-    push_where(&mut w, item, Some(Keys::one(&id)), None, tenant);
+    push_where(&mut w, item, Some(Keys::one(id)), None, tenant);
     w.push(d.row_lock(lock));
+    w.finish()
+}
+
+/// `SELECT 1` if any row of `item` holds the key `id`, whatever its soft-delete flag and
+/// tenant: the one statement without a row scope, because a key is unique in the table (the
+/// text key a new record names must be free in every scope, or its INSERT would collide).
+pub fn key_taken(d: &dyn Dialect, item: &Item, id: &Key) -> Sql {
+    let mut w = SqlWriter::new(d);
+    w.push("SELECT 1 FROM ")
+        .ident(&item.table)
+        .push(" WHERE ")
+        .ident(pk_col(item));
+    push_in(&mut w, Keys::one(id));
     w.finish()
 }
 
