@@ -288,6 +288,32 @@ impl SqliteConn {
             .map_err(map_err)
     }
 
+    /// Starts the read transaction of one short read (`SqliteStore::read_here`), so that all
+    /// its statements (the session check and the open) see one snapshot and take the WAL's
+    /// read lock once: every read transaction locks and unlocks a read mark of the `-shm` file
+    /// (an `fcntl` each time no other connection of the process holds it, under a mutex the
+    /// process's connections share). Cached statements: this runs for every request.
+    pub(crate) fn begin_read(&mut self) -> Result<()> {
+        self.live()?
+            .prepare_cached("BEGIN DEFERRED")
+            .and_then(|mut s| s.execute([]))
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    /// Ends the transaction [`SqliteConn::begin_read`] began (a read-only one: COMMIT and
+    /// ROLLBACK are the same, COMMIT is the cheaper).
+    pub(crate) fn end_read(&mut self) -> Result<()> {
+        let conn = self.live()?;
+        if conn.is_autocommit() {
+            return Ok(());
+        }
+        conn.prepare_cached("COMMIT")
+            .and_then(|mut s| s.execute([]))
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
     pub fn outside_transaction(&self) -> bool {
         self.conn.as_ref().is_none_or(Connection::is_autocommit)
     }

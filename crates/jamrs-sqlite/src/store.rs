@@ -12,7 +12,9 @@
 //! bench/README.md). A read may hold the caller's thread for `budget` at most: a progress
 //! handler interrupts its SQL after that, a lock wait interrupts it at once, and the read runs
 //! again on a reader. Reads that call server modules do not run here: Python code has no such
-//! bound, and the app leaves this off when the project has modules.
+//! bound, and the app leaves this off when the project has modules. Such a read runs in one
+//! read transaction: its statements (the session check, the open) see one snapshot, and the WAL
+//! read lock is taken once per request rather than once per statement (bench/README.md).
 
 use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -278,10 +280,16 @@ impl Store for SqliteStore {
             let conn = &mut conns[at].1;
             TRIPPED.set(false);
             DEADLINE.set(Some(Instant::now() + budget));
+            // One read transaction for the whole job (see `SqliteConn::begin_read`).
+            if let Err(e) = conn.begin_read() {
+                DEADLINE.set(None);
+                tracing::warn!(error = %e, "cannot begin a read on this thread");
+                return Here::Declined;
+            }
             let ran = catch_unwind(AssertUnwindSafe(|| in_job(|| job(conn))));
             DEADLINE.set(None);
-            // A read job leaves no transaction open; make sure, whatever happened.
-            if !conn.outside_transaction() {
+            // A read job leaves no transaction open, whatever happened.
+            if conn.end_read().is_err() && !conn.outside_transaction() {
                 let _ = conn.rollback();
             }
             match ran {

@@ -1575,6 +1575,49 @@ async fn reads_on_the_callers_thread_stay_read_only_and_move_to_a_reader_when_lo
     assert!(e.message.contains("may not begin"), "{e}");
 }
 
+/// A read on the caller's thread runs in one read transaction: its statements (the session check
+/// and the open) see one state of the database, even if a write commits between them, and the
+/// snapshot ends with the job (the next read sees the write).
+#[tokio::test]
+async fn a_read_on_the_callers_thread_sees_one_snapshot() {
+    use std::time::Duration;
+    let db = Db::new();
+    let path = db.dir.path().join("shop.sqlite");
+    let store = SqliteStore::open(&path, 2)
+        .unwrap()
+        .read_on_caller(Duration::from_secs(10));
+    let count = Sql {
+        text: "SELECT COUNT(*) FROM artists".into(),
+        params: vec![],
+    };
+    let writer = path.clone();
+    let (before, after) = store::read(&store, move |conn: &mut dyn Conn| {
+        let before = conn.query_any(&count)?[0][0].as_i64();
+        // Another connection commits a row while the job runs.
+        jamrs_sqlite::store::with_connection(&writer, |c| {
+            c.raw()
+                .execute("INSERT INTO artists (name) VALUES ('Pulp')", [])
+                .map_err(jamrs_sqlite::conn::map_err)
+        })?;
+        let after = conn.query_any(&count)?[0][0].as_i64();
+        Ok((before, after))
+    })
+    .await
+    .unwrap();
+    assert_eq!(before, Some(4));
+    assert_eq!(after, before, "the second statement saw a later state");
+    let next = store::read(&store, |conn: &mut dyn Conn| {
+        Ok(conn.query_any(&Sql {
+            text: "SELECT COUNT(*) FROM artists".into(),
+            params: vec![],
+        })?[0][0]
+            .as_i64())
+    })
+    .await
+    .unwrap();
+    assert_eq!(next, Some(5));
+}
+
 /// A write body that inserts an artist named `name`, then fails (`fail`), panics (`panic`) or
 /// succeeds.
 fn insert_then(
