@@ -244,6 +244,9 @@ pub struct SqliteConn {
     read_only: bool,
     /// Shared by the connections of one store (`SqliteStore`); `None` for a lone connection.
     sessions: Option<Arc<SessionCache>>,
+    /// On a connection of a request's thread: the statements lately too long for that thread,
+    /// which [`Conn::query`] refuses there, so that they go to a reader before they start.
+    gate: Option<Arc<crate::store::SlowReads>>,
 }
 
 impl SqliteConn {
@@ -253,6 +256,15 @@ impl SqliteConn {
             conn: Some(conn),
             read_only,
             sessions: None,
+            gate: None,
+        }
+    }
+
+    /// A connection of a request's thread (`SqliteStore::read_here`), gated by `slow`.
+    pub(crate) fn gated(self, slow: Arc<crate::store::SlowReads>) -> Self {
+        SqliteConn {
+            gate: Some(slow),
+            ..self
         }
     }
 
@@ -336,6 +348,12 @@ impl Conn for SqliteConn {
     }
 
     fn query(&mut self, sql: &Sql, types: &[FieldType]) -> Result<Vec<Vec<Value>>> {
+        if let Some(gate) = &self.gate
+            && !gate.admit(&sql.text)
+        {
+            // Never answered: the store runs the whole job again on a reader.
+            return Err(Error::internal("a read too long for the request's thread"));
+        }
         let mut stmt = prepare(self.live()?, sql)?;
         let mut rows = stmt
             .query(params_from_iter(sql.params.iter().map(Bind)))
@@ -413,6 +431,7 @@ impl Conn for SqliteConn {
             conn: Some(conn),
             read_only: self.read_only,
             sessions: self.sessions.clone(),
+            gate: self.gate.clone(),
         }))
     }
 
