@@ -423,6 +423,13 @@ fn read_budget() -> Duration {
     })
 }
 
+/// As jamrs, `JAMRS_BENCH_READS=readers`: every read on reader threads (bench/ab compares the
+/// two read paths side by side).
+fn reads_on_readers_only() -> bool {
+    static READERS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *READERS.get_or_init(|| std::env::var("JAMRS_BENCH_READS").is_ok_and(|v| v == "readers"))
+}
+
 thread_local! {
     static HERE: RefCell<Option<Connection>> = const { RefCell::new(None) };
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
@@ -566,7 +573,12 @@ async fn open_notes(State(db): State<Arc<Db>>, body: Bytes) -> Response {
         }
         Ok(out)
     };
-    let rows = match read_here(&db.path, job.clone()) {
+    let here = if reads_on_readers_only() {
+        None
+    } else {
+        read_here(&db.path, job.clone())
+    };
+    let rows = match here {
         Some(done) => done.map_err(|e| error(&e.to_string())),
         None => run(&db.readers, job).await,
     };

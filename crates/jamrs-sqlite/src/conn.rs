@@ -244,6 +244,9 @@ pub struct SqliteConn {
     read_only: bool,
     /// Shared by the connections of one store (`SqliteStore`); `None` for a lone connection.
     sessions: Option<Arc<SessionCache>>,
+    /// On a connection of a request's thread: the statements lately too long for that thread,
+    /// which [`Conn::query`] refuses there, so that they go to a reader before they start.
+    gate: Option<Arc<crate::store::SlowReads>>,
 }
 
 impl SqliteConn {
@@ -253,6 +256,15 @@ impl SqliteConn {
             conn: Some(conn),
             read_only,
             sessions: None,
+            gate: None,
+        }
+    }
+
+    /// A connection of a request's thread (`SqliteStore::read_here`), gated by `slow`.
+    pub(crate) fn gated(self, slow: Arc<crate::store::SlowReads>) -> Self {
+        SqliteConn {
+            gate: Some(slow),
+            ..self
         }
     }
 
@@ -288,6 +300,32 @@ impl SqliteConn {
             .map_err(map_err)
     }
 
+    /// Starts the read transaction of one short read (`SqliteStore::read_here`), so that all
+    /// its statements (the session check and the open) see one snapshot and take the WAL's
+    /// read lock once: every read transaction locks and unlocks a read mark of the `-shm` file
+    /// (an `fcntl` each time no other connection of the process holds it, under a mutex the
+    /// process's connections share). Cached statements: this runs for every request.
+    pub(crate) fn begin_read(&mut self) -> Result<()> {
+        self.live()?
+            .prepare_cached("BEGIN DEFERRED")
+            .and_then(|mut s| s.execute([]))
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    /// Ends the transaction [`SqliteConn::begin_read`] began (a read-only one: COMMIT and
+    /// ROLLBACK are the same, COMMIT is the cheaper).
+    pub(crate) fn end_read(&mut self) -> Result<()> {
+        let conn = self.live()?;
+        if conn.is_autocommit() {
+            return Ok(());
+        }
+        conn.prepare_cached("COMMIT")
+            .and_then(|mut s| s.execute([]))
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
     pub fn outside_transaction(&self) -> bool {
         self.conn.as_ref().is_none_or(Connection::is_autocommit)
     }
@@ -310,6 +348,12 @@ impl Conn for SqliteConn {
     }
 
     fn query(&mut self, sql: &Sql, types: &[FieldType]) -> Result<Vec<Vec<Value>>> {
+        if let Some(gate) = &self.gate
+            && !gate.admit(&sql.text)
+        {
+            // Never answered: the store runs the whole job again on a reader.
+            return Err(Error::internal("a read too long for the request's thread"));
+        }
         let mut stmt = prepare(self.live()?, sql)?;
         let mut rows = stmt
             .query(params_from_iter(sql.params.iter().map(Bind)))
@@ -387,6 +431,7 @@ impl Conn for SqliteConn {
             conn: Some(conn),
             read_only: self.read_only,
             sessions: self.sessions.clone(),
+            gate: self.gate.clone(),
         }))
     }
 

@@ -12,7 +12,9 @@
 //! bench/README.md). A read may hold the caller's thread for `budget` at most: a progress
 //! handler interrupts its SQL after that, a lock wait interrupts it at once, and the read runs
 //! again on a reader. Reads that call server modules do not run here: Python code has no such
-//! bound, and the app leaves this off when the project has modules.
+//! bound, and the app leaves this off when the project has modules. Such a read runs in one
+//! read transaction: its statements (the session check, the open) see one snapshot, and the WAL
+//! read lock is taken once per request rather than once per statement (bench/README.md).
 
 use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -45,6 +47,84 @@ pub struct SqliteStore {
     commits: Arc<AtomicU64>,
     /// Sessions checked on this database, shared by all its connections.
     sessions: Arc<SessionCache>,
+    /// Statements that lately ran past `budget` on a request's thread.
+    slow: Arc<SlowReads>,
+}
+
+/// The statements that lately ran past the time bound on a request's thread (a search that
+/// scans a tenant's rows, a count over many): the next reads that run them go to a reader
+/// before they start, rather than run for the bound's length on the request's thread, be
+/// interrupted and run again from the start (a search at about 1 ms did both for each request:
+/// bench/README.md). The server learns this from its own reads: a statement is remembered by a
+/// hash of its text (its values are bound, so every search of one item has one text) for
+/// [`SLOW_FOR`], then tried on the request's thread again, once, in case it got faster (the
+/// table shrank). A collision of hashes only sends a short read to a reader for a while.
+pub(crate) struct SlowReads {
+    start: Instant,
+    /// `SLOTS` hashes (0: empty) and, beside each, until when it counts (ms since `start`).
+    slots: [(AtomicU64, AtomicU64); SLOTS],
+}
+
+const SLOTS: usize = 64;
+
+/// How long a statement that ran past the bound stays on the readers.
+const SLOW_FOR: Duration = Duration::from_secs(5);
+
+impl SlowReads {
+    fn new() -> SlowReads {
+        SlowReads {
+            start: Instant::now(),
+            slots: std::array::from_fn(|_| (AtomicU64::new(0), AtomicU64::new(0))),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether `sql` may run on this (request's) thread; if not, the read is marked as too
+    /// long for it. Otherwise `sql` becomes this thread's running statement.
+    pub(crate) fn admit(&self, sql: &str) -> bool {
+        let hash = text_hash(sql);
+        let (slot, until) = &self.slots[(hash % SLOTS as u64) as usize];
+        if slot.load(Ordering::Relaxed) == hash && until.load(Ordering::Relaxed) > self.now_ms() {
+            TRIPPED.set(true);
+            return false;
+        }
+        RUNNING.set(hash);
+        true
+    }
+
+    /// Remembers the statement this thread was running as too long for a request's thread.
+    fn mark_running(&self) {
+        let hash = RUNNING.get();
+        if hash != 0 {
+            let (slot, until) = &self.slots[(hash % SLOTS as u64) as usize];
+            until.store(
+                self.now_ms() + SLOW_FOR.as_millis() as u64,
+                Ordering::Relaxed,
+            );
+            slot.store(hash, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A fast hash of a statement's text, never 0 (FNV-1a over 8-byte words; not for security:
+/// a collision only sends a read to a reader).
+fn text_hash(sql: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let bytes = sql.as_bytes();
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(w);
+        h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0x0000_0100_0000_01b3);
+        h ^= h >> 29;
+    }
+    for &b in words.remainder() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (h ^ bytes.len() as u64).max(1)
 }
 
 /// How many SQLite VM steps run between two checks of a read's time bound (each check reads
@@ -58,18 +138,48 @@ thread_local! {
     static HERE: RefCell<Vec<(u64, SqliteConn)>> = const { RefCell::new(Vec::new()) };
     /// When the read running on this thread must stop.
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
-    /// Set when the read running on this thread was interrupted (time, or a lock wait).
+    /// Set when the read running on this thread was interrupted (time, or a lock wait), or
+    /// refused a statement known to be long.
     static TRIPPED: Cell<bool> = const { Cell::new(false) };
+    /// Set when it was interrupted by time.
+    static TIMED_OUT: Cell<bool> = const { Cell::new(false) };
+    /// The hash of the statement it runs (`SlowReads::admit`).
+    static RUNNING: Cell<u64> = const { Cell::new(0) };
+    /// The last progress call of the read, and how long the read ran between progress calls.
+    static LAST_CALL: Cell<Option<Instant>> = const { Cell::new(None) };
+    static RAN_FOR: Cell<Duration> = const { Cell::new(Duration::ZERO) };
 }
 
 /// The progress handler of a caller-thread connection: interrupts once the deadline passed.
+///
+/// It also adds up how long the read ran between its calls, leaving out the gaps of more than
+/// [`RUNNING_GAP`]: those are the thread waiting for a core (preempted), not the statement
+/// working. A read cut short by preemption alone is run again on a reader, but its statement is
+/// not remembered as long ([`SlowReads`]): on a busy machine even a short count is preempted now
+/// and then, and sending every count to the readers for it cost more than it saved (measured).
 fn past_deadline() -> bool {
-    let past = DEADLINE.get().is_some_and(|d| Instant::now() >= d);
+    let Some(deadline) = DEADLINE.get() else {
+        return false;
+    };
+    let now = Instant::now();
+    if let Some(last) = LAST_CALL.get() {
+        let gap = now.saturating_duration_since(last);
+        if gap < RUNNING_GAP {
+            RAN_FOR.set(RAN_FOR.get() + gap);
+        }
+    }
+    LAST_CALL.set(Some(now));
+    let past = now >= deadline;
     if past {
         TRIPPED.set(true);
+        TIMED_OUT.set(true);
     }
     past
 }
+
+/// A gap between two progress calls longer than this (they come every [`PROGRESS_STEPS`] VM
+/// steps: some microseconds) is time the thread did not run.
+const RUNNING_GAP: Duration = Duration::from_micros(200);
 
 /// The busy handler of a caller-thread connection: never waits for a lock on the caller's
 /// thread (a reader will).
@@ -79,13 +189,13 @@ fn no_lock_wait(_attempts: i32) -> bool {
 }
 
 /// A read-only connection for the calling thread, with the bound's handlers.
-fn open_here(path: &Path, sessions: Arc<SessionCache>) -> Result<SqliteConn> {
+fn open_here(path: &Path, sessions: Arc<SessionCache>, slow: Arc<SlowReads>) -> Result<SqliteConn> {
     let mut conn = open(path, true)?;
     conn.progress_handler(PROGRESS_STEPS, Some(past_deadline))
         .map_err(crate::conn::map_err)?;
     conn.busy_handler(Some(no_lock_wait))
         .map_err(crate::conn::map_err)?;
-    Ok(SqliteConn::with_sessions(conn, sessions))
+    Ok(SqliteConn::with_sessions(conn, sessions).gated(slow))
 }
 
 impl SqliteStore {
@@ -130,6 +240,7 @@ impl SqliteStore {
             budget: None,
             commits,
             sessions,
+            slow: Arc::new(SlowReads::new()),
         })
     }
 
@@ -264,7 +375,11 @@ impl Store for SqliteStore {
             };
             let at = match conns.iter().position(|(id, _)| *id == self.id) {
                 Some(at) => at,
-                None => match open_here(&self.path, Arc::clone(&self.sessions)) {
+                None => match open_here(
+                    &self.path,
+                    Arc::clone(&self.sessions),
+                    Arc::clone(&self.slow),
+                ) {
                     Ok(conn) => {
                         conns.push((self.id, conn));
                         conns.len() - 1
@@ -277,12 +392,26 @@ impl Store for SqliteStore {
             };
             let conn = &mut conns[at].1;
             TRIPPED.set(false);
+            TIMED_OUT.set(false);
+            RUNNING.set(0);
+            LAST_CALL.set(None);
+            RAN_FOR.set(Duration::ZERO);
             DEADLINE.set(Some(Instant::now() + budget));
+            // One read transaction for the whole job (see `SqliteConn::begin_read`).
+            if let Err(e) = conn.begin_read() {
+                DEADLINE.set(None);
+                tracing::warn!(error = %e, "cannot begin a read on this thread");
+                return Here::Declined;
+            }
             let ran = catch_unwind(AssertUnwindSafe(|| in_job(|| job(conn))));
             DEADLINE.set(None);
-            // A read job leaves no transaction open; make sure, whatever happened.
-            if !conn.outside_transaction() {
+            // A read job leaves no transaction open, whatever happened.
+            if conn.end_read().is_err() && !conn.outside_transaction() {
                 let _ = conn.rollback();
+            }
+            // Long by its own work, not by waiting for a core (see `past_deadline`).
+            if TIMED_OUT.get() && RAN_FOR.get() >= budget / 2 {
+                self.slow.mark_running();
             }
             match ran {
                 Err(_) => {

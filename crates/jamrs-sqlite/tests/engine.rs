@@ -1575,6 +1575,106 @@ async fn reads_on_the_callers_thread_stay_read_only_and_move_to_a_reader_when_lo
     assert!(e.message.contains("may not begin"), "{e}");
 }
 
+/// A statement that ran past the bound on the caller's thread by its own work is not started
+/// there again for a while: the next read that runs it goes to a reader at once, instead of
+/// running on the caller's thread for the bound's length first. (A bound of 20 ms, so that
+/// the statement's time there is its work, whatever else runs on the machine.)
+#[tokio::test]
+async fn a_statement_too_long_for_the_callers_thread_goes_to_a_reader_at_once_next_time() {
+    use std::sync::Mutex;
+    use std::time::Duration;
+    let db = Db::new();
+    let path = db.dir.path().join("shop.sqlite");
+    let store = SqliteStore::open(&path, 2)
+        .unwrap()
+        .read_on_caller(Duration::from_millis(20));
+    let caller = std::thread::current().id();
+    // The errors the statement met on the caller's thread, read after read.
+    let here = Arc::new(Mutex::new(Vec::<String>::new()));
+    let job = |sql: &'static str| {
+        let here = Arc::clone(&here);
+        move |conn: &mut dyn Conn| {
+            let rows = conn.query(
+                &Sql {
+                    text: sql.into(),
+                    params: vec![],
+                },
+                &[jamrs_core::FieldType::Integer],
+            );
+            if std::thread::current().id() == caller {
+                here.lock().unwrap().push(match &rows {
+                    Ok(_) => "ran".into(),
+                    Err(e) => e.message.clone(),
+                });
+            }
+            Ok(rows?[0][0].as_i64())
+        }
+    };
+    let long = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000) \
+                SELECT COUNT(*) FROM n";
+    for _ in 0..2 {
+        let n = store::read(&store, job(long)).await.unwrap();
+        assert_eq!(n, Some(1_000_000));
+    }
+    // A short statement still runs on the caller's thread.
+    let n = store::read(&store, job("SELECT COUNT(*) FROM artists"))
+        .await
+        .unwrap();
+    assert_eq!(n, Some(4));
+    let here = here.lock().unwrap();
+    assert_eq!(here.len(), 3, "{here:?}");
+    assert!(here[0].contains("interrupt"), "first: {}", here[0]);
+    assert!(
+        here[1].contains("too long for the request's thread"),
+        "second: {}",
+        here[1]
+    );
+    assert_eq!(here[2], "ran");
+}
+
+/// A read on the caller's thread runs in one read transaction: its statements (the session check
+/// and the open) see one state of the database, even if a write commits between them, and the
+/// snapshot ends with the job (the next read sees the write).
+#[tokio::test]
+async fn a_read_on_the_callers_thread_sees_one_snapshot() {
+    use std::time::Duration;
+    let db = Db::new();
+    let path = db.dir.path().join("shop.sqlite");
+    let store = SqliteStore::open(&path, 2)
+        .unwrap()
+        .read_on_caller(Duration::from_secs(10));
+    let count = Sql {
+        text: "SELECT COUNT(*) FROM artists".into(),
+        params: vec![],
+    };
+    let writer = path.clone();
+    let (before, after) = store::read(&store, move |conn: &mut dyn Conn| {
+        let before = conn.query_any(&count)?[0][0].as_i64();
+        // Another connection commits a row while the job runs.
+        jamrs_sqlite::store::with_connection(&writer, |c| {
+            c.raw()
+                .execute("INSERT INTO artists (name) VALUES ('Pulp')", [])
+                .map_err(jamrs_sqlite::conn::map_err)
+        })?;
+        let after = conn.query_any(&count)?[0][0].as_i64();
+        Ok((before, after))
+    })
+    .await
+    .unwrap();
+    assert_eq!(before, Some(4));
+    assert_eq!(after, before, "the second statement saw a later state");
+    let next = store::read(&store, |conn: &mut dyn Conn| {
+        Ok(conn.query_any(&Sql {
+            text: "SELECT COUNT(*) FROM artists".into(),
+            params: vec![],
+        })?[0][0]
+            .as_i64())
+    })
+    .await
+    .unwrap();
+    assert_eq!(next, Some(5));
+}
+
 /// A write body that inserts an artist named `name`, then fails (`fail`), panics (`panic`) or
 /// succeeds.
 fn insert_then(

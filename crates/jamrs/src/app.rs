@@ -77,6 +77,15 @@ fn read_budget() -> std::time::Duration {
         .map_or(READ_BUDGET, std::time::Duration::from_millis)
 }
 
+/// `bench/ab` compares the two read paths of one build side by side: with this variable set to
+/// `readers`, a project without modules also reads on reader threads only. Nothing else should
+/// set it (bench/README.md, "Where the time goes").
+const READS_VAR: &str = "JAMRS_BENCH_READS";
+
+fn reads_on_readers_only() -> bool {
+    std::env::var(READS_VAR).is_ok_and(|v| v == "readers")
+}
+
 /// Migrates the project's database (additive changes always, destructive ones only when
 /// allowed), opens the store and starts serving on the task's `server.bind`.
 pub async fn start(task: Task, opts: &RunOptions) -> Result<Server, Error> {
@@ -99,7 +108,7 @@ pub async fn start(task: Task, opts: &RunOptions) -> Result<Server, Error> {
             // Without modules every read is SQL jamrs built, so short ones run on the
             // request's own thread (crates/jamrs-sqlite/src/store.rs); with modules, a read may
             // run Python of any length, which must not hold an async worker.
-            if wrap.is_none() {
+            if wrap.is_none() && !reads_on_readers_only() {
                 sqlite = sqlite.read_on_caller(read_budget());
             }
             Arc::new(sqlite)
